@@ -1,0 +1,195 @@
+/**
+ * The command tree. Thin by design (Skaffold-style): each command parses its flags and
+ * hands them to a runner in cli/commands/<name>.ts, which is imported only when the
+ * command runs, so `devenv --help` never loads the Kubernetes client, dockerode or blessed.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { DevenvError, EXIT_BAD_INPUT, EXIT_FAILURE, notAvailable } from '../errors.ts';
+import { errorLine } from './output.ts';
+
+/** Options every command sees. */
+export interface GlobalOptions {
+  config?: string;
+}
+
+type Runner = (
+  opts: Record<string, unknown>,
+  args: string[],
+  global: GlobalOptions,
+) => Promise<number | undefined>;
+
+/** Wraps a lazily imported runner as a commander action. */
+function lazy(load: () => Promise<{ run: Runner }>) {
+  return async (...argv: unknown[]): Promise<void> => {
+    const cmd = argv[argv.length - 1] as Command;
+    const opts = cmd.opts();
+    const args = cmd.args;
+    const global = cmd.optsWithGlobals() as GlobalOptions;
+    const mod = await load();
+    const code = await mod.run(opts, args, global);
+    if (code) process.exitCode = code;
+  };
+}
+
+function later(command: string, issue: number) {
+  return async (): Promise<void> => {
+    throw notAvailable(command, issue);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('devenv')
+    .description('Production-shaped Kubernetes environments on your laptop and in nightly CI.')
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <file>', 'path to devenv.yaml (default: nearest devenv.yaml upwards from here)')
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+
+  program
+    .command('up')
+    .description('create or update the cluster, data services and every service; then watch and reload')
+    .option('--no-tui', 'plain progress lines instead of the dashboard')
+    .option('--no-watch', 'exit once everything is up instead of watching for changes')
+    .action(later('up', 5));
+  program
+    .command('down')
+    .description('stop the cluster and data containers; keep data')
+    .action(later('down', 5));
+  program
+    .command('destroy')
+    .description('delete the cluster, data containers and volumes created by devenv')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(later('destroy', 5));
+  program
+    .command('status')
+    .description('cluster, data services and rollout state of each service')
+    .option('--json', 'machine-readable output')
+    .action(later('status', 5));
+  program
+    .command('logs')
+    .description('logs of a service (all its pods)')
+    .argument('<service>')
+    .option('-f, --follow', 'keep streaming')
+    .option('--since <duration>', 'only lines newer than this, e.g. 10m')
+    .action(later('logs', 8));
+  program
+    .command('reload')
+    .description('rebuild and roll out one service now')
+    .argument('<service>')
+    .action(later('reload', 7));
+  program
+    .command('env')
+    .description('connection variables for the data services (DATABASE_URL, S3_ENDPOINT, ...)')
+    .option('--show-secrets', 'print passwords and keys instead of masking them')
+    .option('--json', 'machine-readable output')
+    .action(later('env', 4));
+
+  const db = program.command('db').description('the database outside the cluster');
+  db.command('shell').description('psql / mysql inside the database container').action(later('db shell', 4));
+  db.command('snapshot')
+    .description('dump the database into the object store')
+    .argument('[name]')
+    .action(later('db snapshot', 4));
+  db.command('restore').description('restore a snapshot').argument('<name>').action(later('db restore', 4));
+  db.command('snapshots').description('list snapshots').action(later('db snapshots', 4));
+
+  program
+    .command('trust')
+    .description("show how to trust devenv's local certificate authority")
+    .addOption(new Option('--install', 'install the CA into the system trust stores').conflicts('uninstall'))
+    .option('--uninstall', 'remove the CA from the trust stores')
+    .action(later('trust', 6));
+
+  program
+    .command('doctor')
+    .description('check Docker, k3d, kubectl, ports and disk; say how to fix what fails')
+    .option('--json', 'machine-readable output (shape documented in the README)')
+    .action(lazy(() => import('./commands/doctor.ts')));
+  program
+    .command('init')
+    .description('write a commented starter devenv.yaml for this repository')
+    .option('--force', 'overwrite an existing devenv.yaml')
+    .option('--stdout', 'print instead of writing the file')
+    .action(lazy(() => import('./commands/init.ts')));
+
+  const config = program.command('config').description('the devenv.yaml project config');
+  config
+    .command('validate')
+    .description('report every problem in devenv.yaml as file:line:col (exit 2 if any)')
+    .argument('[file]', 'config file (default: the project config)')
+    .action(lazy(() => import('./commands/config-validate.ts')));
+  config
+    .command('schema')
+    .description('print the JSON Schema of devenv.yaml (for editor completion)')
+    .action(lazy(() => import('./commands/config-schema.ts')));
+
+  const pre = program
+    .command('prerelease')
+    .description('nightly prerelease namespaces on the shared cluster');
+  pre
+    .command('up')
+    .description('deploy into a fresh, labelled, time-limited namespace')
+    .requiredOption('--context <ctx>', 'kube context of the shared cluster')
+    .option('--name <name>', 'namespace suffix (default: nightly-YYYYMMDD)')
+    .option('--image-tag <tag>', 'deploy images with this tag')
+    .option('--build', 'build and push images')
+    .option('--registry <reg>', 'registry to push to / pull from')
+    .option('--force', 'run outside the quiet window')
+    .action(later('prerelease up', 9));
+  pre
+    .command('test')
+    .description('run the integration tests; collect results')
+    .option('--junit <file>', 'write JUnit XML here')
+    .option('--artifacts <dir>', 'collect logs, events and status here')
+    .action(later('prerelease test', 9));
+  pre
+    .command('down')
+    .description('delete a prerelease namespace')
+    .option('--name <name>')
+    .action(later('prerelease down', 9));
+  pre
+    .command('gc')
+    .description('delete expired prerelease namespaces (devenv-labelled only)')
+    .option('--dry-run', 'list what would be deleted')
+    .action(later('prerelease gc', 9));
+
+  return program;
+}
+
+declare const __DEVENV_VERSION__: string | undefined;
+const VERSION = typeof __DEVENV_VERSION__ === 'string' ? __DEVENV_VERSION__ : '0.1.0';
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version "errors" are commander's way of exiting early; a bad flag is bad input.
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    )
+      return 0;
+    return err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  }
+  if (err instanceof DevenvError) {
+    process.stderr.write(`${errorLine(err.message)}\n`);
+    for (const d of err.details) process.stderr.write(`  ${d}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`${errorLine(`internal error: ${e?.message ?? String(err)}`)}\n`);
+  if (process.env.DEVENV_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  else process.stderr.write('  (set DEVENV_DEBUG=1 for the stack trace; please report it)\n');
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,197 @@
+/**
+ * The devenv.yaml schema: the ONE source of truth for the project config.
+ *
+ * The validator (config/validate.ts), the TypeScript types (`Config`), the JSON Schema
+ * printed by `devenv config schema`, and the README's config reference are all derived
+ * from the zod schema below, so they cannot drift apart. Every object is strict: an
+ * unknown key is an error (with a "did you mean" computed from this schema's keys).
+ *
+ * Pure module: no I/O.
+ */
+import { z } from 'zod';
+
+export const API_VERSION = 'devenv.dev/v1alpha1';
+
+/** DNS-1123 label: what Kubernetes accepts for namespaces, labels values and k3d names. */
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"')
+  .max(63, 'must be at most 63 characters');
+
+const hostPort = z.number().int().min(1).max(65535);
+
+/** A relative path inside the project (resolved against the directory of devenv.yaml). */
+const relPath = z.string().min(1, 'must not be empty');
+
+/** Go-style durations like "12h", "90m", "1h30m", "45s". */
+export const DURATION_RE = /^(\d+h)?(\d+m)?(\d+s)?$/;
+const duration = z
+  .string()
+  .regex(DURATION_RE, 'must be a duration such as "12h", "90m" or "1h30m"')
+  .refine((s) => s.length > 0, 'must not be empty');
+
+const syncRule = z
+  .strictObject({
+    src: relPath.describe('Glob (relative to the build context) of files copied into the running container.'),
+    dest: z
+      .string()
+      .startsWith('/', 'must be an absolute path inside the container')
+      .describe('Absolute directory inside the container that mirrors the build context root for `src`.'),
+    run: z
+      .array(z.string())
+      .optional()
+      .describe('Command run in the container after files were copied (e.g. to restart the process).'),
+  })
+  .describe(
+    'Live-update rule: changed files matching `src` are copied into the container, with no image build.',
+  );
+
+const service = z
+  .strictObject({
+    name: dnsLabel.describe('Service name, unique in the project.'),
+    context: relPath.default('.').describe('Docker build context directory.'),
+    dockerfile: relPath.default('Dockerfile').describe('Dockerfile path, relative to the build context.'),
+    image: z
+      .string()
+      .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'must be an image repository name such as "shop/api" (no tag)')
+      .optional()
+      .describe(
+        'Image repository name used in the manifests; devenv replaces its tag with the one it builds. Default: <project>/<name>.',
+      ),
+    buildArgs: z.record(z.string(), z.string()).default({}).describe('Docker build arguments.'),
+    target: z.string().optional().describe('Multi-stage build target.'),
+    manifests: z
+      .array(relPath)
+      .min(1, 'needs at least one manifest file or folder')
+      .describe(
+        'Kubernetes manifests: files, folders, or a kustomization directory. The SAME files serve production.',
+      ),
+    watch: z.array(relPath).default([]).describe('Extra paths whose changes rebuild this service.'),
+    ignore: z
+      .array(z.string())
+      .default([])
+      .describe('Globs ignored by the watcher, on top of .dockerignore.'),
+    sync: z
+      .array(syncRule)
+      .default([])
+      .describe('Live-update rules (copy files into the running container).'),
+  })
+  .describe('A service built from source and deployed from its manifests.');
+
+const cluster = z
+  .strictObject({
+    config: relPath
+      .default('k3d/cluster.yaml')
+      .describe('Path to the k3d config (k3d.io/v1alpha5, kind Simple).'),
+    servers: z.number().int().min(1).max(3).default(1).describe('k3s servers (production: 1).'),
+    agents: z.number().int().min(0).max(5).default(2).describe('k3s agents (production: 2).'),
+    httpPort: hostPort.default(80).describe('Host port of the ingress (HTTP).'),
+    httpsPort: hostPort.default(443).describe('Host port of the ingress (HTTPS).'),
+    registryPort: hostPort.default(5001).describe('Host port of the local image registry.'),
+    allowContexts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Kube contexts other than the devenv-owned k3d one that dev deploys may target.'),
+  })
+  .describe('The local k3d cluster.');
+
+const database = z
+  .strictObject({
+    engine: z.enum(['postgres', 'mysql']).describe('Database engine, as in production.'),
+    version: z
+      .union([z.string(), z.number()])
+      .transform(String)
+      .optional()
+      .describe('Engine version (image tag). Default: 16 for postgres, 8.4 for mysql.'),
+    image: z
+      .string()
+      .optional()
+      .describe('Image override (e.g. a mirror). Default: the official image for engine+version.'),
+    compose: relPath
+      .optional()
+      .describe("A project's own compose file for the database (default: devenv's compose/<engine>.yaml)."),
+    port: hostPort.optional().describe('Host port. Default: 5432 for postgres, 3306 for mysql.'),
+    databases: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier'))
+      .default([]),
+    initScripts: z
+      .array(relPath)
+      .default([])
+      .describe('SQL files run once, in order (tracked; never re-run).'),
+  })
+  .describe('The database that runs OUTSIDE the cluster, as in production.');
+
+const objectStore = z
+  .strictObject({
+    image: z.string().optional().describe('MinIO image override. Default: minio/minio.'),
+    compose: relPath.optional().describe("A project's own compose file for the object store."),
+    port: hostPort.default(9000).describe('Host port of the S3 API.'),
+    consolePort: hostPort.default(9001).describe('Host port of the MinIO console.'),
+    buckets: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'))
+      .default([]),
+    seed: z
+      .strictObject({ folder: relPath, bucket: z.string().min(3) })
+      .optional()
+      .describe('A folder uploaded once into a bucket.'),
+  })
+  .describe('S3-compatible object storage (MinIO in place of S3).');
+
+const tls = z
+  .strictObject({
+    hosts: z
+      .array(z.string().min(1))
+      .min(1, 'needs at least one host name')
+      .describe('DNS names on the certificate.'),
+    service: dnsLabel.describe(
+      'The service that terminates TLS itself (ingress passes the connection through).',
+    ),
+    port: hostPort
+      .default(8443)
+      .describe('Host port that reaches the service TLS port directly (passthrough).'),
+    targetPort: hostPort.default(8443).describe('The TLS port the service listens on inside the cluster.'),
+    secretName: dnsLabel.default('devenv-tls').describe('Name of the kubernetes.io/tls Secret.'),
+  })
+  .describe('Self-signed TLS for a service that terminates TLS itself (e.g. a secure WebSocket chat).');
+
+const prerelease = z
+  .strictObject({
+    context: z.string().min(1).optional().describe('Kube context of the shared cluster.'),
+    namespacePrefix: dnsLabel
+      .default('prerelease')
+      .describe('Namespaces are <prefix>-<name>; gc only ever touches these.'),
+    ttl: duration.default('12h').describe('Lifetime of a prerelease namespace.'),
+    window: z
+      .string()
+      .regex(
+        /^\d\d:\d\d-\d\d:\d\d( [A-Za-z_]+(\/[A-Za-z_+-]+)*)?$/,
+        'must look like "22:00-06:00 Europe/Warsaw"',
+      )
+      .optional()
+      .describe('Quiet window during which `prerelease up` may run, e.g. "22:00-06:00 Europe/Warsaw".'),
+    database: z
+      .enum(['shared', 'ephemeral'])
+      .default('shared')
+      .describe('A database per prerelease on the shared server, or one in the namespace.'),
+  })
+  .describe('Nightly prerelease namespaces on the shared cluster.');
+
+export const configSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION).describe('Config format version.'),
+    project: dnsLabel.describe('Project name: names the cluster, containers, volumes and labels.'),
+    cluster: cluster.prefault({}),
+    services: z.array(service).default([]),
+    database: database.optional(),
+    objectStore: objectStore.optional(),
+    tls: tls.optional(),
+    prerelease: prerelease.prefault({}),
+  })
+  .describe('devenv project configuration (devenv.yaml).');
+
+export type Config = z.output<typeof configSchema>;
+export type ServiceConfig = Config['services'][number];
+export type DatabaseConfig = NonNullable<Config['database']>;
+export type ObjectStoreConfig = NonNullable<Config['objectStore']>;
+export type TlsConfig = NonNullable<Config['tls']>;
+export type PrereleaseConfig = Config['prerelease'];

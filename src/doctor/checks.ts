@@ -1,0 +1,250 @@
+/**
+ * `devenv doctor`: each check is a small function returning a CheckResult; the shape of
+ * the result (and of `doctor --json`) is documented in the README and is stable:
+ *   { schemaVersion: 1, ok, checks: [{ id, title, required, status, detail, fix?, data? }] }
+ * `ok` is false when a REQUIRED check has status "fail"; warnings never fail the run.
+ */
+import { execFile } from 'node:child_process';
+import { statfsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Config } from '../config/schema.ts';
+import { isPortFree, whoHoldsPort } from '../net/ports.ts';
+
+const run = promisify(execFile);
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  required: boolean;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface DoctorReport {
+  schemaVersion: 1;
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+export const MIN_K3D = '5.6.0';
+const GiB = 1024 ** 3;
+
+export function summarize(checks: CheckResult[]): DoctorReport {
+  return { schemaVersion: 1, ok: !checks.some((c) => c.required && c.status === 'fail'), checks };
+}
+
+/** "5.8.3" >= "5.6.0"? Only numeric dotted versions; a leading "v" is ignored. */
+export function versionAtLeast(version: string, min: string): boolean {
+  const a = version
+    .replace(/^v/, '')
+    .split(/[.+-]/)
+    .map((x) => Number.parseInt(x, 10) || 0);
+  const b = min.split('.').map(Number);
+  for (let i = 0; i < b.length; i++) {
+    if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+export async function checkNode(): Promise<CheckResult> {
+  const v = process.versions.node;
+  const ok = versionAtLeast(v, '22.22.0');
+  return {
+    id: 'node',
+    title: 'Node.js',
+    required: true,
+    status: ok ? 'ok' : 'fail',
+    detail: `Node ${v}`,
+    ...(ok ? {} : { fix: 'Install Node.js 24 LTS (or >= 22.22).' }),
+    data: { version: v },
+  };
+}
+
+export async function checkDocker(): Promise<CheckResult> {
+  const { engineInfo, DOCKER_DOWN_FIX } = await import('../docker/engine.ts');
+  try {
+    const info = await engineInfo();
+    const mem = info.memoryBytes / GiB;
+    const lowMem = mem > 0 && mem < 4;
+    return {
+      id: 'docker',
+      title: 'Docker engine',
+      required: true,
+      status: lowMem ? 'warn' : 'ok',
+      detail: `Docker ${info.serverVersion} (API ${info.apiVersion}), ${info.cpus} CPUs, ${mem.toFixed(1)} GiB memory`,
+      ...(lowMem
+        ? {
+            fix: 'Give the Docker engine at least 4 GiB of memory (a 3-node cluster plus databases needs it).',
+          }
+        : {}),
+      data: { ...info },
+    };
+  } catch (err) {
+    return {
+      id: 'docker',
+      title: 'Docker engine',
+      required: true,
+      status: 'fail',
+      detail: (err as Error).message,
+      fix: DOCKER_DOWN_FIX,
+    };
+  }
+}
+
+async function binaryVersion(cmd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const { stdout } = await run(cmd, args, { timeout: 5000 });
+    return stdout;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return (err as { stdout?: string }).stdout ?? '';
+  }
+}
+
+export async function checkK3d(): Promise<CheckResult> {
+  const out = await binaryVersion('k3d', ['version']);
+  const fix = `Install k3d >= ${MIN_K3D}: see https://k3d.io (e.g. "curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash" or "brew install k3d").`;
+  if (out === undefined)
+    return { id: 'k3d', title: 'k3d', required: true, status: 'fail', detail: 'k3d not found on PATH', fix };
+  const version = /k3d version v?([\d.]+)/.exec(out)?.[1];
+  if (!version)
+    return {
+      id: 'k3d',
+      title: 'k3d',
+      required: true,
+      status: 'warn',
+      detail: `could not read the k3d version from "${out.trim()}"`,
+    };
+  const ok = versionAtLeast(version, MIN_K3D);
+  return {
+    id: 'k3d',
+    title: 'k3d',
+    required: true,
+    status: ok ? 'ok' : 'fail',
+    detail: `k3d ${version}`,
+    ...(ok ? {} : { fix }),
+    data: { version },
+  };
+}
+
+export async function checkKubectl(): Promise<CheckResult> {
+  const out = await binaryVersion('kubectl', ['version', '--client', '-o', 'json']);
+  if (out === undefined) {
+    return {
+      id: 'kubectl',
+      title: 'kubectl (optional)',
+      required: false,
+      status: 'warn',
+      detail: 'kubectl not found; needed only for kustomize overlays',
+      fix: 'Install kubectl: https://kubernetes.io/docs/tasks/tools/',
+    };
+  }
+  let version = 'unknown';
+  try {
+    version = JSON.parse(out).clientVersion.gitVersion;
+  } catch {}
+  return {
+    id: 'kubectl',
+    title: 'kubectl (optional)',
+    required: false,
+    status: 'ok',
+    detail: `kubectl ${version}`,
+    data: { version },
+  };
+}
+
+export interface PortNeed {
+  port: number;
+  key: string;
+}
+
+/** The host ports a config needs, each with the config key that sets it. */
+export function portsNeeded(config: Config): PortNeed[] {
+  const needs: PortNeed[] = [
+    { port: config.cluster.httpPort, key: 'cluster.httpPort' },
+    { port: config.cluster.httpsPort, key: 'cluster.httpsPort' },
+    { port: config.cluster.registryPort, key: 'cluster.registryPort' },
+  ];
+  if (config.database) {
+    needs.push({
+      port: config.database.port ?? (config.database.engine === 'postgres' ? 5432 : 3306),
+      key: 'database.port',
+    });
+  }
+  if (config.objectStore) {
+    needs.push({ port: config.objectStore.port, key: 'objectStore.port' });
+    needs.push({ port: config.objectStore.consolePort, key: 'objectStore.consolePort' });
+  }
+  if (config.tls) needs.push({ port: config.tls.port, key: 'tls.port' });
+  return needs;
+}
+
+export async function checkPorts(
+  config: Config | undefined,
+  containerHolders: Map<number, { name: string; project?: string }>,
+): Promise<CheckResult> {
+  if (!config) {
+    return {
+      id: 'ports',
+      title: 'Ports',
+      required: false,
+      status: 'skip',
+      detail: 'no devenv.yaml here; ports not checked',
+    };
+  }
+  const busy: Array<{ port: number; key: string; holder: string; ours: boolean }> = [];
+  for (const need of portsNeeded(config)) {
+    if (await isPortFree(need.port)) continue;
+    const c = containerHolders.get(need.port);
+    if (c) {
+      busy.push({ ...need, holder: `container ${c.name}`, ours: c.project === config.project });
+      continue;
+    }
+    const p = whoHoldsPort(need.port);
+    busy.push({ ...need, holder: p ? `pid ${p.pid} (${p.command})` : 'an unknown process', ours: false });
+  }
+  const conflicts = busy.filter((b) => !b.ours);
+  const ports = portsNeeded(config).map((n) => n.port);
+  if (conflicts.length === 0) {
+    return {
+      id: 'ports',
+      title: 'Ports',
+      required: true,
+      status: 'ok',
+      detail: `free or held by this project: ${ports.join(', ')}`,
+      data: { ports, busy },
+    };
+  }
+  return {
+    id: 'ports',
+    title: 'Ports',
+    required: true,
+    status: 'fail',
+    detail: conflicts.map((c) => `port ${c.port} (${c.key}) is held by ${c.holder}`).join('; '),
+    fix: `Stop what holds the port, or choose another port in devenv.yaml (${conflicts.map((c) => c.key).join(', ')}).`,
+    data: { ports, busy },
+  };
+}
+
+export async function checkDisk(path: string): Promise<CheckResult> {
+  const st = statfsSync(path);
+  const free = (st.bavail * st.bsize) / GiB;
+  const status: CheckStatus = free < 2 ? 'fail' : free < 10 ? 'warn' : 'ok';
+  return {
+    id: 'disk',
+    title: 'Disk space',
+    required: true,
+    status,
+    detail: `${free.toFixed(1)} GiB free at ${path}`,
+    ...(status === 'ok'
+      ? {}
+      : {
+          fix: 'Free disk space: images and volumes need about 10 GiB ("docker system prune" reclaims unused images).',
+        }),
+    data: { freeBytes: st.bavail * st.bsize, path },
+  };
+}

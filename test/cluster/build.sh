@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Build (once) everything the kube test tier needs: Kubernetes components from the
+# upstream k8s.io/kubernetes Go module, k3d, the distribution registry and a local
+# pause image. Results are cached by version under $DEVENV_TEST_CACHE; a second run
+# only checks that the binaries are there.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.sh
+source "$HERE/versions.sh"
+
+export PATH="/usr/local/go/bin:$PATH"
+export GOFLAGS="${GOFLAGS:-} -trimpath"
+export CGO_ENABLED=0
+TOTAL_START=$(date +%s)
+
+log() { echo "build: $*"; }
+step_time() { log "$1 $(( $(date +%s) - $2 )) s"; }
+
+mkdir -p "$CACHE"
+
+# ---------------------------------------------------------------- packages
+step=$(date +%s)
+need=()
+for pair in containerd:containerd runc:runc iptables:iptables conntrack:conntrack \
+            socat:socat openssl:openssl etcd:etcd-server jq:jq curl:curl; do
+  cmd="${pair%%:*}"; pkg="${pair#*:}"
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+if [ "${#need[@]}" -gt 0 ]; then
+  log "apt-get install ${need[*]}"
+  if [ "$(id -u)" != 0 ]; then echo "build: need root to install ${need[*]}" >&2; exit 1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" \
+    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"; }
+fi
+command -v go >/dev/null || { echo "build: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
+step_time "packages" "$step"
+
+# ---------------------------------------------------------------- kubernetes
+KDIR="$KUBE_DIR"
+KBINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+have_all=1
+for b in "${KBINS[@]}"; do [ -x "$KDIR/bin/$b" ] || have_all=0; done
+if [ "$have_all" = 1 ]; then
+  log "kube binaries cached in $KDIR/bin"
+else
+  step=$(date +%s)
+  minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  patch="${K8S_VERSION##*.}"
+  staging_ver="v0.${minor}.${patch}"
+  mod="$KDIR/mod"
+  mkdir -p "$mod" "$KDIR/bin"
+  # The list of staging modules comes from k8s.io/kubernetes's own go.mod.
+  gomod_file="$(cd "$mod" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" \
+                | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  [ -f "$gomod_file" ] || { echo "build: cannot fetch go.mod of k8s.io/kubernetes@$K8S_VERSION" >&2; exit 1; }
+  staging=$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$gomod_file")
+  {
+    echo "module devenv.test/kubebuild"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "require k8s.io/kubernetes $K8S_VERSION"
+    echo
+    echo "replace ("
+    for m in $staging; do echo "	$m => $m $staging_ver"; done
+    echo ")"
+  } > "$mod/go.mod"
+  {
+    echo "//go:build tools"
+    echo
+    echo "package tools"
+    echo
+    echo "import ("
+    for b in "${KBINS[@]}"; do echo "	_ \"k8s.io/kubernetes/cmd/$b\""; done
+    echo ")"
+  } > "$mod/tools.go"
+  log "resolving modules for k8s.io/kubernetes $K8S_VERSION (staging $staging_ver)"
+  (cd "$mod" && go mod tidy)
+  step_time "kube modules" "$step"
+
+  step=$(date +%s)
+  pkgs=(); for b in "${KBINS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  vpkg=k8s.io/component-base/version
+  cpkg=k8s.io/client-go/pkg/version
+  ld="-s -w"
+  for p in $vpkg $cpkg; do
+    ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  log "go build ${KBINS[*]} (one invocation, -p ${GO_BUILD_P:-$(nproc)}; this is the long step)"
+  (cd "$mod" && go build -p "${GO_BUILD_P:-$(nproc)}" -ldflags="$ld" -o "$KDIR/bin.tmp/" "${pkgs[@]}")
+  mv "$KDIR/bin.tmp/"* "$KDIR/bin/" && rmdir "$KDIR/bin.tmp"
+  step_time "kube binaries" "$step"
+fi
+
+# ---------------------------------------------------------------- go install helpers
+go_install() { # name module version binary
+  local name="$1" module="$2" version="$3" bin="$4" dir="$CACHE/$1-$3"
+  if [ -x "$dir/bin/$bin" ]; then log "$name cached in $dir/bin"; return; fi
+  local s; s=$(date +%s)
+  mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" go install -ldflags="-s -w $5" "$module@$version"
+  step_time "$name" "$s"
+}
+go_install k3d github.com/k3d-io/k3d/v5 "$K3D_VERSION" k3d \
+  "-X github.com/k3d-io/k3d/v5/version.Version=$K3D_VERSION"
+go_install registry github.com/distribution/distribution/v3/cmd/registry "$REGISTRY_VERSION" registry \
+  "-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION"
+go_install crictl sigs.k8s.io/cri-tools/cmd/crictl "$CRICTL_VERSION" crictl \
+  "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
+
+# ---------------------------------------------------------------- pause image
+# A static Go program that sleeps until SIGINT/SIGTERM and reaps zombies, packed as a
+# docker-save archive tagged $PAUSE_IMAGE, so containerd never pulls a sandbox image.
+if [ -f "$PAUSE_DIR/pause.tar" ]; then
+  log "pause image cached in $PAUSE_DIR/pause.tar"
+else
+  step=$(date +%s)
+  src="$PAUSE_DIR/src"; rootfs="$PAUSE_DIR/rootfs"; img="$PAUSE_DIR/img"
+  rm -rf "$src" "$rootfs" "$img"; mkdir -p "$src" "$rootfs" "$img"
+  cat > "$src/go.mod" <<'GOMOD'
+module devenv.test/pause
+
+go 1.22
+GOMOD
+  cat > "$src/main.go" <<'GOSRC'
+// pause: the pod sandbox process. Sleeps until SIGINT/SIGTERM; reaps orphans.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	for s := range sigs {
+		if s == syscall.SIGCHLD {
+			for {
+				var ws syscall.WaitStatus
+				pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+				if pid <= 0 || err != nil {
+					break
+				}
+			}
+			continue
+		}
+		os.Exit(0)
+	}
+}
+GOSRC
+  (cd "$src" && go build -ldflags="-s -w" -o "$rootfs/pause" .)
+  tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$rootfs" -cf "$img/layer.tar" pause
+  diff_id=$(sha256sum "$img/layer.tar" | cut -d' ' -f1)
+  mkdir -p "$img/$diff_id"; mv "$img/layer.tar" "$img/$diff_id/layer.tar"
+  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/pause"],"User":"65535:65535"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created_by":"devenv test/cluster/build.sh"}]}' \
+    "$diff_id" > "$img/config.json"
+  cfg_id=$(sha256sum "$img/config.json" | cut -d' ' -f1)
+  mv "$img/config.json" "$img/$cfg_id.json"
+  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' \
+    "$cfg_id" "$PAUSE_IMAGE" "$diff_id" > "$img/manifest.json"
+  tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$img" -cf "$PAUSE_DIR/pause.tar.tmp" .
+  mv "$PAUSE_DIR/pause.tar.tmp" "$PAUSE_DIR/pause.tar"
+  rm -rf "$img" "$src"
+  step_time "pause image" "$step"
+fi
+
+log "total $(( $(date +%s) - TOTAL_START )) s"

@@ -1,0 +1,51 @@
+/**
+ * Test tiers (see test/README.md):
+ *   unit    pure logic, no engine
+ *   docker  a real Docker engine (databases, MinIO, image builds)
+ *   kube    a real Kubernetes API server + kubelet (test/cluster)
+ *   e2e     real k3d with the real k3s image (needs internet for images)
+ * Each engine tier has a global setup that finds its engine. Under CI=true a missing
+ * engine FAILS the run with the reason; elsewhere the tier is skipped with the reason
+ * printed, never silently passed. The e2e tier is skipped (loudly) where k3s images cannot
+ * be pulled, per TESTING.md.
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'docker',
+          include: ['test/docker/**/*.test.ts'],
+          globalSetup: ['test/setup/docker.global.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'kube',
+          include: ['test/kube/**/*.test.ts'],
+          globalSetup: ['test/setup/kube.global.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/setup/e2e.global.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
