@@ -17,10 +17,14 @@ export default async function setup(project: TestProject): Promise<void> {
     const { docker } = await import('../../src/docker/engine.ts');
     const d = await docker();
     const images = await d.listImages({ filters: JSON.stringify({ reference: ['rancher/k3s'] }) });
-    if (images.length === 0) reason = 'no rancher/k3s image in the Docker engine and no registry to pull it from';
+    if (images.length === 0)
+      reason = 'no rancher/k3s image in the Docker engine and no registry to pull it from';
   } catch (err) {
     reason = `no Docker engine: ${(err as Error).message}`;
   }
-  if (reason) process.stderr.write(`\n[e2e tier] SKIPPED: ${reason}. Run "npm run test:e2e" on a laptop with internet.\n\n`);
+  if (reason)
+    process.stderr.write(
+      `\n[e2e tier] SKIPPED: ${reason}. Run "npm run test:e2e" on a laptop with internet.\n\n`,
+    );
   project.provide('e2eReason', reason);
 }

@@ -25,22 +25,27 @@ export default async function setup(project: TestProject): Promise<(() => void) 
   }
   const start = join(root, 'test', 'cluster', 'start.sh');
   if (!existsSync(start)) {
-    project.provide('kubeconfig', engineMissing('kube', 'test/cluster/start.sh is missing', ''));
+    engineMissing('kube', 'test/cluster/start.sh is missing', '');
+    project.provide('kubeconfig', null);
     return undefined;
   }
   const t0 = Date.now();
   try {
     execFileSync('bash', [start], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
   } catch (err) {
-    project.provide(
-      'kubeconfig',
-      engineMissing('kube', `test/cluster/start.sh failed (${(err as Error).message.split('\n')[0]})`, 'Run "bash test/cluster/build.sh" first.'),
+    project.provide('kubeconfig', null);
+    engineMissing(
+      'kube',
+      `test/cluster/start.sh failed (${(err as Error).message.split('\n')[0]})`,
+      'Run "bash test/cluster/build.sh" first.',
     );
     return undefined;
   }
   const state = process.env.DEVENV_TEST_CLUSTER_DIR ?? '/tmp/devenv-test-cluster';
   const kubeconfig = join(state, 'kubeconfig');
-  process.stderr.write(`[kube tier] cluster started in ${((Date.now() - t0) / 1000).toFixed(1)} s; KUBECONFIG=${kubeconfig}\n`);
+  process.stderr.write(
+    `[kube tier] cluster started in ${((Date.now() - t0) / 1000).toFixed(1)} s; KUBECONFIG=${kubeconfig}\n`,
+  );
   process.env.DEVENV_TEST_KUBECONFIG = kubeconfig;
   project.provide('kubeconfig', kubeconfig);
   return () => {

@@ -7,6 +7,8 @@ export function engineMissing(tier: string, reason: string, remedy: string): fal
   if (process.env.CI === 'true' || process.env.CI === '1') {
     throw new Error(`${msg} (CI=true: a tier whose engine is missing fails the run)`);
   }
-  process.stderr.write(`\n${msg}\n[${tier} tier] SKIPPED: every test of this tier is reported as skipped.\n\n`);
+  process.stderr.write(
+    `\n${msg}\n[${tier} tier] SKIPPED: every test of this tier is reported as skipped.\n\n`,
+  );
   return false;
 }

@@ -1,0 +1,76 @@
+/**
+ * The k3d adapter: devenv drives the k3d binary (the supported interface of k3d), never
+ * its internals. Every call names the cluster; the kubeconfig is merged without switching
+ * the user's current context (the rendered config says switchCurrentContext: false).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { MIN_K3D, versionAtLeast } from '../doctor/checks.ts';
+import { DevenvError } from '../errors.ts';
+
+const run = promisify(execFile);
+
+export const K3D_INSTALL_FIX = `Install k3d >= ${MIN_K3D}: https://k3d.io/#installation (or "brew install k3d").`;
+
+async function k3d(args: string[], timeoutMs = 300_000): Promise<string> {
+  try {
+    const { stdout } = await run(process.env.DEVENV_K3D ?? 'k3d', args, {
+      timeout: timeoutMs,
+      maxBuffer: 16 << 20,
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') throw new DevenvError(`k3d not found on PATH. ${K3D_INSTALL_FIX}`);
+    const tail = (e.stderr ?? '').trim().split('\n').slice(-15);
+    throw new DevenvError(`k3d ${args.slice(0, 2).join(' ')} failed`, { details: tail, cause: err });
+  }
+}
+
+export async function k3dVersion(): Promise<string> {
+  const out = await k3d(['version'], 10_000);
+  const v = /k3d version v?([\d.]+)/.exec(out)?.[1];
+  if (!v) throw new DevenvError(`could not read the k3d version from "${out.trim()}"`);
+  if (!versionAtLeast(v, MIN_K3D)) throw new DevenvError(`k3d ${v} is too old. ${K3D_INSTALL_FIX}`);
+  return v;
+}
+
+export interface K3dCluster {
+  name: string;
+  serversRunning: number;
+  serversCount: number;
+  agentsRunning: number;
+  agentsCount: number;
+}
+
+export async function getCluster(name: string): Promise<K3dCluster | undefined> {
+  const list = JSON.parse(await k3d(['cluster', 'list', '-o', 'json'], 30_000)) as Array<
+    Record<string, unknown>
+  >;
+  const c = list.find((x) => x.name === name);
+  if (!c) return undefined;
+  return {
+    name,
+    serversRunning: Number(c.serversRunning ?? 0),
+    serversCount: Number(c.serversCount ?? 0),
+    agentsRunning: Number(c.agentsRunning ?? 0),
+    agentsCount: Number(c.agentsCount ?? 0),
+  };
+}
+
+export function isRunning(c: K3dCluster): boolean {
+  return c.serversRunning === c.serversCount && c.agentsRunning === c.agentsCount && c.serversCount > 0;
+}
+
+export async function createCluster(renderedConfigPath: string): Promise<void> {
+  await k3d(['cluster', 'create', '--config', renderedConfigPath], 600_000);
+}
+export async function startCluster(name: string): Promise<void> {
+  await k3d(['cluster', 'start', name, '--wait'], 300_000);
+}
+export async function stopCluster(name: string): Promise<void> {
+  await k3d(['cluster', 'stop', name]);
+}
+export async function deleteCluster(name: string): Promise<void> {
+  await k3d(['cluster', 'delete', name]);
+}

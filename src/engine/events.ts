@@ -1,0 +1,87 @@
+/**
+ * Typed progress events: the one vocabulary in which every part of devenv reports what it
+ * does. The `up` engine, data services, builds, rollouts and the reload loop emit them;
+ * the plain printer (non-TTY, --no-tui), the dashboard's state store and `status --json`
+ * consume them. Producers never print directly.
+ */
+
+/** Phases of a step: one `start`, then exactly one of `done` | `skip` | `fail`. */
+export type StepPhase = 'start' | 'progress' | 'done' | 'skip' | 'fail';
+
+export interface StepEvent {
+  type: 'step';
+  /** Stable id, e.g. "cluster", "database", "objectStore", "build:api", "load:api", "apply", "rollout:api". */
+  id: string;
+  phase: StepPhase;
+  /** One human line: what happens or happened (never a secret). */
+  detail?: string;
+  /** Wall time of the step, on done/skip/fail. */
+  ms?: number;
+  /** On fail: the reason, and supporting lines (compiler output, last log lines, ...). */
+  error?: string;
+  lines?: string[];
+}
+
+export interface LogEvent {
+  type: 'log';
+  service: string;
+  pod: string;
+  container: string;
+  line: string;
+  time: number;
+}
+
+export interface ReloadEvent {
+  type: 'reload';
+  service: string;
+  result: 'ok' | 'failed' | 'unchanged';
+  /** Split of the save → Ready time. */
+  timings: { buildMs?: number; loadMs?: number; rolloutMs?: number; syncMs?: number; totalMs: number };
+  error?: string;
+  tag?: string;
+  time: number;
+}
+
+export type ProgressEvent = StepEvent | LogEvent | ReloadEvent;
+
+export type EventSink = (e: ProgressEvent) => void;
+
+/** Times an async step and reports start / done / fail through the sink. */
+export async function step<T>(
+  sink: EventSink,
+  id: string,
+  detail: string,
+  fn: () => Promise<T | { skipped: true; detail?: string; value: T }>,
+): Promise<T> {
+  const t0 = performance.now();
+  sink({ type: 'step', id, phase: 'start', detail });
+  try {
+    const r = await fn();
+    const ms = Math.round(performance.now() - t0);
+    if (r && typeof r === 'object' && 'skipped' in r && (r as { skipped: unknown }).skipped === true) {
+      const s = r as { skipped: true; detail?: string; value: T };
+      sink({ type: 'step', id, phase: 'skip', detail: s.detail ?? detail, ms });
+      return s.value;
+    }
+    sink({ type: 'step', id, phase: 'done', detail, ms });
+    return r as T;
+  } catch (err) {
+    const ms = Math.round(performance.now() - t0);
+    const e = err as Error & { details?: readonly string[] };
+    sink({
+      type: 'step',
+      id,
+      phase: 'fail',
+      detail,
+      ms,
+      error: e?.message ?? String(err),
+      lines: [...(e?.details ?? [])],
+    });
+    throw err;
+  }
+}
+
+/** Marks a step result as "nothing to do" (reconciled: desired == actual). */
+export function skipped<T>(value: T, detail?: string): { skipped: true; detail?: string; value: T } {
+  return detail === undefined ? { skipped: true, value } : { skipped: true, detail, value };
+}
