@@ -88,6 +88,13 @@ const cluster = z
     httpPort: hostPort.default(80).describe('Host port of the ingress (HTTP).'),
     httpsPort: hostPort.default(443).describe('Host port of the ingress (HTTPS).'),
     registryPort: hostPort.default(5001).describe('Host port of the local image registry.'),
+    dataHost: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Address pods of an allow-listed (non-k3d) cluster use to reach the data services published on this machine. Default: its first non-loopback IPv4.',
+      ),
     allowContexts: z
       .array(z.string().min(1))
       .default([])

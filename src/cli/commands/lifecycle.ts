@@ -1,0 +1,96 @@
+/**
+ * `devenv down` (stop, keep data) and `devenv destroy` (remove what devenv created,
+ * volumes included). Both act only on devenv-labelled objects. With --context (an
+ * allow-listed existing cluster) the cluster itself is never stopped or deleted: destroy
+ * removes devenv's objects from it instead.
+ */
+import { createInterface } from 'node:readline/promises';
+import { loadConfig } from '../../config/load.ts';
+import { resolveTarget } from '../../engine/target.ts';
+import { badInput } from '../../errors.ts';
+import type { GlobalOptions } from '../main.ts';
+
+interface Flags {
+  yes?: boolean;
+  context?: string;
+  kubeconfig?: string;
+}
+
+export async function down(opts: Flags, _args: string[], global: GlobalOptions): Promise<number> {
+  const { config } = loadConfig(global.config);
+  const target = resolveTarget(config, opts.context, opts.kubeconfig);
+  if (target.kind === 'k3d') {
+    const k3d = await import('../../cluster/k3d.ts');
+    const c = await k3d.getCluster(config.project).catch(() => undefined);
+    if (c) {
+      await k3d.stopCluster(config.project);
+      process.stdout.write(`stopped k3d cluster ${config.project} (context ${target.context})\n`);
+    } else process.stdout.write(`no k3d cluster ${config.project}\n`);
+  }
+  if (config.database || config.objectStore) {
+    const { stopDataServices } = await import('../../data/index.ts');
+    const stopped = await stopDataServices(config.project);
+    process.stdout.write(
+      `stopped ${stopped.length} data container(s)${stopped.length ? `: ${stopped.join(', ')}` : ''}; data volumes kept\n`,
+    );
+  }
+  return 0;
+}
+
+export async function destroy(opts: Flags, _args: string[], global: GlobalOptions): Promise<number> {
+  const { config } = loadConfig(global.config);
+  const target = resolveTarget(config, opts.context, opts.kubeconfig);
+  const what =
+    target.kind === 'k3d'
+      ? `the k3d cluster "${config.project}", the data containers and their VOLUMES (all data) of project "${config.project}"`
+      : `devenv's objects of project "${config.project}" in context ${target.context}, and the data containers and their VOLUMES`;
+  if (!opts.yes) {
+    if (!process.stdin.isTTY)
+      throw badInput(`devenv destroy removes ${what}. Pass --yes to confirm when not on a terminal.`);
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await rl.question(`This removes ${what}. Type the project name to confirm: `);
+    rl.close();
+    if (answer.trim() !== config.project) {
+      process.stdout.write('not confirmed; nothing removed\n');
+      return 1;
+    }
+  }
+  if (target.kind === 'k3d') {
+    const k3d = await import('../../cluster/k3d.ts');
+    if (await k3d.getCluster(config.project).catch(() => undefined)) {
+      await k3d.deleteCluster(config.project);
+      process.stdout.write(`deleted k3d cluster ${config.project}\n`);
+    }
+  } else {
+    const { connect } = await import('../../kube/client.ts');
+    const { prune } = await import('../../kube/prune.ts');
+    const { ownedNamespaces, deleteNamespace } = await import('../../kube/namespaces.ts');
+    const client = connect({
+      context: target.context,
+      ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+    });
+    const owner = { project: config.project, env: 'dev' as const };
+    const namespaces = await ownedNamespaces(client, owner);
+    const r = await prune({
+      client,
+      ...owner,
+      keep: new Set(),
+      namespaces: [...new Set([...namespaces, config.project])],
+    });
+    for (const ns of namespaces) await deleteNamespace(client, ns, { ...owner, wait: false });
+    process.stdout.write(
+      `removed ${r.deleted.length} object(s) and ${namespaces.length} namespace(s) from ${target.context}\n`,
+    );
+  }
+  if (config.database || config.objectStore) {
+    const { destroyDataServices } = await import('../../data/index.ts');
+    const r = await destroyDataServices(config.project);
+    process.stdout.write(
+      `removed ${r.containers.length} data container(s) and ${r.volumes.length} volume(s)\n`,
+    );
+  }
+  const { removeNetworks } = await import('../../docker/networks.ts');
+  const { ownerLabels } = await import('../../manifests/types.ts');
+  await removeNetworks(ownerLabels(config.project, 'dev')).catch(() => []);
+  return 0;
+}

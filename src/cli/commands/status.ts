@@ -1,0 +1,137 @@
+/**
+ * `devenv status [--json]`: the cluster, the data services and each service's rollout
+ * state, read-only. The JSON shape (schemaVersion 1) is documented in the README; it
+ * carries no secret (ports and container names only).
+ */
+import { loadConfig } from '../../config/load.ts';
+import { resolveTarget } from '../../engine/target.ts';
+import type { GlobalOptions } from '../main.ts';
+import { dim, green, red, yellow } from '../output.ts';
+
+interface Flags {
+  json?: boolean;
+  context?: string;
+  kubeconfig?: string;
+}
+
+export interface StatusReport {
+  schemaVersion: 1;
+  project: string;
+  cluster: {
+    kind: 'k3d' | 'existing';
+    context: string;
+    state: 'running' | 'stopped' | 'absent' | 'reachable' | 'unreachable';
+    detail?: string;
+  };
+  data: Array<{ role: string; container: string; status: string; health?: string; ports: unknown }>;
+  services: Array<{
+    name: string;
+    workloads: Array<{ kind: string; namespace: string; name: string; ready: boolean; message: string }>;
+  }>;
+}
+
+export async function run(opts: Flags, _args: string[], global: GlobalOptions): Promise<number> {
+  const { config } = loadConfig(global.config);
+  const target = resolveTarget(config, opts.context, opts.kubeconfig);
+  const report: StatusReport = {
+    schemaVersion: 1,
+    project: config.project,
+    cluster: { kind: target.kind, context: target.context, state: 'absent' },
+    data: [],
+    services: [],
+  };
+  let reachable = false;
+  if (target.kind === 'k3d') {
+    const k3d = await import('../../cluster/k3d.ts');
+    try {
+      const c = await k3d.getCluster(config.project);
+      report.cluster.state = c ? (k3d.isRunning(c) ? 'running' : 'stopped') : 'absent';
+      reachable = report.cluster.state === 'running';
+    } catch (err) {
+      report.cluster.detail = (err as Error).message;
+    }
+  }
+  const { connect } = await import('../../kube/client.ts');
+  const client = connect({
+    context: target.context,
+    ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+    timeoutMs: 5000,
+  });
+  if (target.kind === 'existing') {
+    try {
+      await client.request('GET', '/version');
+      report.cluster.state = 'reachable';
+      reachable = true;
+    } catch (err) {
+      report.cluster.state = 'unreachable';
+      report.cluster.detail = (err as Error).message;
+    }
+  }
+  if (config.database || config.objectStore) {
+    const { dataStatus } = await import('../../data/index.ts');
+    try {
+      report.data = (await dataStatus(config.project)).containers;
+    } catch (err) {
+      report.cluster.detail ??= (err as Error).message;
+    }
+  }
+  if (reachable) {
+    const { workloadStatus } = await import('../../kube/rollout.ts');
+    const { ownerSelector } = await import('../../manifests/types.ts');
+    const byService = new Map(
+      config.services.map((s) => [s.name, [] as StatusReport['services'][number]['workloads']]),
+    );
+    for (const kind of ['deployments', 'statefulsets', 'daemonsets']) {
+      const list = await client.request<{ items: Array<Parameters<typeof workloadStatus>[0]> }>(
+        'GET',
+        `/apis/apps/v1/${kind}`,
+        {
+          query: { labelSelector: ownerSelector(config.project, 'dev') },
+        },
+      );
+      for (const item of list.items) {
+        const source = item.metadata.annotations?.['dev.devenv/source'] ?? '';
+        const svc =
+          config.services.find((s) => s.manifests.some((m) => source.startsWith(m)))?.name ?? '(other)';
+        const st = workloadStatus({ ...item, kind: item.kind ?? kind });
+        if (!byService.has(svc)) byService.set(svc, []);
+        byService.get(svc)!.push({
+          kind: item.kind ?? kind,
+          namespace: item.metadata.namespace ?? '',
+          name: item.metadata.name,
+          ready: st.done,
+          message: st.message,
+        });
+      }
+    }
+    report.services = [...byService].map(([name, workloads]) => ({ name, workloads }));
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  const st = report.cluster.state;
+  const mark =
+    st === 'running' || st === 'reachable'
+      ? green(st)
+      : st === 'stopped'
+        ? yellow(st)
+        : red(st, process.stdout);
+  process.stdout.write(
+    `project ${config.project}\ncluster  ${target.kind} ${dim(target.context)}  ${mark}${report.cluster.detail ? `  ${dim(report.cluster.detail)}` : ''}\n`,
+  );
+  for (const d of report.data)
+    process.stdout.write(
+      `data     ${d.role.padEnd(12)} ${d.container}  ${d.status}${d.health ? ` (${d.health})` : ''}\n`,
+    );
+  for (const s of report.services) {
+    if (s.workloads.length === 0)
+      process.stdout.write(`service  ${s.name.padEnd(12)} ${dim('not deployed')}\n`);
+    for (const w of s.workloads) {
+      process.stdout.write(
+        `service  ${s.name.padEnd(12)} ${w.kind} ${w.namespace}/${w.name}  ${w.ready ? green('ready') : yellow(w.message)}\n`,
+      );
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,63 @@
+import { loadConfig } from '../../config/load.ts';
+import type { EventSink, ProgressEvent } from '../../engine/events.ts';
+import type { GlobalOptions } from '../main.ts';
+
+export interface UpFlags {
+  tui?: boolean;
+  watch?: boolean;
+  context?: string;
+  kubeconfig?: string;
+}
+
+export async function run(opts: UpFlags, _args: string[], global: GlobalOptions): Promise<number> {
+  const loaded = loadConfig(global.config);
+  const { createPlainPrinter } = await import('../../tui/plain.ts');
+  const print = createPlainPrinter(process.stdout);
+  const listeners: EventSink[] = [print];
+  const onEvent: EventSink = (e: ProgressEvent) => {
+    for (const l of listeners) l(e);
+  };
+  const { up } = await import('../../engine/up.ts');
+  const result = await up({
+    loaded,
+    ...(opts.context ? { context: opts.context } : {}),
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    onEvent,
+  });
+  const r = result.reconcile;
+  process.stdout.write(
+    `devenv is up in ${(result.ms / 1000).toFixed(1)} s — project ${loaded.config.project}, context ${result.target.context}: ` +
+      `${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged, ${r.pruned} pruned, ${r.conflicts.length} left alone\n`,
+  );
+  if (result.data?.host.objectStore?.consoleUrl)
+    process.stdout.write(`MinIO console: ${result.data.host.objectStore.consoleUrl}\n`);
+  if (opts.watch === false || loaded.config.services.length === 0) return 0;
+
+  // Watch and reload until Ctrl-C; the environment keeps running afterwards.
+  const { reloadService } = await import('../../engine/reload.ts');
+  const { startWatchLoop } = await import('../../watch/loop.ts');
+  const ctx = { loaded, client: result.client, docs: result.docs, images: { ...result.images }, onEvent };
+  const loop = await startWatchLoop({
+    root: loaded.root,
+    services: loaded.config.services,
+    onEvent,
+    onChangeSet: async (service) => {
+      const t = await reloadService(ctx, service);
+      return {
+        result: t.result,
+        tag: t.tag,
+        timings: { buildMs: t.buildMs, loadMs: t.loadMs, rolloutMs: t.rolloutMs },
+      };
+    },
+  });
+  process.stdout.write(
+    `watching ${loop.roots.length} path(s) for changes; Ctrl-C to stop watching (the environment keeps running)\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await loop.close();
+  process.stdout.write('stopped watching; the environment is still running ("devenv down" stops it)\n');
+  return 0;
+}

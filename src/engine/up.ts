@@ -1,0 +1,291 @@
+/**
+ * The `up` engine: computes the desired state, reads the actual state, does only the
+ * difference. Independent steps run in parallel — cluster ∥ data services ∥ image builds —
+ * and the apply waits for all three. Every step reports through typed progress events.
+ *
+ * Targets:
+ *  - the devenv-owned k3d cluster (default): created / started through the k3d binary;
+ *  - an existing cluster named by --context, only if devenv.yaml allow-lists it
+ *    (cluster.allowContexts). This is the path CI's test cluster takes, like a user with
+ *    an existing dev cluster: no test-only code path.
+ */
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config/load.ts';
+import type { Config, ServiceConfig } from '../config/schema.ts';
+import type { DataEndpoints } from '../data/types.ts';
+import { DevenvError } from '../errors.ts';
+import type { ReconcileResult } from '../kube/apply.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
+import { ensureDir, projectStateDir } from '../state/paths.ts';
+import { type EventSink, skipped, step } from './events.ts';
+import { acquireLock } from './lock.ts';
+import { resolveTarget, type Target } from './target.ts';
+
+export interface UpOptions {
+  loaded: LoadedConfig;
+  /** Existing cluster context (must be allow-listed); default: the devenv-owned k3d cluster. */
+  context?: string;
+  /** Explicit kubeconfig file (default: $KUBECONFIG, ~/.kube/config). */
+  kubeconfig?: string;
+  onEvent: EventSink;
+}
+
+export interface UpResult {
+  target: Target;
+  images: Record<string, string>;
+  data?: DataEndpoints;
+  reconcile: ReconcileResult;
+  /** The client of the target cluster, for the reload loop and the dashboard. */
+  client: KubeClient;
+  /** Loaded manifests per service, kept for re-rendering on reload. */
+  docs: Map<string, SourceDoc[]>;
+  ms: number;
+}
+
+export const DATA_SECRET = 'devenv-data';
+
+/** The address pods of a non-k3d cluster use to reach data services published on this machine. */
+export function defaultDataHost(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export async function up(opts: UpOptions): Promise<UpResult> {
+  const t0 = performance.now();
+  const { config, root } = opts.loaded;
+  const emit = opts.onEvent;
+  const lock = acquireLock(config.project);
+  try {
+    // 1. Everything that can reject bad input does so before anything is created.
+    const target = resolveTarget(config, opts.context, opts.kubeconfig);
+    const { loadManifests } = await import('../manifests/load.ts');
+    const docs = new Map<string, SourceDoc[]>();
+    for (const svc of config.services) docs.set(svc.name, await loadManifests(svc.manifests, { root }));
+    const { renderManifests } = await import('../manifests/render.ts');
+    const probe = renderAll(config, docs, {}, renderManifests); // throws on bad manifests
+    void probe;
+
+    // 2. Cluster ∥ data services ∥ builds.
+    const network = target.kind === 'k3d' ? await ensureClusterNetwork(config, emit) : undefined;
+    const [client, data, images] = await Promise.all([
+      ensureCluster(target, opts.loaded, emit),
+      ensureData(config, root, network, emit),
+      buildAll(config, root, emit),
+    ]);
+
+    // 3. Render with the images just built, plus devenv's own objects, and reconcile.
+    const generated = await generatedDocs(config, target, data, docs, images, renderManifests);
+    const objects = [...renderAll(config, docs, images, renderManifests).objects, ...generated];
+    const { reconcile } = await import('../kube/apply.ts');
+    const result = await step(emit, 'apply', `apply to ${target.context}`, async () => {
+      const r = await reconcile({ client, objects, project: config.project, env: 'dev', onEvent: emit });
+      if (r.writes === 0)
+        return skipped(r, `nothing to change in ${target.context} (${r.unchanged} objects up to date)`);
+      return r;
+    });
+    for (const c of result.conflicts) {
+      emit({
+        type: 'step',
+        id: `conflict:${c.key}`,
+        phase: 'skip',
+        detail: `left alone: ${c.object} (${c.reason})`,
+      });
+    }
+    await waitForRollouts(client, objects, emit);
+    return {
+      target,
+      images,
+      ...(data ? { data } : {}),
+      reconcile: result,
+      client,
+      docs,
+      ms: Math.round(performance.now() - t0),
+    };
+  } finally {
+    lock.release();
+  }
+}
+
+type Render = typeof import('../manifests/render.ts').renderManifests;
+
+export function renderAll(
+  config: Config,
+  docs: Map<string, SourceDoc[]>,
+  images: Record<string, string>,
+  render: Render,
+) {
+  return render({
+    docs: [...docs.values()].flat(),
+    project: config.project,
+    env: 'dev',
+    defaultNamespace: config.project,
+    images,
+    ...(config.database || config.objectStore ? { dataSecret: DATA_SECRET } : {}),
+  });
+}
+
+async function ensureClusterNetwork(config: Config, emit: EventSink): Promise<string> {
+  const { ensureNetwork, networkExists } = await import('../docker/networks.ts');
+  const { ownerLabels } = await import('../manifests/types.ts');
+  const name = `k3d-${config.project}`;
+  // Created by devenv (labelled) before k3d, so data containers can join it while the
+  // cluster is still being created; k3d uses an existing network of that name.
+  await step(emit, 'network', `docker network ${name}`, async () => {
+    if (await networkExists(name)) return skipped(undefined, `docker network ${name} exists`);
+    await ensureNetwork(name, ownerLabels(config.project, 'dev'));
+    return undefined;
+  });
+  return name;
+}
+
+async function ensureCluster(target: Target, loaded: LoadedConfig, emit: EventSink): Promise<KubeClient> {
+  const { connect } = await import('../kube/client.ts');
+  if (target.kind === 'existing') {
+    return step(emit, 'cluster', `use existing cluster, context ${target.context}`, async () => {
+      const client = connect({
+        ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+        context: target.context,
+      });
+      await client.request('GET', '/version');
+      return skipped(client, `context ${target.context} (${client.server()}) answers`);
+    });
+  }
+  const { config, root } = loaded;
+  const k3d = await import('../cluster/k3d.ts');
+  const { renderK3dConfig, clusterName } = await import('../cluster/k3dconfig.ts');
+  const name = clusterName(config.project);
+  await step(emit, 'cluster', `k3d cluster ${name}`, async () => {
+    await k3d.k3dVersion();
+    const existing = await k3d.getCluster(name);
+    if (existing && k3d.isRunning(existing))
+      return skipped(undefined, `k3d cluster ${name} is running (context ${target.context})`);
+    if (existing) {
+      await k3d.startCluster(name);
+      return undefined;
+    }
+    const file = join(root, config.cluster.config);
+    const rendered = renderK3dConfig(readFileSync(file, 'utf8'), config.cluster.config, config);
+    const out = join(ensureDir(projectStateDir(config.project)), 'k3d-cluster.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(out, rendered);
+    await k3d.createCluster(out);
+    return undefined;
+  });
+  return connect({ context: target.context });
+}
+
+async function ensureData(config: Config, root: string, network: string | undefined, emit: EventSink) {
+  if (!config.database && !config.objectStore) return undefined;
+  const { ensureDataServices } = await import('../data/index.ts');
+  return ensureDataServices({ config, root, ...(network ? { network } : {}), onEvent: emit });
+}
+
+async function buildAll(config: Config, root: string, emit: EventSink): Promise<Record<string, string>> {
+  const { ensureImage } = await import('../build/builder.ts');
+  const { registryHost } = await import('../cluster/k3dconfig.ts');
+  const registry = registryHost(config);
+  const images: Record<string, string> = {};
+  // Builds share the engine's CPUs: one at a time is as fast overall and keeps output readable.
+  for (const svc of config.services) {
+    const r = await ensureImage(svc, { project: config.project, root, registry, onEvent: emit });
+    images[r.repo] = r.ref;
+  }
+  return images;
+}
+
+/**
+ * devenv's own objects, rendered like the project's manifests (same labels, hash, apply
+ * and prune): the data-services Secret in every app namespace, the TLS Secret and CA
+ * ConfigMap in the namespace of the service that terminates TLS.
+ */
+async function generatedDocs(
+  config: Config,
+  target: Target,
+  data: DataEndpoints | undefined,
+  docs: Map<string, SourceDoc[]>,
+  images: Record<string, string>,
+  render: Render,
+): Promise<RenderedObject[]> {
+  const app = renderAll(config, docs, images, render);
+  const namespaces = app.namespaces.length ? app.namespaces : [config.project];
+  const out: SourceDoc[] = [];
+  if (data) {
+    const { buildDataSecret } = await import('../data/secret.ts');
+    let cluster = data.cluster;
+    if (target.kind === 'existing')
+      cluster = reachableFromPods(data, config.cluster.dataHost ?? defaultDataHost());
+    for (const ns of namespaces)
+      out.push({
+        file: '<devenv:data-secret>',
+        index: out.length,
+        doc: { ...buildDataSecret(config.project, cluster, ns) },
+      });
+  }
+  if (config.tls) {
+    const { ensureLeaf } = await import('../tls/store.ts');
+    const { tlsObjects } = await import('../tls/objects.ts');
+    const leaf = await ensureLeaf({ project: config.project, hosts: config.tls.hosts });
+    const ns = namespaceOfService(
+      config.services.find((s) => s.name === config.tls?.service),
+      docs,
+      config.project,
+    );
+    const { secret, configMap } = tlsObjects({
+      namespace: ns,
+      secretName: config.tls.secretName,
+      certPem: leaf.certPem,
+      keyPem: leaf.keyPem,
+      caPem: leaf.caPem,
+      labels: {},
+    });
+    out.push({ file: '<devenv:tls>', index: out.length, doc: { ...secret } });
+    out.push({ file: '<devenv:tls>', index: out.length, doc: { ...configMap } });
+  }
+  if (out.length === 0) return [];
+  return render({ docs: out, project: config.project, env: 'dev', defaultNamespace: config.project }).objects;
+}
+
+/** In-cluster endpoints for a cluster outside Docker's network: the host address and published ports. */
+function reachableFromPods(data: DataEndpoints, host: string) {
+  const { database, objectStore } = data.host;
+  return {
+    ...(database ? { database: { ...database, host } } : {}),
+    ...(objectStore
+      ? { objectStore: { ...objectStore, endpoint: objectStore.endpoint.replace(/\/\/[^:/]+/, `//${host}`) } }
+      : {}),
+  };
+}
+
+function namespaceOfService(
+  svc: ServiceConfig | undefined,
+  docs: Map<string, SourceDoc[]>,
+  fallback: string,
+): string {
+  for (const d of (svc && docs.get(svc.name)) ?? []) {
+    const obj = (
+      typeof (d.doc as { toJS?: unknown }).toJS === 'function' ? (d.doc as { toJS(): unknown }).toJS() : d.doc
+    ) as {
+      metadata?: { namespace?: string };
+    };
+    if (obj?.metadata?.namespace) return obj.metadata.namespace;
+  }
+  return fallback;
+}
+
+async function waitForRollouts(
+  client: KubeClient,
+  objects: readonly RenderedObject[],
+  emit: EventSink,
+): Promise<void> {
+  const { waitForRollouts: wait } = await import('../kube/rollout.ts');
+  await wait({ client, objects: objects.map((o) => o.object), onEvent: emit });
+}
+
+export function assertNever(x: never): never {
+  throw new DevenvError(`unexpected ${String(x)}`);
+}
