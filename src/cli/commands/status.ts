@@ -54,7 +54,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
   const { connect } = await import('../../kube/client.ts');
   const client = connect({
     context: target.context,
-    ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+    ...(target.kind === 'existing' && target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
     timeoutMs: 5000,
   });
   if (target.kind === 'existing') {
