@@ -27,6 +27,8 @@ SECURITY_MIRROR=${DEVENV_TEST_SECURITY_MIRROR:-http://deb.debian.org/debian-secu
 FORCE=${DEVENV_TEST_IMAGES_FORCE:-0}
 VERBOSE=${DEVENV_TEST_VERBOSE:-0}
 LABEL=dev.devenv.test.recipe
+# Bump when this script changes how images are made: it is part of every recipe hash.
+RECIPE_REV=1
 LOGS=$CACHE/logs
 
 # The engine on these machines is 20.10 (no buildx): use the classic builder.
@@ -121,7 +123,7 @@ declare -A HASH=()
 # ---------------------------------------------------------------- base
 base_hash() {
   # shellcheck disable=SC1091
-  recipe_hash "$HERE/base" "mirror=$MIRROR" "security=$SECURITY_MIRROR"
+  recipe_hash "$HERE/base" "rev=$RECIPE_REV" "mirror=$MIRROR" "security=$SECURITY_MIRROR"
 }
 
 build_base() {
@@ -210,7 +212,7 @@ go_build() {
     mkdir -p "$dir"; cp "$LOGS/$bin-go.log" "$dir/FAILED"; rm -rf "$tmp"
     return 1
   fi
-  mkdir -p "$dir"; mv "$tmp/$bin" "$dir/$bin"; rm -rf "$tmp"
+  mkdir -p "$dir"; mv "$tmp/$bin" "$dir/$bin.tmp"; mv "$dir/$bin.tmp" "$dir/$bin"; rm -rf "$tmp"
   log "$bin: built in $((SECONDS - start)) s"
   echo "$dir/$bin"
 }
@@ -230,8 +232,8 @@ build_minio() {
   fi
   local ctx; ctx=$(mktemp -d "$CACHE/.minio-ctx.XXXXXX")
   cp -a "$HERE/minio/." "$ctx/"
-  cp "$minio" "$ctx/minio"
-  if [[ -n "$mc" ]]; then cp "$mc" "$ctx/mc"; else printf '#!/bin/sh\necho "mc was not built into this image" >&2\nexit 127\n' >"$ctx/mc"; chmod +x "$ctx/mc"; fi
+  install -m 755 "$minio" "$ctx/minio"
+  if [[ -n "$mc" ]]; then install -m 755 "$mc" "$ctx/mc"; else printf '#!/bin/sh\necho "mc was not built into this image" >&2\nexit 127\n' >"$ctx/mc"; chmod +x "$ctx/mc"; fi
   build_dockerfile minio "$ctx" "$hash" || { rm -rf "$ctx"; exit 1; }
   rm -rf "$ctx"
 }

@@ -43,16 +43,22 @@ wait_for() {
 
 host_port() { docker port "$1" "$2/tcp" | head -n1 | sed 's/.*://'; }
 
-# stop_start NAME SIGNAL LOG_PATTERN: signal the container, check a clean exit (0 and the
-# server's own shutdown message), start it again.
+# stop_start NAME SIGNAL|stop LOG_PATTERN: signal the container (or `docker stop` it, which
+# sends the image's STOPSIGNAL, as dockerd does to every container when it shuts down),
+# check a clean exit (code 0 and the server's own shutdown message), start it again.
 stop_start() {
-  local c=$1 sig=$2 pattern=$3 code
-  docker kill -s "$sig" "$c" >/dev/null
-  code=$(timeout 60 docker wait "$c")
-  if [[ "$code" = 0 ]] && docker logs "$c" 2>&1 | grep -q "$pattern"; then
-    ok "$c: clean exit on SIG$sig"
+  local c=$1 sig=$2 pattern=$3 code before how
+  before=$(docker logs "$c" 2>&1 | grep -c "$pattern" || true)
+  if [[ "$sig" = stop ]]; then
+    how="docker stop"; docker stop -t 30 "$c" >/dev/null
   else
-    bad "$c: exit code $code on SIG$sig"; docker logs --tail 20 "$c" >&2 || true
+    how="SIG$sig"; docker kill -s "$sig" "$c" >/dev/null
+  fi
+  code=$(timeout 60 docker wait "$c")
+  if [[ "$code" = 0 && $(docker logs "$c" 2>&1 | grep -c "$pattern" || true) -gt $before ]]; then
+    ok "$c: clean exit on $how"
+  else
+    bad "$c: exit code $code on $how"; docker logs --tail 20 "$c" >&2 || true
   fi
   docker start "$c" >/dev/null
 }
@@ -65,6 +71,10 @@ smoke_postgres() {
 CREATE TABLE greeting (id serial PRIMARY KEY, msg text NOT NULL);
 INSERT INTO greeting (msg) VALUES ('hello from initdb');
 EOF
+  # a sourced (not executable) script, as official images allow
+  cat >"$TMP/pg-init/02-more.sh" <<'EOF'
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -c "INSERT INTO greeting (msg) VALUES ('from sh')"
+EOF
   docker run -d --name "$c" --label "$LABEL" -p 127.0.0.1::5432 \
     -e POSTGRES_PASSWORD='s3cret pw' -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
     -v "$TMP/pg-init:/docker-entrypoint-initdb.d:ro" "$PG" >/dev/null
@@ -72,19 +82,21 @@ EOF
   local port; port=$(host_port "$c" 5432)
   local out
   out=$(docker run --rm --network host -e PGPASSWORD='s3cret pw' "$PG" \
-    psql -h 127.0.0.1 -p "$port" -U app -d appdb -Atc "SELECT msg FROM greeting; SHOW server_version_num;") || true
+    psql -h 127.0.0.1 -p "$port" -U app -d appdb -Atc "SELECT msg FROM greeting ORDER BY id LIMIT 1; SHOW server_version_num;") || true
   if [[ "$out" == "hello from initdb"*150* ]]; then ok "postgres: password login over published port, initdb.d ran"; else bad "postgres query: $out"; fi
   if docker run --rm --network host -e PGPASSWORD=wrong "$PG" psql -h 127.0.0.1 -p "$port" -U app -d appdb -c 'SELECT 1' >/dev/null 2>&1; then
     bad "postgres: wrong password accepted"
   else ok "postgres: wrong password refused"; fi
   docker exec "$c" sh -c 'command -v pg_isready psql pg_dump pg_restore' >/dev/null && ok "postgres: client tools on PATH" || bad "postgres: client tools missing"
-  docker exec "$c" pg_dump -h 127.0.0.1 -U app appdb | grep -q 'CREATE TABLE public.greeting' && ok "postgres: pg_dump" || bad "postgres: pg_dump"
+  docker exec "$c" pg_dump -h 127.0.0.1 -U app appdb | grep 'CREATE TABLE public.greeting' >/dev/null && ok "postgres: pg_dump" || bad "postgres: pg_dump"
   docker exec "$c" psql -U app -d appdb -qc "INSERT INTO greeting (msg) VALUES ('kept')"
   stop_start "$c" TERM 'database system is shut down'
   wait_for 60 "postgres (restart)" docker exec "$c" pg_isready -h 127.0.0.1 -U app -d appdb || true
+  stop_start "$c" stop 'database system is shut down'
+  wait_for 60 "postgres (restart)" docker exec "$c" pg_isready -h 127.0.0.1 -U app -d appdb || true
   out=$(docker exec "$c" psql -U app -d appdb -Atc "SELECT count(*) FROM greeting")
-  [[ "$out" = 2 ]] && ok "postgres: data survived restart, initdb.d not re-run" || bad "postgres after restart: $out"
-  PG_PORT=$port
+  [[ "$out" = 3 ]] && ok "postgres: data survived restart, initdb.d not re-run" || bad "postgres after restart: $out"
+  PG_PORT=$(host_port "$c" 5432)  # re-read: a new host port after the restart
 }
 
 # ---------------------------------------------------------------- mariadb
@@ -95,6 +107,9 @@ smoke_mariadb() {
 CREATE TABLE greeting (id INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(100) NOT NULL);
 INSERT INTO greeting (msg) VALUES ('hello from initdb');
 EOF
+  cat >"$TMP/my-init/02-more.sh" <<'EOF'
+mysql -uroot -p"$MYSQL_ROOT_PASSWORD" "$MYSQL_DATABASE" -e "INSERT INTO greeting (msg) VALUES ('from sh')"
+EOF
   docker run -d --name "$c" --label "$LABEL" -p 127.0.0.1::3306 \
     -e MYSQL_ROOT_PASSWORD=rootpw -e MYSQL_DATABASE=appdb -e MYSQL_USER=app -e "MYSQL_PASSWORD=app'pw" \
     -v "$TMP/my-init:/docker-entrypoint-initdb.d:ro" "$MY" >/dev/null
@@ -103,19 +118,21 @@ EOF
   local port; port=$(host_port "$c" 3306)
   local out
   out=$(docker run --rm --network host "$MY" mysql -h 127.0.0.1 -P "$port" -u app "-papp'pw" appdb -N -B \
-    -e "SELECT msg FROM greeting; SELECT VERSION();") || true
+    -e "SELECT msg FROM greeting ORDER BY id LIMIT 1; SELECT VERSION();") || true
   if [[ "$out" == "hello from initdb"*10.11* ]]; then ok "mariadb: user login over published port, initdb.d ran"; else bad "mariadb query: $out"; fi
   out=$(docker run --rm --network host "$MY" mysql -h 127.0.0.1 -P "$port" -u root -prootpw -N -B -e "SELECT CURRENT_USER()") || true
   [[ "$out" = "root@%" ]] && ok "mariadb: root@% login" || bad "mariadb root: $out"
   if docker run --rm --network host "$MY" mysql -h 127.0.0.1 -P "$port" -u app -pwrong -e 'SELECT 1' >/dev/null 2>&1; then
     bad "mariadb: wrong password accepted"; else ok "mariadb: wrong password refused"; fi
-  docker exec "$c" mysqldump -uroot -prootpw appdb | grep -q 'CREATE TABLE `greeting`' && ok "mariadb: mysqldump" || bad "mariadb: mysqldump"
+  docker exec "$c" mysqldump -uroot -prootpw appdb | grep 'CREATE TABLE `greeting`' >/dev/null && ok "mariadb: mysqldump" || bad "mariadb: mysqldump"
   docker exec "$c" mysql -uroot -prootpw appdb -e "INSERT INTO greeting (msg) VALUES ('kept')"
   stop_start "$c" TERM 'Shutdown complete'
   wait_for 60 "mariadb (restart)" docker exec "$c" mysqladmin ping -h 127.0.0.1 --silent || true
+  stop_start "$c" stop 'Shutdown complete'
+  wait_for 60 "mariadb (restart)" docker exec "$c" mysqladmin ping -h 127.0.0.1 --silent || true
   out=$(docker exec "$c" mysql -uroot -prootpw appdb -N -B -e "SELECT COUNT(*) FROM greeting")
-  [[ "$out" = 2 ]] && ok "mariadb: data survived restart, initdb.d not re-run" || bad "mariadb after restart: $out"
-  MY_PORT=$port
+  [[ "$out" = 3 ]] && ok "mariadb: data survived restart, initdb.d not re-run" || bad "mariadb after restart: $out"
+  MY_PORT=$(host_port "$c" 3306)
 }
 
 # ---------------------------------------------------------------- minio
@@ -127,21 +144,24 @@ smoke_minio() {
   wait_for 60 minio docker exec "$c" curl -fsS http://localhost:9000/minio/health/live || { bad minio; docker logs "$c" >&2; return; }
   docker exec "$c" curl -fsS http://localhost:9000/minio/health/ready && ok "minio: health live/ready" || bad "minio: health ready"
   local port; port=$(host_port "$c" 9000)
-  local s3=(docker run --rm --network host "$MINIO" curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user "$user:$pass")
+  local s3=(docker run --rm --network host --entrypoint curl "$MINIO" -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user "$user:$pass" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD')  # curl 7.88 signs but omits this header
   local base=http://127.0.0.1:$port
   if "${s3[@]}" -X PUT "$base/smoke-bucket" >/dev/null &&
      "${s3[@]}" -X PUT --data-binary 'hello s3' "$base/smoke-bucket/hello.txt" >/dev/null &&
      [[ "$("${s3[@]}" "$base/smoke-bucket/hello.txt")" = "hello s3" ]]; then
     ok "minio: signed S3 create-bucket/put/get (curl --aws-sigv4)"
   else bad "minio: S3 round trip"; fi
-  if docker run --rm --network host "$MINIO" curl -fsS "$base/smoke-bucket/hello.txt" >/dev/null 2>&1; then
+  if docker run --rm --network host --entrypoint curl "$MINIO" -fsS "$base/smoke-bucket/hello.txt" >/dev/null 2>&1; then
     bad "minio: anonymous read allowed"; else ok "minio: anonymous read refused"; fi
   if docker exec "$c" mc --version >/dev/null 2>&1; then
-    if docker exec "$c" sh -c "mc alias set local http://127.0.0.1:9000 $user $pass >/dev/null && mc cat local/smoke-bucket/hello.txt" | grep -q 'hello s3'; then
+    if docker exec "$c" sh -c "mc alias set local http://127.0.0.1:9000 $user $pass >/dev/null && mc cat local/smoke-bucket/hello.txt" | grep 'hello s3' >/dev/null; then
       ok "minio: mc alias/cat"; else bad "minio: mc"; fi
   else say "skip mc (not built into the image)"; fi
   stop_start "$c" TERM 'Exiting on signal'
   wait_for 60 "minio (restart)" docker exec "$c" curl -fsS http://localhost:9000/minio/health/ready || true
+  # a published port without a fixed host port gets a NEW host port on every start
+  base=http://127.0.0.1:$(host_port "$c" 9000)
   [[ "$("${s3[@]}" "$base/smoke-bucket/hello.txt" 2>/dev/null)" = "hello s3" ]] && ok "minio: object survived restart" || bad "minio: object lost on restart"
 }
 

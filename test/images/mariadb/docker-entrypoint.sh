@@ -63,8 +63,7 @@ temp_server_start() {
     --loose-innodb_buffer_pool_load_at_startup=0 --loose-innodb_buffer_pool_dump_at_shutdown=0 &
   MARIADB_PID=$!
   note "Waiting for server startup"
-  local i
-  for i in $(seq 60); do
+  for _ in $(seq 60); do
     if process_sql --database=mysql -e 'SELECT 1' >/dev/null 2>&1; then return 0; fi
     kill -0 "$MARIADB_PID" 2>/dev/null || error "Unable to start server."
     sleep 0.5
@@ -150,6 +149,7 @@ SET @@SESSION.SQL_LOG_BIN=1;
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
       *.sh)
+        # shellcheck disable=SC1090
         if [ -x "$f" ]; then note "$0: running $f"; "$f"
         else note "$0: sourcing $f"; . "$f"; fi ;;
       *.sql) note "$0: running $f"; process_sql --root-password "${dbarg[@]}" <"$f" ;;

@@ -7,4 +7,4 @@ set -eo pipefail
 datadir=${DATADIR:-/var/lib/mysql}
 mariadb --defaults-extra-file="$datadir/.my-healthcheck.cnf" --protocol=tcp -h127.0.0.1 \
   --connect-timeout=3 -N -B -e "SELECT 1 FROM information_schema.ENGINES WHERE engine = 'InnoDB' AND support IN ('YES', 'DEFAULT')" \
-  | grep -q 1
+  | grep 1 >/dev/null

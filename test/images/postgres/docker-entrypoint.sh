@@ -54,6 +54,7 @@ process_init_files() {
   for f in "$@"; do
     case "$f" in
       *.sh)
+        # shellcheck disable=SC1090
         if [ -x "$f" ]; then echo "$0: running $f"; "$f"
         else echo "$0: sourcing $f"; . "$f"; fi ;;
       *.sql) echo "$0: running $f"; psql_init --dbname "$POSTGRES_DB" -f "$f"; echo ;;
@@ -89,10 +90,10 @@ EOF
   export PGPASSWORD=${PGPASSWORD:-$POSTGRES_PASSWORD}
   if [ "$POSTGRES_DB" != postgres ]; then
     local exists
-    exists=$(psql_init --dbname postgres --set db="$POSTGRES_DB" --tuples-only \
-      -c "SELECT 1 FROM pg_database WHERE datname = :'db'")
+    # (psql interpolates :'db' only in statements read from stdin, not with -c)
+    exists=$(psql_init --dbname postgres --set db="$POSTGRES_DB" --tuples-only <<<"SELECT 1 FROM pg_database WHERE datname = :'db' ;")
     if [ -z "$exists" ]; then
-      psql_init --dbname postgres --set db="$POSTGRES_DB" -c 'CREATE DATABASE :"db"'
+      psql_init --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db" ;'
     fi
   fi
   shopt -s nullglob
