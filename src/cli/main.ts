@@ -51,7 +51,9 @@ export function buildProgram(): Command {
     .description('create or update the cluster, data services and every service; then watch and reload')
     .option('--no-tui', 'plain progress lines instead of the dashboard')
     .option('--no-watch', 'exit once everything is up instead of watching for changes')
-    .action(later('up', 5));
+    .option('--context <ctx>', 'deploy to this existing cluster context (must be in cluster.allowContexts)')
+    .option('--kubeconfig <file>', 'kubeconfig file for --context (default: $KUBECONFIG, ~/.kube/config)')
+    .action(lazy(() => import('./commands/up.ts')));
   program
     .command('down')
     .description('stop the cluster and data containers; keep data')
@@ -60,12 +62,16 @@ export function buildProgram(): Command {
     .command('destroy')
     .description('delete the cluster, data containers and volumes created by devenv')
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(later('destroy', 5));
+    .option('--context <ctx>', "an allow-listed existing cluster: remove devenv's objects from it")
+    .option('--kubeconfig <file>', 'kubeconfig file for --context')
+    .action(lazy(() => import('./commands/lifecycle.ts').then((m) => ({ run: m.destroy }))));
   program
     .command('status')
     .description('cluster, data services and rollout state of each service')
     .option('--json', 'machine-readable output')
-    .action(later('status', 5));
+    .option('--context <ctx>', 'an allow-listed existing cluster')
+    .option('--kubeconfig <file>', 'kubeconfig file for --context')
+    .action(lazy(() => import('./commands/status.ts')));
   program
     .command('logs')
     .description('logs of a service (all its pods)')
@@ -83,23 +89,30 @@ export function buildProgram(): Command {
     .description('connection variables for the data services (DATABASE_URL, S3_ENDPOINT, ...)')
     .option('--show-secrets', 'print passwords and keys instead of masking them')
     .option('--json', 'machine-readable output')
-    .action(later('env', 4));
+    .action(lazy(() => import('./commands/env.ts')));
 
   const db = program.command('db').description('the database outside the cluster');
-  db.command('shell').description('psql / mysql inside the database container').action(later('db shell', 4));
+  db.command('shell')
+    .description('psql / mysql inside the database container')
+    .action(lazy(() => import('./commands/db.ts').then((m) => ({ run: m.shell }))));
   db.command('snapshot')
     .description('dump the database into the object store')
     .argument('[name]')
-    .action(later('db snapshot', 4));
-  db.command('restore').description('restore a snapshot').argument('<name>').action(later('db restore', 4));
-  db.command('snapshots').description('list snapshots').action(later('db snapshots', 4));
+    .action(lazy(() => import('./commands/db.ts').then((m) => ({ run: m.snapshot }))));
+  db.command('restore')
+    .description('restore a snapshot')
+    .argument('<name>')
+    .action(lazy(() => import('./commands/db.ts').then((m) => ({ run: m.restore }))));
+  db.command('snapshots')
+    .description('list snapshots')
+    .action(lazy(() => import('./commands/db.ts').then((m) => ({ run: m.snapshots }))));
 
   program
     .command('trust')
     .description("show how to trust devenv's local certificate authority")
     .addOption(new Option('--install', 'install the CA into the system trust stores').conflicts('uninstall'))
     .option('--uninstall', 'remove the CA from the trust stores')
-    .action(later('trust', 6));
+    .action(lazy(() => import('./commands/trust.ts')));
 
   program
     .command('doctor')
