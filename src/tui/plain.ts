@@ -1,0 +1,106 @@
+/**
+ * The plain printer: what `devenv up` prints when stdout is not a terminal or with --no-tui
+ * (CI logs, pipes, `| tee`). One timestamped line per event:
+ *
+ *   2026-11-23T13:44:11Z build:api done 1.2 s
+ *   2026-11-23T13:44:12Z api/api-7d9f-x1k2p | listening on :8080
+ *   2026-11-23T13:44:15Z reload:api ok 3.4 s (build 1.2 s, load 400 ms, rollout 1.8 s) tag dev-3f2a
+ *
+ * Contract:
+ * - No escape codes unless colour is on, and colour is on only where `useColor` says so
+ *   (a TTY and no NO_COLOR); even then only devenv's own phase words are coloured. Escape
+ *   codes and control characters inside foreign text (container logs, compiler output) are
+ *   always removed.
+ * - Never prints secrets: events carry none, and every line still goes through `redact`.
+ * - A failed step prints its supporting lines after the event line, each prefixed with the
+ *   same timestamp and id so `grep build:api` finds them all.
+ * - StepEvents carry no time: the printer stamps them with its clock (injected in tests).
+ */
+import { useColor } from '../cli/output.ts';
+import type { EventSink, ProgressEvent } from '../engine/events.ts';
+import { isoSeconds, plainMs } from './format.ts';
+import { redact } from './redact.ts';
+import { sanitize } from './text.ts';
+
+export interface PlainOptions {
+  /** Colour the phase words (default: useColor(stream): a TTY without NO_COLOR). */
+  color?: boolean;
+  /** Clock for StepEvents (default Date.now). */
+  now?: () => number;
+  /** Print container log lines (default true). */
+  logs?: boolean;
+}
+
+const CODES = { green: '32', red: '31', yellow: '33', dim: '2' } as const;
+
+/** The printed lines for one event (usually one; a failure adds its supporting lines). */
+export function formatEvent(e: ProgressEvent, opts: { now: number; color: boolean }): string[] {
+  const c = (text: string, code: keyof typeof CODES) =>
+    opts.color ? `\u001b[${CODES[code]}m${text}\u001b[0m` : text;
+  const clean = (s: string) => redact(sanitize(s));
+  switch (e.type) {
+    case 'step': {
+      const ts = isoSeconds(opts.now);
+      const id = clean(e.id);
+      const ms = e.ms === undefined ? '' : ` ${plainMs(e.ms)}`;
+      const detail = e.detail ? clean(e.detail) : '';
+      switch (e.phase) {
+        case 'start':
+          return [`${ts} ${id} start${detail ? ` ${detail}` : ''}`];
+        case 'progress':
+          return [`${ts} ${id} ${c('progress', 'dim')}${detail ? ` ${detail}` : ''}`];
+        case 'done':
+          return [`${ts} ${id} ${c('done', 'green')}${ms}`];
+        case 'skip':
+          return [`${ts} ${id} ${c('skip', 'dim')}${ms}${detail ? ` (${detail})` : ''}`];
+        case 'fail': {
+          const why = e.error ? `: ${clean(e.error)}` : detail ? `: ${detail}` : '';
+          return [
+            `${ts} ${id} ${c('FAILED', 'red')}${ms}${why}`,
+            ...(e.lines ?? []).map((l) => `${ts} ${id} | ${clean(l)}`),
+          ];
+        }
+      }
+      return [];
+    }
+    case 'log': {
+      const who = e.container && e.container !== e.service ? `${e.pod}/${e.container}` : e.pod;
+      return [`${isoSeconds(e.time)} ${clean(e.service)}/${clean(who)} | ${clean(e.line)}`];
+    }
+    case 'reload': {
+      const t = e.timings;
+      const parts = [
+        t.buildMs !== undefined ? `build ${plainMs(t.buildMs)}` : '',
+        t.loadMs !== undefined ? `load ${plainMs(t.loadMs)}` : '',
+        t.syncMs !== undefined ? `sync ${plainMs(t.syncMs)}` : '',
+        t.rolloutMs !== undefined ? `rollout ${plainMs(t.rolloutMs)}` : '',
+      ].filter(Boolean);
+      const word =
+        e.result === 'ok'
+          ? c('ok', 'green')
+          : e.result === 'failed'
+            ? c('FAILED', 'red')
+            : c('unchanged', 'dim');
+      let line = `${isoSeconds(e.time)} reload:${clean(e.service)} ${word} ${plainMs(t.totalMs)}`;
+      if (parts.length) line += ` (${parts.join(', ')})`;
+      if (e.tag) line += ` tag ${clean(e.tag)}`;
+      if (e.error) line += `: ${clean(e.error)}`;
+      return [line];
+    }
+  }
+}
+
+/** An EventSink that prints each event as plain lines to `stream` (default stdout). */
+export function createPlainPrinter(
+  stream: NodeJS.WritableStream = process.stdout,
+  opts: PlainOptions = {},
+): EventSink {
+  const color = opts.color ?? useColor(stream as NodeJS.WriteStream);
+  const now = opts.now ?? Date.now;
+  const logs = opts.logs ?? true;
+  return (e) => {
+    if (e.type === 'log' && !logs) return;
+    const lines = formatEvent(e, { now: now(), color });
+    if (lines.length) stream.write(`${lines.join('\n')}\n`);
+  };
+}
