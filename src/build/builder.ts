@@ -1,0 +1,118 @@
+/**
+ * `ensureImage`: the build step of reconcile. Desired state: the registry serves
+ * `<registry>/<repo>:<content tag>`. The tag is computed from the context (context.ts), so
+ * "already built" is a lookup, not a guess:
+ *   - engine has the image AND registry serves it → nothing to do (build and load skipped);
+ *   - engine has it, registry does not            → push only;
+ *   - engine lacks it                             → build, then push unless served.
+ * After a push the registry is asked again: a push the registry does not serve is a failure.
+ *
+ * Images carry devenv's labels (managed-by, project, service), added as one cached LABEL
+ * line after the built stage's FROM where possible (dockerfile.ts explains why).
+ *
+ * Reports `build:<service>` and `load:<service>` step events (with timings) through the
+ * sink; every build-output line goes out as a `progress` event of `build:<service>`.
+ */
+import { readFile } from 'node:fs/promises';
+import type { ServiceConfig } from '../config/schema.ts';
+import { buildImage, imageExists, pushImage } from '../docker/images.ts';
+import { devenvLabels } from '../docker/labels.ts';
+import { type EventSink, skipped, step } from '../engine/events.ts';
+import { DevenvError } from '../errors.ts';
+import { type BuildContext, contextTar, type HashCache, scanContext } from './context.ts';
+import { insertAfterBuiltFrom, labelInstruction } from './dockerfile.ts';
+import { registryHasManifest } from './registry.ts';
+
+export const DEFAULT_REGISTRY = 'localhost:5001';
+export const SERVICE_LABEL = 'dev.devenv/service';
+
+export interface EnsureImageOptions {
+  project: string;
+  /** Project root (directory of devenv.yaml): service paths are relative to it. */
+  root: string;
+  /** host:port of the plain-HTTP registry the cluster pulls from. Default localhost:5001. */
+  registry?: string;
+  onEvent?: EventSink;
+  /** Digest cache; default: the process-wide one. */
+  cache?: HashCache;
+}
+
+export interface EnsureImageResult {
+  /** `<registry>/<repo>:<tag>`: what the manifests should reference. */
+  ref: string;
+  repo: string;
+  tag: string;
+  /** True when an image was built now; false when the content tag already existed. */
+  built: boolean;
+  /** True when the image was pushed now. */
+  pushed: boolean;
+  /** Wall times of the two steps (scan + build; registry check + push + verify). */
+  buildMs: number;
+  loadMs: number;
+}
+
+/** The image repository of a service: `service.image`, or `<project>/<service name>`. */
+export function serviceRepository(service: Pick<ServiceConfig, 'name' | 'image'>, project: string): string {
+  return service.image ?? `${project}/${service.name}`;
+}
+
+export async function ensureImage(
+  service: ServiceConfig,
+  opts: EnsureImageOptions,
+): Promise<EnsureImageResult> {
+  const sink: EventSink = opts.onEvent ?? (() => {});
+  const registry = opts.registry ?? DEFAULT_REGISTRY;
+  const repo = serviceRepository(service, opts.project);
+  const buildId = `build:${service.name}`;
+  const loadId = `load:${service.name}`;
+
+  let ctx: BuildContext | undefined;
+  let ref = '';
+  let built = false;
+  const t0 = performance.now();
+  await step(sink, buildId, `build ${service.name}`, async () => {
+    const c = await scanContext(service, opts.root, opts.cache ? { cache: opts.cache } : {});
+    ctx = c;
+    ref = `${registry}/${repo}:${c.tag}`;
+    if (await imageExists(ref)) return skipped(undefined, `${ref} already built (same content)`);
+    const labels = devenvLabels(opts.project, { [SERVICE_LABEL]: service.name });
+    // Labels go in as one cached LABEL line after the built stage's FROM (dockerfile.ts);
+    // where the Dockerfile cannot take it, through the API (one uncached step per label).
+    const dfEntry = c.outsideDockerfile ?? c.entries.find((e) => e.rel === c.dockerfile);
+    const text = dfEntry?.type === 'file' ? await readFile(c.dockerfileAbs, 'utf8').catch(() => '') : '';
+    const inline = insertAfterBuiltFrom(text, labelInstruction(labels), c.target) !== undefined;
+    await buildImage({
+      contextTar: contextTar(
+        c,
+        inline
+          ? { transformDockerfile: (t) => insertAfterBuiltFrom(t, labelInstruction(labels), c.target) ?? t }
+          : {},
+      ),
+      dockerfile: c.dockerfile,
+      tags: [ref],
+      buildArgs: c.buildArgs,
+      ...(c.target !== undefined ? { target: c.target } : {}),
+      ...(inline ? {} : { labels }),
+      onLine: (line) => sink({ type: 'step', id: buildId, phase: 'progress', detail: line }),
+    });
+    built = true;
+    return undefined;
+  });
+  const t1 = performance.now();
+  const tag = (ctx as BuildContext | undefined)?.tag ?? '';
+
+  let pushed = false;
+  await step(sink, loadId, `push ${ref}`, async () => {
+    if (await registryHasManifest(registry, repo, tag)) {
+      return skipped(undefined, `${ref} already in the registry`);
+    }
+    await pushImage(ref);
+    if (!(await registryHasManifest(registry, repo, tag))) {
+      throw new DevenvError(`pushed ${ref}, but registry ${registry} does not serve it`);
+    }
+    pushed = true;
+    return undefined;
+  });
+  const t2 = performance.now();
+  return { ref, repo, tag, built, pushed, buildMs: Math.round(t1 - t0), loadMs: Math.round(t2 - t1) };
+}

@@ -1,0 +1,255 @@
+/**
+ * Images through the Docker engine API: build from a context tar, exists, tag, push.
+ * Part of the Docker adapter (the only module family that imports dockerode); callers
+ * pass plain data and streams and get plain data back.
+ *
+ * Builds use the engine's classic builder (the API's default), which needs no BuildKit
+ * session and runs on every engine devenv supports. Output arrives as JSON lines; each
+ * human line is forwarded to `onLine`, and a failed build throws a DevenvError whose
+ * `details` are the last lines of the build output (the compiler error is in there).
+ */
+import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { DevenvError } from '../errors.ts';
+import { docker } from './engine.ts';
+
+/** How many trailing build-output lines a failure carries. */
+const FAIL_LINES = 40;
+
+interface JsonMessage {
+  stream?: string;
+  status?: string;
+  progress?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string; Tag?: string; Digest?: string };
+}
+
+export interface BuildImageOptions {
+  contextTar: Readable;
+  /** The Dockerfile's path inside the context tar. */
+  dockerfile: string;
+  /** Full refs (`repo:tag`) the image gets. */
+  tags: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  labels?: Record<string, string>;
+  /** Each line of build output, as it arrives. */
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface BuildImageResult {
+  /** `sha256:…` image id. */
+  imageId: string;
+  lines: string[];
+}
+
+export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
+  const d = await docker();
+  const lines: string[] = [];
+  let imageId = '';
+  let failure: string | undefined;
+  const emit = (text: string) => {
+    for (const l of text.split('\n')) {
+      const line = l.replace(/\r$/, '');
+      if (line.trim() === '') continue;
+      lines.push(line);
+      if (lines.length > 2000) lines.splice(0, lines.length - 2000);
+      opts.onLine?.(line);
+    }
+  };
+  // A tar stream that fails (e.g. the context changed mid-send) must fail the build.
+  let tarError: Error | undefined;
+  opts.contextTar.once('error', (err: Error) => {
+    tarError = err;
+  });
+  let out: NodeJS.ReadableStream;
+  try {
+    const options: Dockerode.ImageBuildOptions = {
+      t: opts.tags[0],
+      dockerfile: opts.dockerfile,
+      buildargs: opts.buildArgs ?? {},
+      labels: opts.labels ?? {},
+      rm: true,
+      forcerm: true,
+      pull: false,
+      ...(opts.target ? { target: opts.target } : {}),
+      ...(opts.signal ? { abortSignal: opts.signal } : {}),
+    };
+    out = await d.buildImage(opts.contextTar, options);
+  } catch (err) {
+    throw new DevenvError(`docker build failed: ${tarError?.message ?? messageOf(err)}`, {
+      cause: tarError ?? err,
+      details: lines.slice(-FAIL_LINES),
+    });
+  }
+  try {
+    await follow(d, out, (m) => {
+      if (m.stream) emit(m.stream);
+      if (m.status) emit(m.progress ? `${m.status} ${m.progress}` : m.status);
+      if (m.aux?.ID) imageId = m.aux.ID;
+      if (m.error) {
+        failure = m.errorDetail?.message ?? m.error;
+        emit(failure);
+      }
+    });
+  } catch (err) {
+    failure ??= messageOf(err);
+  }
+  if (tarError) failure = tarError.message;
+  if (failure !== undefined) {
+    throw new DevenvError(`docker build failed: ${lastLine(failure)}`, {
+      cause: tarError,
+      details: lines.slice(-FAIL_LINES),
+    });
+  }
+  const first = opts.tags[0];
+  if (!imageId && first) imageId = (await imageId_(first)) ?? '';
+  // The API takes one `t` here (typed as such); further refs are plain tags of the result.
+  for (const extra of opts.tags.slice(1)) await tagImage(imageId || (first as string), extra);
+  return { imageId, lines };
+}
+
+async function imageId_(ref: string): Promise<string | undefined> {
+  const d = await docker();
+  try {
+    const info = await d.getImage(ref).inspect();
+    return String(info.Id);
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+export interface ImageInfo {
+  id: string;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+/** The engine's facts about `ref`, or undefined when it has no such image. */
+export async function inspectImage(ref: string): Promise<ImageInfo | undefined> {
+  const d = await docker();
+  try {
+    const info = await d.getImage(ref).inspect();
+    return {
+      id: String(info.Id),
+      labels: { ...(info.Config?.Labels ?? {}) },
+      createdAt: String(info.Created),
+    };
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** True when the engine has an image for `ref` (name:tag or id). */
+export async function imageExists(ref: string): Promise<boolean> {
+  return (await imageId_(ref)) !== undefined;
+}
+
+/** The image id for `ref`, or undefined when the engine has none. */
+export async function imageId(ref: string): Promise<string | undefined> {
+  return imageId_(ref);
+}
+
+/** Gives the image `source` the additional ref `target` (`repo:tag`). */
+export async function tagImage(source: string, target: string): Promise<void> {
+  const d = await docker();
+  const { repo, tag } = splitRef(target);
+  await d.getImage(source).tag({ repo, tag });
+}
+
+export interface PushProgress {
+  id?: string;
+  status: string;
+  progress?: string;
+}
+
+/**
+ * Pushes `ref` (`registry/repo:tag`). Meant for devenv's local plain-HTTP registry: the
+ * engine treats 127.0.0.0/8 registries as insecure by default and the registry needs no
+ * credentials, so an empty auth header is sent (the API requires the header on push).
+ */
+export async function pushImage(ref: string, onProgress?: (p: PushProgress) => void): Promise<void> {
+  const d = await docker();
+  const { repo, tag } = splitRef(ref);
+  const lines: string[] = [];
+  let failure: string | undefined;
+  let stream: NodeJS.ReadableStream;
+  try {
+    const registry = repo.includes('/') ? (repo.split('/')[0] as string) : '';
+    stream = await d.getImage(repo).push({ tag, authconfig: { serveraddress: registry } });
+  } catch (err) {
+    throw new DevenvError(`docker push ${ref} failed: ${messageOf(err)}`, { cause: err });
+  }
+  try {
+    await follow(d, stream, (m) => {
+      if (m.status) {
+        lines.push(m.id ? `${m.id}: ${m.status}` : m.status);
+        onProgress?.({
+          status: m.status,
+          ...(m.id ? { id: m.id } : {}),
+          ...(m.progress ? { progress: m.progress } : {}),
+        });
+      }
+      if (m.error) failure = m.errorDetail?.message ?? m.error;
+    });
+  } catch (err) {
+    failure ??= messageOf(err);
+  }
+  if (failure !== undefined) {
+    throw new DevenvError(`docker push ${ref} failed: ${failure}`, { details: lines.slice(-FAIL_LINES) });
+  }
+}
+
+/** Splits `host:port/a/b:tag` into repo and tag (tag defaults to "latest"; digests kept whole). */
+export function splitRef(ref: string): { repo: string; tag: string } {
+  if (ref.includes('@')) {
+    const at = ref.indexOf('@');
+    return { repo: ref.slice(0, at), tag: ref.slice(at + 1) };
+  }
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > slash) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repo: ref, tag: 'latest' };
+}
+
+function follow(d: Dockerode, stream: NodeJS.ReadableStream, onMessage: (m: JsonMessage) => void) {
+  return new Promise<void>((resolve, reject) => {
+    d.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(err) : resolve()),
+      (m: JsonMessage) => onMessage(m),
+    );
+  });
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown })?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+function messageOf(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return e?.json?.message ?? e?.message ?? String(err);
+}
+
+function lastLine(s: string): string {
+  const ls = s.trim().split('\n');
+  return ls[ls.length - 1] ?? s;
+}
+
+/** Removes the image ref `ref` (the image itself once no ref is left); false when absent. */
+export async function removeImage(ref: string, opts: { force?: boolean } = {}): Promise<boolean> {
+  const d = await docker();
+  try {
+    await d.getImage(ref).remove({ force: opts.force ?? false });
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}

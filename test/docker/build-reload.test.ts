@@ -1,0 +1,387 @@
+// Image builds and hot reload against the real Docker engine and a real registry
+// (distribution's `registry`, the program behind k3d's registry, on a free 127.0.0.1
+// port). Builds are counted from the `build:<svc>` step events: `done` = a build ran,
+// `skip` = the content tag already existed.
+//
+// Needs: the docker tier (a running engine), devenv-test/base:bookworm (test/images/build.sh
+// base), and the registry binary under $DEVENV_TEST_CACHE/registry-*/[bin/]registry
+// (test/cluster/build.sh builds it; or DEVENV_TEST_REGISTRY_BIN). Without the binary this
+// file is skipped with the reason printed; under CI=true that is a failure.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureImage } from '../../src/build/builder.ts';
+import { HashCache } from '../../src/build/context.ts';
+import { registryHasManifest } from '../../src/build/registry.ts';
+import { planSync, syncToPods } from '../../src/build/sync.ts';
+import type { ServiceConfig } from '../../src/config/schema.ts';
+import { createContainer, removeContainer, startContainer } from '../../src/docker/containers.ts';
+import { execRun } from '../../src/docker/exec.ts';
+import { imageExists, inspectImage, removeImage } from '../../src/docker/images.ts';
+import { devenvLabels } from '../../src/docker/labels.ts';
+import type { ProgressEvent, ReloadEvent, StepEvent } from '../../src/engine/events.ts';
+import { classifyChangeSet } from '../../src/watch/changeset.ts';
+import { startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
+
+const CACHE = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
+const BASE_IMAGE = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
+
+/** The newest cached registry binary (either cache layout), or the env override. */
+function findRegistryBinary(): string | undefined {
+  if (process.env.DEVENV_TEST_REGISTRY_BIN) return process.env.DEVENV_TEST_REGISTRY_BIN;
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(CACHE).filter((d) => /^registry-v\d/.test(d) && !d.endsWith('.tmp'));
+  } catch {
+    return undefined;
+  }
+  dirs.sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+  for (const d of dirs) {
+    for (const p of [join(CACHE, d, 'bin', 'registry'), join(CACHE, d, 'registry')])
+      if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+const dockerAvailable = inject('dockerAvailable');
+const registryBin = findRegistryBinary();
+const CI = process.env.CI === 'true' || process.env.CI === '1';
+if (dockerAvailable && !registryBin) {
+  const msg = `[docker tier] build-reload: no registry binary under ${CACHE}/registry-*/ (run test/cluster/build.sh, or GOBIN=${CACHE}/registry-v3.0.0 go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0)`;
+  if (CI) throw new Error(`${msg} (CI=true: failing)`);
+  process.stderr.write(`${msg}\n[docker tier] build-reload: SKIPPED\n`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+const project = `bt${Date.now().toString(36)}`;
+let root: string;
+let registryProc: ChildProcess | undefined;
+let registry = '';
+const refs = new Set<string>();
+const cache = new HashCache();
+
+const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
+  name: 'api',
+  context: 'api',
+  dockerfile: 'Dockerfile',
+  buildArgs: {},
+  manifests: ['k8s'],
+  watch: [],
+  ignore: [],
+  sync: [],
+  ...over,
+});
+
+async function write(rel: string, content: string) {
+  const abs = join(root, rel);
+  await mkdir(join(abs, '..'), { recursive: true });
+  await writeFile(abs, content);
+}
+
+function collector() {
+  const events: ProgressEvent[] = [];
+  const steps = (id: string, phase: StepEvent['phase']) =>
+    events.filter((e): e is StepEvent => e.type === 'step' && e.id === id && e.phase === phase);
+  return {
+    events,
+    sink: (e: ProgressEvent) => {
+      events.push(e);
+    },
+    builds: (svc = 'api') => steps(`build:${svc}`, 'done').length,
+    buildSkips: (svc = 'api') => steps(`build:${svc}`, 'skip').length,
+    pushes: (svc = 'api') => steps(`load:${svc}`, 'done').length,
+    steps,
+    reloads: () => events.filter((e): e is ReloadEvent => e.type === 'reload'),
+  };
+}
+
+/** Runs `cmd` in a throwaway container of `image` and returns its stdout. */
+async function execRunOnce(image: string, cmd: string[]): Promise<string> {
+  const name = `${project}-once-${Math.random().toString(36).slice(2, 8)}`;
+  await createContainer({
+    name,
+    image,
+    env: [],
+    cmd: ['sleep', 'infinity'],
+    ports: [],
+    mounts: [],
+    labels: devenvLabels(project, { 'dev.devenv/component': 'test' }),
+  });
+  try {
+    await startContainer(name);
+    return (await execRun(name, cmd)).stdout;
+  } finally {
+    await removeContainer(name);
+  }
+}
+
+describe.skipIf(!dockerAvailable || !registryBin)(
+  'image builds and hot reload (real engine + registry)',
+  () => {
+    beforeAll(async () => {
+      if (!(await imageExists(BASE_IMAGE))) {
+        throw new Error(`${BASE_IMAGE} is missing: run "bash test/images/build.sh base"`);
+      }
+      root = await mkdtemp(join(tmpdir(), 'devenv-build-'));
+      const port = await freePort();
+      registry = `localhost:${port}`;
+      await mkdir(join(root, '.registry'), { recursive: true });
+      await writeFile(
+        join(root, '.registry', 'config.yml'),
+        'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: /unused\nhttp:\n  addr: 127.0.0.1:5000\n',
+      );
+      registryProc = spawn(registryBin as string, ['serve', join(root, '.registry', 'config.yml')], {
+        env: {
+          ...process.env,
+          REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
+          REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(root, '.registry', 'data'),
+          OTEL_TRACES_EXPORTER: 'none',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      registryProc.stderr?.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
+      for (let i = 0; ; i++) {
+        const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        if (ok) break;
+        if (i > 100 || registryProc.exitCode !== null) throw new Error(`registry did not start: ${stderr}`);
+        await sleep(100);
+      }
+
+      await write('api/Dockerfile', `FROM ${BASE_IMAGE}\nCOPY app/ /app/\nCMD ["sleep", "infinity"]\n`);
+      await write('api/.dockerignore', '*.log\ntmp/\n');
+      await write('api/app/main.txt', 'v0\n');
+      await write('api/app/util.txt', 'util\n');
+    });
+
+    afterAll(async () => {
+      for (const ref of refs) await removeImage(ref, { force: true }).catch(() => {});
+      if (registryProc && registryProc.exitCode === null) {
+        registryProc.kill('SIGTERM');
+        await new Promise((r) => registryProc?.once('exit', r));
+      }
+      if (root) await rm(root, { recursive: true, force: true });
+    });
+
+    const ensure = async (sink: (e: ProgressEvent) => void, svc = service()) => {
+      const r = await ensureImage(svc, { project, root, registry, onEvent: sink, cache });
+      refs.add(r.ref);
+      return r;
+    };
+
+    it('builds, pushes and verifies; a second run does nothing', async () => {
+      const c = collector();
+      const first = await ensure(c.sink);
+      expect(first.ref).toBe(`${registry}/${project}/api:${first.tag}`);
+      expect(first).toMatchObject({ built: true, pushed: true });
+      expect(await registryHasManifest(registry, `${project}/api`, first.tag)).toBe(true);
+      const img = await inspectImage(first.ref);
+      expect(img?.labels).toMatchObject({
+        'app.kubernetes.io/managed-by': 'devenv',
+        'dev.devenv/project': project,
+        'dev.devenv/service': 'api',
+      });
+      expect(c.builds()).toBe(1);
+      expect(c.pushes()).toBe(1);
+      expect(c.steps('build:api', 'progress').length).toBeGreaterThan(0); // build output lines
+      const done = c.steps('build:api', 'done')[0];
+      expect(done?.ms).toBeGreaterThan(0);
+
+      const c2 = collector();
+      const second = await ensure(c2.sink);
+      expect(second).toMatchObject({ ref: first.ref, built: false, pushed: false });
+      expect(c2.builds()).toBe(0);
+      expect(c2.buildSkips()).toBe(1);
+      expect(c2.steps('load:api', 'skip')).toHaveLength(1);
+    });
+
+    it('rebuilds when the image is gone locally, and skips the push the registry already has', async () => {
+      const c = collector();
+      const r = await ensure(c.sink);
+      await removeImage(r.ref, { force: true });
+      const again = await ensure(c.sink);
+      expect(again).toMatchObject({ ref: r.ref, built: true, pushed: false });
+    });
+
+    it('labels the target stage of a multi-stage build, and falls back to API labels', async () => {
+      await write(
+        'multi/Dockerfile',
+        `FROM ${BASE_IMAGE} AS dev\nRUN echo dev > /stage\nFROM ${BASE_IMAGE} AS prod\nRUN echo prod > /stage\n`,
+      );
+      const c = collector();
+      const r = await ensure(c.sink, service({ name: 'multi', context: 'multi', target: 'dev' }));
+      expect((await inspectImage(r.ref))?.labels).toMatchObject({ 'dev.devenv/service': 'multi' });
+      const out = await execRunOnce(r.ref, ['cat', '/stage']);
+      expect(out).toBe('dev\n');
+      // a FROM continued on the next line cannot take the inline LABEL: the API adds them
+      await write('continued/Dockerfile', `FROM \\\n  ${BASE_IMAGE}\nRUN true\n`);
+      const r2 = await ensure(c.sink, service({ name: 'continued', context: 'continued' }));
+      expect((await inspectImage(r2.ref))?.labels).toMatchObject({ 'dev.devenv/service': 'continued' });
+      expect(c.steps('build:continued', 'progress').some((e) => e.detail?.includes('LABEL'))).toBe(true);
+    });
+
+    it('uses service.image as the repository', async () => {
+      const c = collector();
+      const r = await ensure(c.sink, service({ image: `${project}/custom-name` }));
+      expect(r.ref).toBe(`${registry}/${project}/custom-name:${r.tag}`);
+      expect(await registryHasManifest(registry, `${project}/custom-name`, r.tag)).toBe(true);
+    });
+
+    it('a failing build reports the build output lines', async () => {
+      await write(
+        'broken/Dockerfile',
+        `FROM ${BASE_IMAGE}\nRUN echo "main.c:3:1: error: expected ';' before '}' token" >&2; exit 3\n`,
+      );
+      const c = collector();
+      await expect(ensure(c.sink, service({ name: 'broken', context: 'broken' }))).rejects.toMatchObject({
+        message: expect.stringMatching(/docker build failed/),
+        details: expect.arrayContaining([expect.stringContaining("main.c:3:1: error: expected ';'")]),
+      });
+      const fail = c.steps('build:broken', 'fail')[0];
+      expect(fail?.lines?.some((l) => l.includes('main.c:3:1'))).toBe(true);
+    });
+
+    describe('reload loop with ensureImage as the action', () => {
+      let loop: WatchLoop | undefined;
+      const c = collector();
+      beforeAll(async () => {
+        await ensure(() => {}); // start from a built, pushed image
+        loop = await startWatchLoop({
+          root,
+          services: [service()],
+          debounceMs: 150,
+          onEvent: c.sink,
+          onChangeSet: async (svc) => {
+            const r = await ensure(c.sink, svc);
+            return {
+              result: r.built || r.pushed ? 'ok' : 'unchanged',
+              tag: r.tag,
+              timings: { buildMs: r.buildMs, loadMs: r.loadMs },
+            };
+          },
+        });
+      });
+      afterAll(async () => {
+        await loop?.close();
+      });
+      const settle = async () => {
+        await sleep(600);
+        await loop?.idle();
+      };
+
+      it('edit a file → exactly one build', async () => {
+        const before = c.builds();
+        await write('api/app/main.txt', 'v1\n');
+        await settle();
+        expect(c.builds() - before).toBe(1);
+        const last = c.reloads().at(-1);
+        expect(last).toMatchObject({ service: 'api', result: 'ok' });
+        expect(last?.timings.buildMs).toBeGreaterThan(0);
+      });
+
+      it('20 rapid edits → at most two builds', async () => {
+        const before = c.builds();
+        for (let i = 0; i < 20; i++) {
+          await write('api/app/main.txt', `rapid ${i}\n`);
+          await sleep(15);
+        }
+        await settle();
+        const n = c.builds() - before;
+        expect(n).toBeGreaterThanOrEqual(1);
+        expect(n).toBeLessThanOrEqual(2);
+      });
+
+      it('an ignored file → no build (not even a change set)', async () => {
+        const before = c.builds();
+        const reloads = c.reloads().length;
+        await write('api/debug.log', 'noise\n');
+        await write('api/tmp/scratch', 'noise\n');
+        await settle();
+        expect(c.builds() - before).toBe(0);
+        expect(c.reloads().length).toBe(reloads);
+      });
+
+      it('unchanged content (touch / same bytes re-saved) → no build', async () => {
+        const before = c.builds();
+        const skips = c.buildSkips();
+        await write('api/app/util.txt', 'util\n'); // same bytes
+        await settle();
+        expect(c.builds() - before).toBe(0);
+        expect(c.buildSkips() - skips).toBe(1);
+        expect(c.reloads().at(-1)).toMatchObject({ result: 'unchanged' });
+      });
+    });
+
+    it('sync: files land in a running container through `tar -x` (docker exec standing in for kube exec)', async () => {
+      const svc = service({
+        sync: [{ src: 'app/**', dest: '/', run: ['sh', '-c', 'echo synced > /tmp/ran'] }],
+      });
+      const r = await ensure(() => {}, svc);
+      const name = `${project}-sync`;
+      await createContainer({
+        name,
+        image: r.ref,
+        env: [],
+        ports: [],
+        mounts: [],
+        labels: devenvLabels(project, { 'dev.devenv/component': 'test' }),
+      });
+      try {
+        await startContainer(name);
+        await write('api/app/main.txt', 'synced content\n');
+        await write('api/app/new/deep.txt', 'deep\n');
+        const plan = classifyChangeSet(
+          {
+            files: [
+              { abs: join(root, 'api/app/main.txt'), rel: 'app/main.txt', kind: 'change' },
+              { abs: join(root, 'api/app/new/deep.txt'), rel: 'app/new/deep.txt', kind: 'add' },
+              { abs: join(root, 'api/app/util.txt'), rel: 'app/util.txt', kind: 'unlink' },
+            ],
+          },
+          svc,
+          'Dockerfile',
+        );
+        expect(plan.kind).toBe('sync');
+        if (plan.kind !== 'sync') return;
+        await syncToPods({
+          service: 'api',
+          plan: planSync(plan.files, svc.sync),
+          targets: [{ namespace: 'docker', pod: name, container: 'main' }],
+          execInPod: async (_ns, pod, _c, cmd, stdin) => {
+            const x = await execRun(pod, cmd, stdin ? { stdin } : {});
+            return { code: x.exitCode, stdout: x.stdout, stderr: x.stderr };
+          },
+        });
+        const cat = await execRun(name, [
+          'sh',
+          '-c',
+          'cat /app/main.txt /app/new/deep.txt /tmp/ran; ls /app',
+        ]);
+        expect(cat.stdout).toBe('synced content\ndeep\nsynced\nmain.txt\nnew\n');
+      } finally {
+        await removeContainer(name);
+      }
+    });
+  },
+);

@@ -1,0 +1,161 @@
+// The reload loop over a real file tree with the real (native) watcher; the action is an
+// injected slow function that records what it was given. No engine.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ServiceConfig } from '../../src/config/schema.ts';
+import type { ProgressEvent, ReloadEvent } from '../../src/engine/events.ts';
+import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let root: string;
+let loop: WatchLoop | undefined;
+
+const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
+  name: 'api',
+  context: 'api',
+  dockerfile: 'Dockerfile',
+  buildArgs: {},
+  manifests: ['k8s'],
+  watch: [],
+  ignore: [],
+  sync: [],
+  ...over,
+});
+
+async function write(rel: string, content: string) {
+  const abs = join(root, rel);
+  await mkdir(join(abs, '..'), { recursive: true });
+  await writeFile(abs, content);
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'devenv-loop-'));
+  await write('api/Dockerfile', 'FROM scratch\n');
+  await write('api/.dockerignore', '*.log\ncache/\n');
+  await write('api/app/main.py', 'v0\n');
+  await write('api/static/site.css', 'body{}\n');
+  await write('api/node_modules/x/index.js', '');
+  await write('api/cache/blob', '');
+  await write('shared/lib.py', 'v0\n');
+});
+afterEach(async () => {
+  await loop?.close();
+  loop = undefined;
+  await rm(root, { recursive: true, force: true });
+});
+
+function recorder(ms: number) {
+  const calls: { service: string; change: ClassifiedChangeSet }[] = [];
+  const events: ProgressEvent[] = [];
+  return {
+    calls,
+    events,
+    reloads: () => events.filter((e): e is ReloadEvent => e.type === 'reload'),
+    action: async (s: ServiceConfig, change: ClassifiedChangeSet) => {
+      calls.push({ service: s.name, change });
+      await sleep(ms);
+      return { result: 'ok' as const, tag: `t${calls.length}`, timings: { buildMs: ms } };
+    },
+    sink: (e: ProgressEvent) => {
+      events.push(e);
+    },
+  };
+}
+
+describe('watch loop', () => {
+  it('one edit → one change set (rebuild), reported as a ReloadEvent', async () => {
+    const r = recorder(10);
+    loop = await startWatchLoop({
+      root,
+      services: [service()],
+      onChangeSet: r.action,
+      onEvent: r.sink,
+      debounceMs: 100,
+    });
+    await write('api/app/main.py', 'v1\n');
+    await sleep(400);
+    await loop.idle();
+    expect(r.calls).toHaveLength(1);
+    expect(r.calls[0]?.change.plan).toEqual({ kind: 'rebuild', reason: 'no sync rules' });
+    expect(r.calls[0]?.change.files.map((f) => f.rel)).toEqual(['app/main.py']);
+    const [ev] = r.reloads();
+    expect(ev).toMatchObject({ service: 'api', result: 'ok', tag: 't1', timings: { buildMs: 10 } });
+    expect(ev?.timings.totalMs).toBeGreaterThanOrEqual(100);
+    expect(r.events.some((e) => e.type === 'step' && e.id === 'watch' && e.phase === 'done')).toBe(true);
+  });
+
+  it('ignored paths (.dockerignore, node_modules) and unrelated files trigger nothing', async () => {
+    const r = recorder(10);
+    loop = await startWatchLoop({ root, services: [service()], onChangeSet: r.action, debounceMs: 80 });
+    await write('api/debug.log', 'x');
+    await write('api/cache/blob', 'x');
+    await write('api/cache/new/deeper', 'x');
+    await write('api/node_modules/x/index.js', 'x');
+    await write('shared/lib.py', 'v1\n'); // not a watch path of this service
+    await sleep(500);
+    expect(r.calls).toHaveLength(0);
+  });
+
+  it('20 rapid edits during a slow action → at most one running + one follow-up', async () => {
+    const r = recorder(1500); // longer than the edit burst, even on a loaded machine
+    loop = await startWatchLoop({ root, services: [service()], onChangeSet: r.action, debounceMs: 50 });
+    await write('api/app/main.py', 'first\n');
+    await sleep(150); // the first set is released and its action is running
+    for (let i = 0; i < 20; i++) {
+      await write(`api/app/f${i % 4}.py`, `edit ${i}\n`);
+      await sleep(10);
+    }
+    await sleep(300);
+    await loop.idle();
+    expect(r.calls).toHaveLength(2);
+    expect(r.calls[1]?.change.files.map((f) => f.rel).sort()).toEqual([
+      'app/f0.py',
+      'app/f1.py',
+      'app/f2.py',
+      'app/f3.py',
+    ]);
+  });
+
+  it('classifies sync-only change sets and routes `watch` paths', async () => {
+    const r = recorder(5);
+    const svc = service({ watch: ['shared'], sync: [{ src: 'static/**', dest: '/srv' }] });
+    loop = await startWatchLoop({ root, services: [svc], onChangeSet: r.action, debounceMs: 80 });
+    await write('api/static/site.css', 'body{color:red}\n');
+    await sleep(400);
+    await loop.idle();
+    await write('shared/lib.py', 'v2\n');
+    await sleep(400);
+    await loop.idle();
+    expect(r.calls.map((c) => c.change.plan.kind)).toEqual(['sync', 'rebuild']);
+    expect(r.calls[0]?.change.plan).toMatchObject({ files: [{ dest: '/srv/static/site.css' }] });
+  });
+
+  it('a failing action is reported as a failed reload and the loop keeps going', async () => {
+    const events: ProgressEvent[] = [];
+    let n = 0;
+    loop = await startWatchLoop({
+      root,
+      services: [service()],
+      onChangeSet: async () => {
+        n++;
+        if (n === 1) throw new Error('compile error in main.py');
+      },
+      onEvent: (e) => {
+        events.push(e);
+      },
+      debounceMs: 60,
+    });
+    await write('api/app/main.py', 'broken\n');
+    await sleep(300);
+    await loop.idle();
+    await write('api/app/main.py', 'fixed\n');
+    await sleep(300);
+    await loop.idle();
+    const reloads = events.filter((e): e is ReloadEvent => e.type === 'reload');
+    expect(reloads.map((e) => e.result)).toEqual(['failed', 'ok']);
+    expect(reloads[0]?.error).toBe('compile error in main.py');
+  });
+});
