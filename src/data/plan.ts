@@ -1,0 +1,303 @@
+/**
+ * Desired state of the data services: devenv.yaml + credentials + compose file in, the
+ * exact container specs out (names, labels, volumes, ports, the variables passed to the
+ * compose file). Pure: the caller reads the files; nothing here touches Docker or disk.
+ */
+import { createHash } from 'node:crypto';
+import { type ComposeService, parseCompose } from '../compose/parse.ts';
+import type { Config } from '../config/schema.ts';
+import type { ContainerSpec, MountSpec, PortBinding } from '../docker/containers.ts';
+import { COMPONENT_LABEL, devenvLabels, ROLE_LABEL, SPEC_HASH_LABEL } from '../docker/labels.ts';
+import { badInput } from '../errors.ts';
+import type { Credentials } from './credentials.ts';
+import { type DataRole, DB_ALIAS, type DbEngine, MINIO_ALIAS } from './types.ts';
+
+export const DEFAULT_IMAGES = { postgres: 'postgres', mysql: 'mysql', minio: 'minio/minio' } as const;
+export const DEFAULT_VERSIONS = { postgres: '16', mysql: '8.4' } as const;
+export const DEFAULT_PORTS = { postgres: 5432, mysql: 3306, s3: 9000, console: 9001 } as const;
+
+export interface ComposeSource {
+  text: string;
+  /** Path shown in messages. */
+  file: string;
+  /** Directory bind-mount sources are relative to. */
+  dir: string;
+}
+
+export interface PlannedPort extends PortBinding {
+  /** The devenv.yaml key that sets this host port, when one does. */
+  configKey?: string;
+  /** `file:line:col` of the mapping in the compose file. */
+  where: string;
+}
+
+export interface ServicePlan {
+  role: DataRole;
+  project: string;
+  containerName: string;
+  /** DNS alias on the cluster network. */
+  alias: string;
+  /** devenv.yaml key that selects the image (for messages). */
+  imageKey: string;
+  composeFile: string;
+  /** The spec without the image-dependent parts (see completeSpec). */
+  spec: ContainerSpec;
+  ports: PlannedPort[];
+  /** Named volumes devenv creates (labelled) before the container. */
+  volumes: Array<{ name: string; labels: Record<string, string> }>;
+  /** The port the service listens on inside the container (5432, 3306, 9000). */
+  containerPort: number;
+  /** The host port of that service port, when published on a fixed port. */
+  hostPort?: number;
+  /** Variables passed to the compose file (contain secrets: never log). */
+  vars: Record<string, string>;
+}
+
+export interface DatabasePlan extends ServicePlan {
+  role: 'database';
+  engine: DbEngine;
+  /** Main database first, then the other configured ones. */
+  databases: string[];
+  initScripts: string[];
+}
+
+export interface ObjectStorePlan extends ServicePlan {
+  role: 'objectStore';
+  buckets: string[];
+  seed?: { folder: string; bucket: string };
+  consoleContainerPort?: number;
+  consoleHostPort?: number;
+}
+
+export interface DataPlan {
+  project: string;
+  /** Project root: init scripts and the seed folder are relative to it. */
+  root: string;
+  database?: DatabasePlan;
+  objectStore?: ObjectStorePlan;
+  credentials: Credentials;
+}
+
+export function containerName(project: string, role: DataRole): string {
+  return `devenv-${project}-${role === 'database' ? 'db' : 'minio'}`;
+}
+
+/** Labels of every data object of a project (container or volume), optionally of one role. */
+export function dataLabels(project: string, role?: DataRole): Record<string, string> {
+  return devenvLabels(project, { [COMPONENT_LABEL]: 'data', ...(role ? { [ROLE_LABEL]: role } : {}) });
+}
+
+/** The main database name: the first of database.databases, else the project name as an identifier. */
+export function mainDatabase(config: Config): string {
+  return config.database?.databases[0] ?? config.project.replace(/-/g, '_');
+}
+
+export function databaseImage(db: NonNullable<Config['database']>): string {
+  return db.image ?? `${DEFAULT_IMAGES[db.engine]}:${db.version ?? DEFAULT_VERSIONS[db.engine]}`;
+}
+
+/** Variables devenv passes to the database compose file. */
+export function databaseVars(config: Config, creds: Credentials): Record<string, string> {
+  const db = config.database!;
+  return {
+    DEVENV_PROJECT: config.project,
+    DB_ENGINE: db.engine,
+    DB_IMAGE: databaseImage(db),
+    DB_VERSION: db.version ?? DEFAULT_VERSIONS[db.engine],
+    DB_PORT: String(db.port ?? DEFAULT_PORTS[db.engine]),
+    DB_USER: creds.database.user,
+    DB_PASSWORD: creds.database.password,
+    DB_ROOT_PASSWORD: creds.database.rootPassword,
+    DB_NAME: mainDatabase(config),
+  };
+}
+
+/** Variables devenv passes to the object store compose file. */
+export function objectStoreVars(config: Config, creds: Credentials): Record<string, string> {
+  const os = config.objectStore!;
+  return {
+    DEVENV_PROJECT: config.project,
+    MINIO_IMAGE: os.image ?? DEFAULT_IMAGES.minio,
+    MINIO_PORT: String(os.port),
+    MINIO_CONSOLE_PORT: String(os.consolePort),
+    MINIO_ROOT_USER: creds.objectStore.accessKeyId,
+    MINIO_ROOT_PASSWORD: creds.objectStore.secretAccessKey,
+  };
+}
+
+export interface PlanInput {
+  config: Config;
+  root: string;
+  credentials: Credentials;
+  database?: ComposeSource;
+  objectStore?: ComposeSource;
+  /** Variables from the environment, used for ${VAR} that devenv does not set (compose reads the shell too). */
+  env?: Record<string, string | undefined>;
+}
+
+export function planData(input: PlanInput): DataPlan {
+  const { config, credentials } = input;
+  const plan: DataPlan = { project: config.project, root: input.root, credentials };
+  if (config.database) {
+    if (!input.database) throw new Error('planData: database compose source missing');
+    const vars = databaseVars(config, credentials);
+    const base = planService(
+      'database',
+      config.project,
+      input.database,
+      vars,
+      input.env,
+      'database.image',
+      DEFAULT_PORTS[config.database.engine],
+      { [vars.DB_PORT!]: 'database.port' },
+    );
+    const main = mainDatabase(config);
+    plan.database = {
+      ...base,
+      role: 'database',
+      engine: config.database.engine,
+      databases: [main, ...config.database.databases.filter((d) => d !== main)],
+      initScripts: config.database.initScripts,
+    };
+  }
+  if (config.objectStore) {
+    if (!input.objectStore) throw new Error('planData: objectStore compose source missing');
+    const os = config.objectStore;
+    const vars = objectStoreVars(config, credentials);
+    const base = planService(
+      'objectStore',
+      config.project,
+      input.objectStore,
+      vars,
+      input.env,
+      'objectStore.image',
+      DEFAULT_PORTS.s3,
+      { [String(os.port)]: 'objectStore.port', [String(os.consolePort)]: 'objectStore.consolePort' },
+    );
+    const consolePort =
+      base.ports.find((p) => p.containerPort === DEFAULT_PORTS.console) ??
+      base.ports.find((p) => p.containerPort !== base.containerPort);
+    plan.objectStore = {
+      ...base,
+      role: 'objectStore',
+      buckets: os.buckets,
+      ...(os.seed ? { seed: os.seed } : {}),
+      ...(consolePort ? { consoleContainerPort: consolePort.containerPort } : {}),
+      ...(consolePort?.hostPort ? { consoleHostPort: consolePort.hostPort } : {}),
+    };
+  }
+  return plan;
+}
+
+function planService(
+  role: DataRole,
+  project: string,
+  src: ComposeSource,
+  vars: Record<string, string>,
+  env: Record<string, string | undefined> | undefined,
+  imageKey: string,
+  defaultPort: number,
+  portKeys: Record<string, string>,
+): ServicePlan {
+  const compose = parseCompose(src.text, src.file, src.dir, { ...(env ?? {}), ...vars });
+  if (compose.services.length !== 1) {
+    throw badInput(
+      `${src.file}: defines ${compose.services.length} services (${compose.services.map((s) => s.name).join(', ')}); ` +
+        `the ${role === 'database' ? 'database' : 'object store'} compose file must define exactly one.`,
+    );
+  }
+  const svc = compose.services[0] as ComposeService;
+  const short = role === 'database' ? 'db' : 'minio';
+  const volLabels = dataLabels(project, role);
+  const volumes: ServicePlan['volumes'] = [];
+  const mounts: MountSpec[] = svc.volumes.map((m) => {
+    if (m.type === 'bind') return { ...m };
+    const name = m.source
+      ? `devenv-${project}-${short}-${m.source}`
+      : anonVolumeName(project, short, m.target);
+    volumes.push({ name, labels: volLabels });
+    return { type: 'volume', source: name, target: m.target, readOnly: m.readOnly };
+  });
+  const ports: PlannedPort[] = svc.ports.map((p) => {
+    const key = p.hostPort !== undefined ? portKeys[String(p.hostPort)] : undefined;
+    return {
+      containerPort: p.containerPort,
+      protocol: p.protocol,
+      ...(p.hostIp ? { hostIp: p.hostIp } : {}),
+      ...(p.hostPort !== undefined ? { hostPort: p.hostPort } : {}),
+      ...(key ? { configKey: key } : {}),
+      where: p.where,
+    };
+  });
+  const primary = ports.find((p) => p.containerPort === defaultPort) ?? ports[0];
+  const name = containerName(project, role);
+  const spec: ContainerSpec = {
+    name,
+    image: svc.image,
+    env: Object.entries(svc.environment)
+      .map(([k, v]) => `${k}=${v}`)
+      .sort(),
+    ...(svc.command ? { cmd: svc.command } : {}),
+    ports: ports.map(({ configKey: _k, where: _w, ...b }) => b),
+    mounts,
+    ...(svc.healthcheck ? { healthcheck: svc.healthcheck } : {}),
+    labels: dataLabels(project, role),
+  };
+  return {
+    role,
+    project,
+    containerName: name,
+    alias: role === 'database' ? DB_ALIAS : MINIO_ALIAS,
+    imageKey,
+    composeFile: src.file,
+    spec,
+    ports,
+    volumes,
+    containerPort: primary?.containerPort ?? defaultPort,
+    ...(primary?.hostPort !== undefined ? { hostPort: primary.hostPort } : {}),
+    vars,
+  };
+}
+
+function anonVolumeName(project: string, short: string, target: string): string {
+  return `devenv-${project}-${short}-anon-${createHash('sha256').update(target).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * The spec as it will be created: image VOLUME paths the compose file does not mount get
+ * labelled named volumes (Docker would otherwise create unlabelled anonymous ones), and
+ * the spec hash (over everything that defines the container, including the image id)
+ * goes into a label. A different hash on the existing container means "recreate".
+ */
+export function completeSpec(
+  plan: ServicePlan,
+  image: { id: string; volumes: string[] },
+): { spec: ContainerSpec; volumes: ServicePlan['volumes']; hash: string } {
+  const short = plan.role === 'database' ? 'db' : 'minio';
+  const mounts = [...plan.spec.mounts];
+  const volumes = [...plan.volumes];
+  for (const target of image.volumes) {
+    const norm = target.replace(/\/+$/, '') || '/';
+    if (mounts.some((m) => m.target.replace(/\/+$/, '') === norm)) continue;
+    const name = anonVolumeName(plan.project, short, norm);
+    volumes.push({ name, labels: dataLabels(plan.project, plan.role) });
+    mounts.push({ type: 'volume', source: name, target: norm, readOnly: false });
+  }
+  const base: ContainerSpec = { ...plan.spec, mounts };
+  const hash = specHash(base, image.id);
+  return { spec: { ...base, labels: { ...base.labels, [SPEC_HASH_LABEL]: hash } }, volumes, hash };
+}
+
+export function specHash(spec: ContainerSpec, imageId: string): string {
+  const material = JSON.stringify({
+    imageId,
+    image: spec.image,
+    env: spec.env,
+    cmd: spec.cmd ?? null,
+    ports: spec.ports,
+    mounts: spec.mounts,
+    healthcheck: spec.healthcheck ?? null,
+    labels: spec.labels,
+  });
+  return createHash('sha256').update(material).digest('hex').slice(0, 32);
+}
