@@ -27,7 +27,8 @@ function typeOf(s: JsonSchema): string {
   if (s.enum) return s.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
   if (s.anyOf) return s.anyOf.map(typeOf).join(' \\| ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
-  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object') return 'map of string';
+  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object')
+    return 'map of string';
   return String(s.type ?? 'any');
 }
 
@@ -35,8 +36,19 @@ function rows(s: JsonSchema, prefix: string, out: string[]): void {
   for (const [key, prop] of Object.entries(s.properties ?? {})) {
     const path = `${prefix}${key}`;
     const required = s.required?.includes(key) && prop.default === undefined ? 'yes' : '';
-    const def = prop.default !== undefined && !(typeof prop.default === 'object' && prop.default !== null && Object.keys(prop.default).length === 0 && !Array.isArray(prop.default)) ? `\`${JSON.stringify(prop.default)}\`` : '';
-    out.push(`| \`${path}\` | ${typeOf(prop)} | ${required} | ${def} | ${(prop.description ?? '').replace(/\|/g, '\\|')} |`);
+    const def =
+      prop.default !== undefined &&
+      !(
+        typeof prop.default === 'object' &&
+        prop.default !== null &&
+        Object.keys(prop.default).length === 0 &&
+        !Array.isArray(prop.default)
+      )
+        ? `\`${JSON.stringify(prop.default)}\``
+        : '';
+    out.push(
+      `| \`${path}\` | ${typeOf(prop)} | ${required} | ${def} | ${(prop.description ?? '').replace(/\|/g, '\\|')} |`,
+    );
     if (prop.type === 'object' && prop.properties) rows(prop, `${path}.`, out);
     if (prop.type === 'array' && prop.items?.properties) rows(prop.items, `${path}[].`, out);
   }

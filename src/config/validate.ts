@@ -186,7 +186,8 @@ function issueToDiagnostics(
     case 'too_small': {
       const value = getAt(raw, issue.path);
       if (typeof value === 'number') {
-        const bound = issue.code === 'too_big' ? `at most ${String(issue.maximum)}` : `at least ${String(issue.minimum)}`;
+        const bound =
+          issue.code === 'too_big' ? `at most ${String(issue.maximum)}` : `at least ${String(issue.minimum)}`;
         return [at(locate(issue.path), `${where}: ${value} is out of range; must be ${bound}`, issue.path)];
       }
       return [at(locate(issue.path), `${where}: ${describe(value)} ${issue.message}`, issue.path)];
