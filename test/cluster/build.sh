@@ -23,7 +23,7 @@ mkdir -p "$CACHE"
 step=$(date +%s)
 need=()
 for pair in containerd:containerd runc:runc iptables:iptables conntrack:conntrack \
-            socat:socat openssl:openssl etcd:etcd-server jq:jq curl:curl; do
+            socat:socat openssl:openssl etcd:etcd-server jq:jq curl:curl ip:iproute2 ss:iproute2; do
   cmd="${pair%%:*}"; pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -38,6 +38,13 @@ command -v go >/dev/null || { echo "build: go not found (expected /usr/local/go/
 step_time "packages" "$step"
 
 # ---------------------------------------------------------------- kubernetes
+k8s_gomod() { # prints the path of k8s.io/kubernetes's go.mod in the module cache
+  local f
+  f="$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" \
+       | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  [ -f "$f" ] || { echo "build: cannot fetch go.mod of k8s.io/kubernetes@$K8S_VERSION" >&2; return 1; }
+  echo "$f"
+}
 KDIR="$KUBE_DIR"
 KBINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 have_all=1
@@ -52,9 +59,7 @@ else
   mod="$KDIR/mod"
   mkdir -p "$mod" "$KDIR/bin"
   # The list of staging modules comes from k8s.io/kubernetes's own go.mod.
-  gomod_file="$(cd "$mod" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" \
-                | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  [ -f "$gomod_file" ] || { echo "build: cannot fetch go.mod of k8s.io/kubernetes@$K8S_VERSION" >&2; exit 1; }
+  gomod_file="$(k8s_gomod)"
   staging=$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$gomod_file")
   {
     echo "module devenv.test/kubebuild"
@@ -95,21 +100,44 @@ else
   step_time "kube binaries" "$step"
 fi
 
-# ---------------------------------------------------------------- go install helpers
-go_install() { # name module version binary
-  local name="$1" module="$2" version="$3" bin="$4" dir="$CACHE/$1-$3"
-  if [ -x "$dir/bin/$bin" ]; then log "$name cached in $dir/bin"; return; fi
-  local s; s=$(date +%s)
-  mkdir -p "$dir/bin"
-  GOBIN="$dir/bin" go install -ldflags="-s -w $5" "$module@$version"
+# ---------------------------------------------------------------- helper programs
+# Built through a generated wrapper module rather than `go install MOD@VER`: go install
+# also asks the proxy for the module's version list (deprecation check), which the
+# proxy here refuses for k3d (403), failing the install.
+go_tool() { # NAME MODULE VERSION PACKAGE EXTRA_LDFLAGS
+  local name="$1" module="$2" version="$3" pkg="$4" ldx="$5" dir="$CACHE/$1-$3" s
+  local bin="$dir/bin/$name"
+  if [ -x "$bin" ]; then log "$name cached in $dir/bin"; return; fi
+  s=$(date +%s)
+  mkdir -p "$dir/mod" "$dir/bin"
+  printf 'module devenv.test/%sbuild\n\ngo 1.22\n\nrequire %s %s\n' "$name" "$module" "$version" > "$dir/mod/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > "$dir/mod/tools.go"
+  (cd "$dir/mod" && go mod tidy)
+  (cd "$dir/mod" && go build -ldflags="-s -w $ldx" -o "$bin.tmp" "$pkg")
+  mv "$bin.tmp" "$bin"
   step_time "$name" "$s"
 }
-go_install k3d github.com/k3d-io/k3d/v5 "$K3D_VERSION" k3d \
+go_tool k3d github.com/k3d-io/k3d/v5 "$K3D_VERSION" github.com/k3d-io/k3d/v5 \
   "-X github.com/k3d-io/k3d/v5/version.Version=$K3D_VERSION"
-go_install registry github.com/distribution/distribution/v3/cmd/registry "$REGISTRY_VERSION" registry \
+go_tool registry github.com/distribution/distribution/v3 "$REGISTRY_VERSION" \
+  github.com/distribution/distribution/v3/cmd/registry \
   "-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION"
-go_install crictl sigs.k8s.io/cri-tools/cmd/crictl "$CRICTL_VERSION" crictl \
-  "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
+# cri-clean (go/cri-clean): removes pod sandboxes through the CRI for stop.sh; built
+# against the same k8s.io/cri-api and grpc versions as the kubelet.
+if [ -x "$CRI_CLEAN_BIN" ]; then
+  log "cri-clean cached in $(dirname "$CRI_CLEAN_BIN")"
+else
+  step=$(date +%s)
+  dir="$(dirname "$(dirname "$CRI_CLEAN_BIN")")"
+  mkdir -p "$dir/mod" "$dir/bin"
+  cp "$HERE/go/cri-clean/main.go" "$dir/mod/main.go"
+  grpc_ver="$(awk '$1 == "google.golang.org/grpc" { print $2 }' "$(k8s_gomod)")"
+  printf 'module devenv.test/cri-clean\n\ngo 1.24.0\n\nrequire (\n\tk8s.io/cri-api v0.%s.%s\n\tgoogle.golang.org/grpc %s\n)\n' \
+    "$(echo "$K8S_VERSION" | cut -d. -f2)" "${K8S_VERSION##*.}" "$grpc_ver" > "$dir/mod/go.mod"
+  (cd "$dir/mod" && go mod tidy && go build -ldflags="-s -w" -o "$CRI_CLEAN_BIN.tmp" .)
+  mv "$CRI_CLEAN_BIN.tmp" "$CRI_CLEAN_BIN"
+  step_time "cri-clean" "$step"
+fi
 
 # ---------------------------------------------------------------- pause image
 # A static Go program that sleeps until SIGINT/SIGTERM and reaps zombies, packed as a
@@ -125,34 +153,7 @@ module devenv.test/pause
 
 go 1.22
 GOMOD
-  cat > "$src/main.go" <<'GOSRC'
-// pause: the pod sandbox process. Sleeps until SIGINT/SIGTERM; reaps orphans.
-package main
-
-import (
-	"os"
-	"os/signal"
-	"syscall"
-)
-
-func main() {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
-	for s := range sigs {
-		if s == syscall.SIGCHLD {
-			for {
-				var ws syscall.WaitStatus
-				pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-				if pid <= 0 || err != nil {
-					break
-				}
-			}
-			continue
-		}
-		os.Exit(0)
-	}
-}
-GOSRC
+  cp "$HERE/go/pause/main.go" "$src/main.go"
   (cd "$src" && go build -ldflags="-s -w" -o "$rootfs/pause" .)
   tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$rootfs" -cf "$img/layer.tar" pause
   diff_id=$(sha256sum "$img/layer.tar" | cut -d' ' -f1)
@@ -165,7 +166,7 @@ GOSRC
     "$cfg_id" "$PAUSE_IMAGE" "$diff_id" > "$img/manifest.json"
   tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$img" -cf "$PAUSE_DIR/pause.tar.tmp" .
   mv "$PAUSE_DIR/pause.tar.tmp" "$PAUSE_DIR/pause.tar"
-  rm -rf "$img" "$src"
+  rm -rf "$img" "$src" "$rootfs"
   step_time "pause image" "$step"
 fi
 

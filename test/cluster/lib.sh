@@ -1,8 +1,10 @@
+# shellcheck shell=bash disable=SC2034
 # Shared paths and helpers for start.sh / stop.sh / load-image.sh (sourced, not run).
 # shellcheck source=versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
-export PATH="$KUBE_DIR/bin:$CACHE/crictl-$CRICTL_VERSION/bin:$(dirname "$REGISTRY_BIN"):$PATH:/usr/sbin:/sbin"
+PATH="$KUBE_DIR/bin:$PATH:/usr/sbin:/sbin"
+export PATH
 
 PKI="$STATE/pki"
 LOGS="$STATE/logs"
@@ -26,6 +28,8 @@ pid_of() { # NAME -> pid if the process recorded in the pid file is alive
   [ -f "$f" ] || return 1
   p="$(cat "$f")"
   [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 1
+  # A killed process can linger as a zombie until PID 1 reaps it: that is not alive.
+  grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null && return 1
   echo "$p"
 }
 

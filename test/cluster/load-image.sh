@@ -10,8 +10,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 
 [ "$#" -ge 1 ] || { echo "usage: $0 IMAGE [IMAGE...]" >&2; exit 2; }
-pid_of containerd >/dev/null && [ -S "$SOCK" ] \
-  || { echo "load-image: the test cluster's containerd is not running (test/cluster/start.sh)" >&2; exit 1; }
+if ! pid_of containerd >/dev/null || [ ! -S "$SOCK" ]; then
+  echo "load-image: the test cluster's containerd is not running (test/cluster/start.sh)" >&2
+  exit 1
+fi
 
 for img in "$@"; do
   t=$(date +%s)

@@ -176,13 +176,17 @@ oom_score = 0
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$CTRD/certs.d"
 EOF
-mkdir -p "$CTRD/certs.d/$REGISTRY_ADDR"
-cat > "$CTRD/certs.d/$REGISTRY_ADDR/hosts.toml" <<EOF
+# The registry answers as 127.0.0.1:5001 and as localhost:5001 (the name devenv pushes to
+# and renders into manifests, as with k3d's registry mirror): both resolve to it over HTTP.
+for name in "$REGISTRY_ADDR" "localhost:${REGISTRY_ADDR##*:}"; do
+  mkdir -p "$CTRD/certs.d/$name"
+  cat > "$CTRD/certs.d/$name/hosts.toml" <<EOF
 server = "http://$REGISTRY_ADDR"
 
 [host."http://$REGISTRY_ADDR"]
   capabilities = ["pull", "resolve"]
 EOF
+done
 cat > "$STATE/cni/net.d/10-$CNI_NET.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -263,6 +267,7 @@ wait_for "kube-apiserver /readyz" 90 kube-apiserver api /readyz
 spawn kube-controller-manager kube-controller-manager \
   --kubeconfig="$KUBECONFIG_FILE" \
   --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE" \
+  --authentication-skip-lookup=true \
   --bind-address=127.0.0.1 --secure-port=10257 --leader-elect=false \
   --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
   --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
@@ -272,6 +277,7 @@ spawn kube-controller-manager kube-controller-manager \
 spawn kube-scheduler kube-scheduler \
   --kubeconfig="$KUBECONFIG_FILE" \
   --authentication-kubeconfig="$KUBECONFIG_FILE" --authorization-kubeconfig="$KUBECONFIG_FILE" \
+  --authentication-skip-lookup=true \
   --bind-address=127.0.0.1 --secure-port=10259 --leader-elect=false --v=1
 
 # ---------------------------------------------------------------- kubelet

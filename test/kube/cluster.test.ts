@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -60,6 +61,23 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 3000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
 }
 
 const isReady = (pod: k8s.V1Pod) =>
@@ -186,10 +204,10 @@ describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
     });
     const clusterIP = svc.spec?.clusterIP;
     expect(clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const body = await until(`http://${clusterIP}/`, 60_000, async () => {
-      const res = await fetch(`http://${clusterIP}/`, { signal: AbortSignal.timeout(3000) });
-      return res.ok ? res.text() : undefined;
-    });
+    // A fresh connection per attempt: until kube-proxy has programmed the Service, the
+    // packets follow the default route, and a kept-alive connection to whatever answers
+    // there would be reused forever.
+    const body = await until(`http://${clusterIP}/`, 60_000, () => httpGet(`http://${clusterIP}/`));
     expect(body).toBe(`hello from ${podName}\n`);
     // The request shows up in the pod's log.
     await until('the request in the log', 30_000, async () => {

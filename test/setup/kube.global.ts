@@ -30,8 +30,10 @@ export default async function setup(project: TestProject): Promise<(() => void) 
     return undefined;
   }
   const t0 = Date.now();
+  let output = '';
   try {
-    execFileSync('bash', [start], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+    output = execFileSync('bash', [start], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000, encoding: 'utf8' });
+    process.stderr.write(output);
   } catch (err) {
     project.provide('kubeconfig', null);
     engineMissing(
@@ -48,8 +50,10 @@ export default async function setup(project: TestProject): Promise<(() => void) 
   );
   process.env.DEVENV_TEST_KUBECONFIG = kubeconfig;
   project.provide('kubeconfig', kubeconfig);
+  // A cluster that was already running belongs to whoever started it: leave it running.
+  const reused = /reusing the running cluster/.test(output);
   return () => {
-    if (process.env.DEVENV_TEST_KEEP_CLUSTER) return;
+    if (reused || process.env.DEVENV_TEST_KEEP_CLUSTER) return;
     execFileSync('bash', [join(root, 'test', 'cluster', 'stop.sh')], { stdio: 'inherit' });
   };
 }
