@@ -17,8 +17,9 @@ export function clusterName(project: string): string {
 export function k3dContext(project: string): string {
   return `k3d-${clusterName(project)}`;
 }
+/** The registry container's name, as k3d names it and as nodes reach it on the cluster network. */
 export function registryName(project: string): string {
-  return `${project}-registry`;
+  return `k3d-${project}-registry`;
 }
 /** Host-side registry address; also what manifests reference (nodes mirror it). */
 export function registryHost(config: Config): string {
@@ -61,7 +62,7 @@ export function renderK3dConfig(text: string, file: string, config: Config): str
   doc.setIn(
     ['registries', 'config'],
     new YAML.Scalar(
-      `mirrors:\n  "${registryHost(config)}":\n    endpoint:\n      - http://k3d-${reg}:5000\n`,
+      `mirrors:\n  "${registryHost(config)}":\n    endpoint:\n      - http://${reg}:5000\n`,
     ),
   );
   (doc.getIn(['registries', 'config'], true) as YAML.Scalar).type = 'BLOCK_LITERAL';

@@ -23,7 +23,7 @@ describe('k3d config rendering', () => {
     expect(out.servers).toBe(1);
     expect(out.agents).toBe(2);
     expect(out.ports.map((p: { port: string }) => p.port)).toEqual(['8080:80', '8443:443', '9443:30443']);
-    expect(out.registries.create).toMatchObject({ name: 'shop-registry', hostPort: '5002' });
+    expect(out.registries.create).toMatchObject({ name: 'k3d-shop-registry', hostPort: '5002' });
     expect(out.registries.config).toContain('"localhost:5002"');
     expect(out.registries.config).toContain('http://k3d-shop-registry:5000');
   });

@@ -1,0 +1,57 @@
+/**
+ * k3d/cluster.yaml, as devenv renders it for each fixture, is accepted by the REAL k3d
+ * CLI (built from its Go module by test/cluster/build.sh): `k3d config migrate` parses it
+ * into k3d's config struct and validates it against k3d's own JSON Schema. Creating the
+ * cluster needs the k3s image from the internet: that runs in the e2e tier.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderK3dConfig } from '../../src/cluster/k3dconfig.ts';
+import { checkConfigFile } from '../../src/config/load.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const cache = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
+const k3d = existsSync(cache)
+  ? readdirSync(cache)
+      .filter((d) => d.startsWith('k3d-'))
+      .map((d) => join(cache, d, 'bin', 'k3d'))
+      .find((p) => existsSync(p))
+  : undefined;
+if (!k3d && process.env.CI === 'true')
+  throw new Error('k3d binary missing: run test/cluster/build.sh (CI=true: not skipped)');
+
+describe.skipIf(!k3d)('k3d accepts the rendered cluster config', () => {
+  const out = mkdtempSync(join(tmpdir(), 'devenv-k3d-'));
+  for (const fixture of ['pyapp', 'b2b', 'social']) {
+    it(`fixtures/${fixture}`, () => {
+      const result = checkConfigFile(join(root, 'fixtures', fixture, 'devenv.yaml'));
+      if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+      const base = readFileSync(
+        join(
+          root,
+          result.config.cluster.config === 'k3d/cluster.yaml'
+            ? 'k3d/cluster.yaml'
+            : result.config.cluster.config,
+        ),
+        'utf8',
+      );
+      const file = join(out, `${fixture}.yaml`);
+      writeFileSync(file, renderK3dConfig(base, 'k3d/cluster.yaml', result.config));
+      const r = spawnSync(k3d!, ['config', 'migrate', file, join(out, `${fixture}.out.yaml`)], {
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toContain('k3d.io/v1alpha5#simple');
+    });
+  }
+  it('and rejects a broken one (the check can fail)', () => {
+    const file = join(out, 'bad.yaml');
+    writeFileSync(file, 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nservers: one\n');
+    const r = spawnSync(k3d!, ['config', 'migrate', file, join(out, 'bad.out.yaml')], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/Schema Validation failed/);
+  });
+});
