@@ -83,7 +83,9 @@ export function buildProgram(): Command {
     .command('reload')
     .description('rebuild and roll out one service now')
     .argument('<service>')
-    .action(later('reload', 7));
+    .option('--context <ctx>', 'an allow-listed existing cluster')
+    .option('--kubeconfig <file>', 'kubeconfig file for --context')
+    .action(lazy(() => import('./commands/reload.ts')));
   program
     .command('env')
     .description('connection variables for the data services (DATABASE_URL, S3_ENDPOINT, ...)')
@@ -140,32 +142,47 @@ export function buildProgram(): Command {
   const pre = program
     .command('prerelease')
     .description('nightly prerelease namespaces on the shared cluster');
+  const preAction = (name: 'up' | 'test' | 'down' | 'gc') =>
+    lazy(() => import('./commands/prerelease.ts').then((m) => ({ run: m[name] as Runner })));
   pre
     .command('up')
     .description('deploy into a fresh, labelled, time-limited namespace')
     .requiredOption('--context <ctx>', 'kube context of the shared cluster')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
     .option('--name <name>', 'namespace suffix (default: nightly-YYYYMMDD)')
     .option('--image-tag <tag>', 'deploy images with this tag')
     .option('--build', 'build and push images')
     .option('--registry <reg>', 'registry to push to / pull from')
     .option('--force', 'run outside the quiet window')
-    .action(later('prerelease up', 9));
+    .action(preAction('up'));
   pre
     .command('test')
     .description('run the integration tests; collect results')
+    .option('--context <ctx>', 'kube context of the shared cluster (default: prerelease.context)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
+    .option('--name <name>', 'namespace suffix (default: nightly-YYYYMMDD)')
     .option('--junit <file>', 'write JUnit XML here')
     .option('--artifacts <dir>', 'collect logs, events and status here')
-    .action(later('prerelease test', 9));
+    .option('--timeout <duration>', 'limit for the whole test run', '30m')
+    .option(
+      '--command <cmd>',
+      'run this command locally (endpoints in its environment) instead of the test Job',
+    )
+    .action(preAction('test'));
   pre
     .command('down')
     .description('delete a prerelease namespace')
-    .option('--name <name>')
-    .action(later('prerelease down', 9));
+    .option('--context <ctx>', 'kube context of the shared cluster (default: prerelease.context)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
+    .option('--name <name>', 'namespace suffix (default: nightly-YYYYMMDD)')
+    .action(preAction('down'));
   pre
     .command('gc')
     .description('delete expired prerelease namespaces (devenv-labelled only)')
+    .option('--context <ctx>', 'kube context of the shared cluster (default: prerelease.context)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
     .option('--dry-run', 'list what would be deleted')
-    .action(later('prerelease gc', 9));
+    .action(preAction('gc'));
 
   return program;
 }

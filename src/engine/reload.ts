@@ -79,3 +79,61 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
     result: 'ok',
   };
 }
+
+/**
+ * Sync mode (like Tilt's live_update): copy the changed files into the service's running
+ * containers and run the rules' commands, with no image build. The targets are the
+ * running pods of the service's workloads, containers whose image is the service's.
+ */
+export async function syncService(
+  ctx: ReloadContext,
+  service: ServiceConfig,
+  files: import('../watch/changeset.ts').SyncFile[],
+): Promise<{ syncMs: number }> {
+  const { config } = ctx.loaded;
+  const { planSync, syncToPods } = await import('../build/sync.ts');
+  const { serviceRepository } = await import('../build/builder.ts');
+  const { execInPod } = await import('../kube/exec.ts');
+  const { imageRepository } = await import('../manifests/images.ts');
+  const { renderManifests } = await import('../manifests/render.ts');
+  const repo = serviceRepository(service, config.project);
+  const rendered = renderManifests({
+    docs: ctx.docs.get(service.name) ?? [],
+    project: config.project,
+    env: 'dev',
+    defaultNamespace: config.project,
+    images: ctx.images,
+  });
+  const targets: Array<{ namespace: string; pod: string; container: string }> = [];
+  for (const o of rendered.objects) {
+    const spec = o.object.spec as
+      | {
+          selector?: { matchLabels?: Record<string, string> };
+          template?: { spec?: { containers?: Array<{ name: string; image: string }> } };
+        }
+      | undefined;
+    const labels = spec?.selector?.matchLabels;
+    const containers = (spec?.template?.spec?.containers ?? []).filter(
+      (c) => imageRepository(c.image) === imageRepository(repo) || c.image.includes(`/${repo}:`),
+    );
+    if (!labels || containers.length === 0) continue;
+    const selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const ns = o.id.namespace;
+    const pods = await ctx.client.request<{
+      items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status?: { phase?: string } }>;
+    }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: selector } });
+    for (const p of pods.items) {
+      if (p.status?.phase !== 'Running' || p.metadata.deletionTimestamp) continue;
+      for (const c of containers) targets.push({ namespace: ns, pod: p.metadata.name, container: c.name });
+    }
+  }
+  return syncToPods({
+    service: service.name,
+    plan: planSync(files, service.sync),
+    targets,
+    execInPod: (ns, pod, container, cmd, stdin) => execInPod(ctx.client, ns, pod, container, cmd, stdin),
+    onEvent: ctx.onEvent,
+  });
+}

@@ -34,14 +34,18 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   if (opts.watch === false || loaded.config.services.length === 0) return 0;
 
   // Watch and reload until Ctrl-C; the environment keeps running afterwards.
-  const { reloadService } = await import('../../engine/reload.ts');
+  const { reloadService, syncService } = await import('../../engine/reload.ts');
   const { startWatchLoop } = await import('../../watch/loop.ts');
   const ctx = { loaded, client: result.client, docs: result.docs, images: { ...result.images }, onEvent };
   const loop = await startWatchLoop({
     root: loaded.root,
     services: loaded.config.services,
     onEvent,
-    onChangeSet: async (service) => {
+    onChangeSet: async (service, change) => {
+      if (change.plan.kind === 'sync') {
+        const { syncMs } = await syncService(ctx, service, change.plan.files);
+        return { result: 'ok', timings: { syncMs } };
+      }
       const t = await reloadService(ctx, service);
       return {
         result: t.result,

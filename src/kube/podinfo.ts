@@ -1,0 +1,528 @@
+/**
+ * Pure mappings from live Kubernetes JSON (as a watch or a list delivers it) to the
+ * dashboard's vocabulary (src/store/state.ts): Pod → PodInfo, Event → KubeEvent,
+ * Node → NodeInfo, workloads → the project service they belong to and a service summary.
+ *
+ * Contract:
+ * - No I/O, no clock (times come from the objects, or from the `now` argument), no
+ *   client-node import: every function is unit-tested on JSON fixtures
+ *   (test/fixtures/kube/*.json), in the spirit of k9s / `kubectl get pods`.
+ * - The pod "reason" follows `kubectl get pods` (printPod): the first container's waiting
+ *   reason, else its terminated reason (or Signal:N / ExitCode:N), init containers as
+ *   "Init:<reason>" / "Init:i/n", "Terminating" once deleted. One deliberate difference:
+ *   a CrashLoopBackOff whose last run was OOMKilled reports "OOMKilled", because that says
+ *   WHY it loops (the restart count already says that it does).
+ * - A pod belongs to the service of the workload whose selector matches it (workloads
+ *   know their service from the `dev.devenv/source` annotation render.ts writes, mapped
+ *   to devenv.yaml's `services[].manifests`); failing that, to its
+ *   `app.kubernetes.io/name` label, then its `app` label.
+ */
+import type { KubeEvent, NodeInfo, PodInfo, PodPhase, ServiceState } from '../store/state.ts';
+
+// ---------------------------------------------------------------- JSON shapes (the parts read)
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  generation?: number;
+  ownerReferences?: Array<{ kind: string; name: string; uid?: string; controller?: boolean }>;
+}
+
+export interface ContainerStateJson {
+  waiting?: { reason?: string; message?: string };
+  running?: { startedAt?: string };
+  terminated?: {
+    reason?: string;
+    message?: string;
+    exitCode?: number;
+    signal?: number;
+    containerID?: string;
+    startedAt?: string;
+    finishedAt?: string;
+  };
+}
+
+export interface ContainerStatusJson {
+  name: string;
+  image?: string;
+  ready?: boolean;
+  started?: boolean;
+  restartCount?: number;
+  containerID?: string;
+  state?: ContainerStateJson;
+  lastState?: ContainerStateJson;
+}
+
+export interface PodJson {
+  metadata: ObjectMeta;
+  spec?: {
+    nodeName?: string;
+    containers?: Array<{ name: string; image?: string }>;
+    initContainers?: Array<{ name: string; image?: string; restartPolicy?: string }>;
+  };
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    startTime?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    containerStatuses?: ContainerStatusJson[];
+    initContainerStatuses?: ContainerStatusJson[];
+  };
+}
+
+export interface EventJson {
+  metadata: ObjectMeta;
+  type?: string;
+  reason?: string;
+  message?: string;
+  /** core/v1 */
+  involvedObject?: { kind?: string; name?: string; namespace?: string };
+  count?: number;
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  series?: { count?: number; lastObservedTime?: string };
+  /** events.k8s.io/v1 spellings */
+  regarding?: { kind?: string; name?: string; namespace?: string };
+  note?: string;
+  deprecatedCount?: number;
+  deprecatedLastTimestamp?: string | null;
+}
+
+export interface NodeJson {
+  metadata: ObjectMeta;
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
+/** A Deployment / StatefulSet / DaemonSet / Job / CronJob as listed or watched. */
+export interface WorkloadJson {
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: {
+    replicas?: number;
+    selector?: LabelSelector;
+    template?: { metadata?: { labels?: Record<string, string> }; spec?: PodTemplateSpec };
+    jobTemplate?: {
+      spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodTemplateSpec } };
+    };
+    suspend?: boolean;
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberReady?: number;
+    numberAvailable?: number;
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    conditions?: Array<{ type: string; status: string; reason?: string }>;
+  };
+}
+
+interface PodTemplateSpec {
+  containers?: Array<{ name: string; image?: string }>;
+}
+
+// ---------------------------------------------------------------- pods
+
+const PHASES: ReadonlySet<string> = new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
+
+/** The live pod as the dashboard shows it; `service` is decided by the caller (serviceOfPod). */
+export function podToInfo(pod: PodJson, service: string): PodInfo {
+  const phase =
+    pod.status?.phase && PHASES.has(pod.status.phase) ? (pod.status.phase as PodPhase) : 'Unknown';
+  const info: PodInfo = {
+    name: pod.metadata.name,
+    namespace: pod.metadata.namespace ?? '',
+    service,
+    phase,
+    ready: conditionTrue(pod.status?.conditions, 'Ready'),
+    restarts: podRestarts(pod),
+  };
+  const reason = podReason(pod);
+  if (reason) info.reason = reason;
+  if (pod.spec?.nodeName) info.node = pod.spec.nodeName;
+  const started = time(pod.status?.startTime);
+  if (started !== undefined) info.startedAt = started;
+  return info;
+}
+
+/** Restarts of every container, init containers included (as `kubectl get pods` counts them). */
+export function podRestarts(pod: PodJson): number {
+  let n = 0;
+  for (const c of pod.status?.initContainerStatuses ?? []) n += c.restartCount ?? 0;
+  for (const c of pod.status?.containerStatuses ?? []) n += c.restartCount ?? 0;
+  return n;
+}
+
+/**
+ * Why the pod is not simply Running/Succeeded, kubectl-style; undefined when there is
+ * nothing to say beyond the phase (a running pod, ready or still starting its probes).
+ */
+export function podReason(pod: PodJson): string | undefined {
+  const st = pod.status ?? {};
+  if (pod.metadata.deletionTimestamp) return st.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
+  let reason: string | undefined = st.reason; // Evicted, NodeLost, Shutdown, ...
+
+  // Init containers run one after the other; the first one not done explains the wait.
+  const inits = st.initContainerStatuses ?? [];
+  const sidecars = new Set(
+    (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name),
+  );
+  let initializing = false;
+  for (let i = 0; i < inits.length; i++) {
+    const c = inits[i]!;
+    const t = c.state?.terminated;
+    if (t && t.exitCode === 0) continue;
+    // A native sidecar (restartPolicy Always) that runs and started is done initialising.
+    if (sidecars.has(c.name) && c.started) continue;
+    initializing = true;
+    const w = c.state?.waiting;
+    if (t) reason = `Init:${t.reason || (t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode ?? '?'}`)}`;
+    else if (w?.reason && w.reason !== 'PodInitializing') reason = `Init:${w.reason}`;
+    else reason = `Init:${i}/${(pod.spec?.initContainers ?? inits).length}`;
+    break;
+  }
+
+  if (!initializing) {
+    let hasRunning = false;
+    let containerReason: string | undefined;
+    for (const c of st.containerStatuses ?? []) {
+      const w = c.state?.waiting;
+      const t = c.state?.terminated;
+      let r: string | undefined;
+      if (w?.reason) {
+        r =
+          w.reason === 'CrashLoopBackOff' && c.lastState?.terminated?.reason === 'OOMKilled'
+            ? 'OOMKilled'
+            : w.reason;
+      } else if (t) {
+        r = t.reason || (t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode ?? '?'}`);
+      } else if (c.state?.running && c.ready) {
+        hasRunning = true;
+      }
+      // The first container with something to say wins (kubectl's reverse loop, same result).
+      if (r && containerReason === undefined) containerReason = r;
+    }
+    if (containerReason !== undefined) reason = containerReason;
+    // A pod whose main container completed while a sidecar still runs is running.
+    if (reason === 'Completed' && hasRunning) reason = undefined;
+  }
+
+  if (!reason && st.phase === 'Pending') {
+    const sched = st.conditions?.find((c) => c.type === 'PodScheduled');
+    if (sched?.status === 'False' && sched.reason) reason = sched.reason; // Unschedulable
+  }
+  if (!reason && st.phase === 'Succeeded') reason = 'Completed';
+  if (!reason && st.phase === 'Failed') reason = 'Error';
+  return reason || undefined;
+}
+
+// ---------------------------------------------------------------- events and nodes
+
+/**
+ * A core/v1 Event (or an events.k8s.io/v1 one) as a KubeEvent; undefined when it names no
+ * object. `now` stands in for events that carry no time at all.
+ */
+export function eventToKubeEvent(ev: EventJson, now = 0): KubeEvent | undefined {
+  const obj = ev.involvedObject ?? ev.regarding;
+  if (!obj?.name) return undefined;
+  const lastSeen =
+    time(ev.series?.lastObservedTime) ??
+    time(ev.lastTimestamp) ??
+    time(ev.deprecatedLastTimestamp) ??
+    time(ev.eventTime) ??
+    time(ev.firstTimestamp) ??
+    time(ev.metadata.creationTimestamp) ??
+    now;
+  const out: KubeEvent = {
+    type: ev.type === 'Warning' ? 'Warning' : 'Normal',
+    reason: ev.reason ?? '',
+    object: `${(obj.kind ?? 'object').toLowerCase()}/${obj.name}`,
+    message: (ev.message ?? ev.note ?? '').trim(),
+    count: Math.max(1, ev.count ?? ev.series?.count ?? ev.deprecatedCount ?? 1),
+    lastSeen,
+  };
+  if (ev.metadata.uid) out.uid = ev.metadata.uid;
+  const ns = obj.namespace ?? ev.metadata.namespace;
+  if (ns) out.namespace = ns;
+  return out;
+}
+
+export const ROLE_LABELS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'];
+
+/** Server when labelled control-plane (or the legacy master); every other node is an agent. */
+export function nodeToInfo(node: NodeJson): NodeInfo {
+  const labels = node.metadata.labels ?? {};
+  return {
+    name: node.metadata.name,
+    role: ROLE_LABELS.some((l) => l in labels) ? 'server' : 'agent',
+    ready: conditionTrue(node.status?.conditions, 'Ready'),
+  };
+}
+
+// ---------------------------------------------------------------- services
+
+/** A project service as devenv.yaml declares it (only what the mapping needs). */
+export interface ServiceSource {
+  name: string;
+  manifests: readonly string[];
+}
+
+/**
+ * The service whose `manifests` produced the object with this `dev.devenv/source`
+ * annotation (`<file>#<index>`, file relative to the project root; kustomize output is
+ * `<dir>/ (kustomize)`). A path matches the file itself or anything below it (so
+ * `k8s/api` does not claim `k8s/api-worker.yaml`); the longest matching path wins.
+ */
+export function serviceOfSource(
+  services: readonly ServiceSource[],
+  source: string | undefined,
+): string | undefined {
+  if (!source) return undefined;
+  const hash = source.lastIndexOf('#');
+  const file = normPath((hash >= 0 ? source.slice(0, hash) : source).replace(/ \(kustomize\)$/, ''));
+  let best: { name: string; len: number } | undefined;
+  for (const s of services) {
+    for (const m of s.manifests) {
+      const p = normPath(m);
+      if (p === '' || file === p || file.startsWith(`${p}/`)) {
+        if (!best || p.length > best.len) best = { name: s.name, len: p.length };
+      }
+    }
+  }
+  return best?.name;
+}
+
+function normPath(p: string): string {
+  return p
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '')
+    .replace(/^\.$/, '');
+}
+
+/** What the pod mapping needs of one workload. */
+export interface WorkloadRef {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+  /** The project service, when its source (or its owner's) maps to one. */
+  service?: string;
+  selector?: LabelSelector;
+}
+
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
+
+/**
+ * WorkloadRefs of live workloads. A workload without the source annotation (a Job its
+ * CronJob created) takes the service of its owner when the owner is in the list.
+ */
+export function workloadRefs(
+  workloads: readonly WorkloadJson[],
+  services: readonly ServiceSource[],
+): WorkloadRef[] {
+  const refs = workloads.map((w): WorkloadRef => {
+    const ref: WorkloadRef = {
+      kind: w.kind ?? '',
+      namespace: w.metadata.namespace ?? '',
+      name: w.metadata.name,
+    };
+    if (w.metadata.uid) ref.uid = w.metadata.uid;
+    const svc = serviceOfSource(services, w.metadata.annotations?.['dev.devenv/source']);
+    if (svc) ref.service = svc;
+    if (w.spec?.selector) ref.selector = w.spec.selector;
+    return ref;
+  });
+  for (const [i, ref] of refs.entries()) {
+    if (ref.service) continue;
+    for (const o of workloads[i]!.metadata.ownerReferences ?? []) {
+      const owner = refs.find(
+        (r) => r.kind === o.kind && r.name === o.name && r.namespace === ref.namespace && r.service,
+      );
+      if (owner?.service) {
+        ref.service = owner.service;
+        break;
+      }
+    }
+  }
+  return refs;
+}
+
+/** True when `labels` satisfy the selector (an empty selector matches nothing, as for workloads). */
+export function selectorMatches(
+  sel: LabelSelector | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
+  const ml = Object.entries(sel?.matchLabels ?? {});
+  const me = sel?.matchExpressions ?? [];
+  if (ml.length === 0 && me.length === 0) return false;
+  const l = labels ?? {};
+  for (const [k, v] of ml) if (l[k] !== v) return false;
+  for (const e of me) {
+    const has = Object.hasOwn(l, e.key);
+    const vals = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !vals.includes(l[e.key]!)) return false;
+        break;
+      case 'NotIn':
+        if (has && vals.includes(l[e.key]!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The service a pod belongs to: the service of the most specific workload (most selector
+ * terms) of its namespace whose selector matches it; else its `app.kubernetes.io/name`
+ * label, else its `app` label, else the matched workload's name; undefined when nothing
+ * says.
+ */
+export function serviceOfPod(pod: PodJson, workloads: readonly WorkloadRef[]): string | undefined {
+  const ns = pod.metadata.namespace ?? '';
+  let best: WorkloadRef | undefined;
+  let bestTerms = -1;
+  for (const w of workloads) {
+    if (w.namespace !== ns || !selectorMatches(w.selector, pod.metadata.labels)) continue;
+    const terms =
+      Object.keys(w.selector?.matchLabels ?? {}).length + (w.selector?.matchExpressions?.length ?? 0);
+    // A workload that maps to a service beats one that does not.
+    const score = terms + (w.service ? 1000 : 0);
+    if (score > bestTerms) {
+      best = w;
+      bestTerms = score;
+    }
+  }
+  if (best?.service) return best.service;
+  const labels = pod.metadata.labels ?? {};
+  return labels['app.kubernetes.io/name'] ?? labels.app ?? best?.name;
+}
+
+/** Kinds whose pods run for good (replicas that are counted as desired/ready). */
+const LONG_RUNNING: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+/**
+ * The dashboard's row of a service from its live workloads: replicas desired/ready, a
+ * workload-level status, the creation time and the image tag of its first container.
+ * Restarts and nodes are left to the pods (the view derives them from the pod list).
+ *   status: "Running" (all rolled out and ready), "Progressing", "Degraded" (a Deployment
+ *   that is not Available or exceeded its progress deadline), "Scaled to 0", "Completed" /
+ *   "Failed" / "Active" (Jobs only), "Scheduled" (CronJobs only), "Not deployed" (none).
+ */
+export function serviceSummary(
+  name: string,
+  workloads: readonly WorkloadJson[],
+): Pick<ServiceState, 'name' | 'namespace' | 'desired' | 'ready' | 'status'> &
+  Partial<Pick<ServiceState, 'createdAt' | 'imageTag'>> {
+  const sorted = [...workloads].sort(
+    (a, b) =>
+      Number(LONG_RUNNING.has(b.kind ?? '')) - Number(LONG_RUNNING.has(a.kind ?? '')) ||
+      WORKLOAD_KINDS.indexOf((a.kind ?? '') as never) - WORKLOAD_KINDS.indexOf((b.kind ?? '') as never) ||
+      (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
+  const out: ReturnType<typeof serviceSummary> = {
+    name,
+    namespace: sorted[0]?.metadata.namespace ?? '',
+    desired: 0,
+    ready: 0,
+    status: 'Not deployed',
+  };
+  if (sorted.length === 0) return out;
+  let progressing = false;
+  let degraded = false;
+  let longRunning = 0;
+  for (const w of sorted) {
+    const kind = w.kind ?? '';
+    if (!LONG_RUNNING.has(kind)) continue;
+    longRunning++;
+    const s = w.status ?? {};
+    const desired = kind === 'DaemonSet' ? (s.desiredNumberScheduled ?? 0) : (w.spec?.replicas ?? 1);
+    const ready = kind === 'DaemonSet' ? (s.numberReady ?? 0) : (s.readyReplicas ?? 0);
+    const updated = kind === 'DaemonSet' ? (s.updatedNumberScheduled ?? 0) : (s.updatedReplicas ?? 0);
+    out.desired += desired;
+    out.ready += ready;
+    const stale = w.metadata.generation !== undefined && (s.observedGeneration ?? 0) < w.metadata.generation;
+    if (stale || updated < desired || ready < desired || (s.replicas ?? desired) > desired)
+      progressing = true;
+    const cond = (t: string) => s.conditions?.find((c) => c.type === t);
+    if (cond('Progressing')?.reason === 'ProgressDeadlineExceeded') degraded = true;
+    if (kind === 'Deployment' && cond('Available')?.status === 'False' && desired > 0) degraded = true;
+  }
+  if (longRunning > 0) {
+    out.status = degraded
+      ? 'Degraded'
+      : progressing
+        ? 'Progressing'
+        : out.desired === 0
+          ? 'Scaled to 0'
+          : 'Running';
+  } else {
+    const first = sorted[0]!;
+    const s = first.status ?? {};
+    if (first.kind === 'CronJob') out.status = first.spec?.suspend ? 'Suspended' : 'Scheduled';
+    else if (s.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) out.status = 'Failed';
+    else if (s.conditions?.some((c) => c.type === 'Complete' && c.status === 'True'))
+      out.status = 'Completed';
+    else out.status = 'Active';
+  }
+  const created = sorted.map((w) => time(w.metadata.creationTimestamp)).filter((t) => t !== undefined);
+  if (created.length > 0) out.createdAt = Math.min(...created);
+  const spec = sorted[0]!.spec;
+  const image = (spec?.template?.spec ?? spec?.jobTemplate?.spec?.template?.spec)?.containers?.[0]?.image;
+  const tag = image ? imageTag(image) : undefined;
+  if (tag) out.imageTag = tag;
+  return out;
+}
+
+/** The tag of an image reference ("reg:5000/a/b:tag@sha256:..." → "tag"); undefined without one. */
+export function imageTag(ref: string): string | undefined {
+  const noDigest = ref.split('@')[0]!;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(colon + 1) : undefined;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function conditionTrue(
+  conditions: ReadonlyArray<{ type: string; status: string }> | undefined,
+  type: string,
+) {
+  return conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+}
+
+/** Epoch ms of an RFC 3339 time; undefined when absent or unparsable. */
+export function time(s: string | null | undefined): number | undefined {
+  if (!s) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}

@@ -1,0 +1,161 @@
+/**
+ * Pruning: objects devenv applied from manifests earlier and that are no longer rendered
+ * (a manifest or a document was removed) are deleted.
+ *
+ * An object is a candidate only if it carries ALL of
+ *   app.kubernetes.io/managed-by=devenv, dev.devenv/project=P, dev.devenv/env=E
+ * (selected by the API server) AND the `dev.devenv/source` annotation that rendering adds,
+ * so objects devenv makes itself (namespaces, the data and TLS secrets) are never pruned
+ * here, and unlabelled objects are never even listed. Listing is per namespace, so that
+ * one prerelease namespace never prunes another's objects.
+ */
+import type { EventSink } from '../engine/events.ts';
+import { sortForDelete } from '../manifests/order.ts';
+import {
+  ANNOTATION_SOURCE,
+  type DeployEnv,
+  describeObject,
+  isOwned,
+  objectKey,
+  ownerSelector,
+  splitApiVersion,
+} from '../manifests/types.ts';
+import { KubeApiError, type KubeClient } from './client.ts';
+import { deleteObject, type LiveObject, type Propagation } from './objects.ts';
+
+/** The kinds devenv lists when pruning (besides every kind in the rendered set). */
+export const PRUNE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+  { apiVersion: 'batch/v1', kind: 'Job' },
+  { apiVersion: 'batch/v1', kind: 'CronJob' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'Secret' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
+  { apiVersion: 'v1', kind: 'Pod' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
+];
+
+export interface PruneOptions {
+  client: KubeClient;
+  project: string;
+  env: DeployEnv;
+  /** Keys (objectKey) of the rendered objects: these stay. */
+  keep: ReadonlySet<string>;
+  /** Namespaces to look in. */
+  namespaces: readonly string[];
+  /** Extra kinds to look at (e.g. those of the rendered set; custom resources included). */
+  kinds?: ReadonlyArray<{ apiVersion: string; kind: string }>;
+  /** Also prune cluster-scoped objects of `kinds` (dev only: prerelease namespaces share a cluster). */
+  clusterScoped?: boolean;
+  propagationPolicy?: Propagation;
+  dryRun?: boolean;
+  onEvent?: EventSink;
+}
+
+export interface PruneResult {
+  /** describeObject() of each deleted object, in deletion order. */
+  deleted: string[];
+  writes: number;
+}
+
+export async function prune(opts: PruneOptions): Promise<PruneResult> {
+  const { client } = opts;
+  const selector = ownerSelector(opts.project, opts.env);
+  const kinds = new Map<string, { apiVersion: string; kind: string }>();
+  for (const k of [...PRUNE_KINDS, ...(opts.kinds ?? [])]) {
+    kinds.set(`${splitApiVersion(k.apiVersion).group}/${k.kind}`, k);
+  }
+
+  const candidates: Array<{ id: { kind: string }; live: LiveObject; key: string }> = [];
+  for (const k of kinds.values()) {
+    let namespaced: boolean;
+    try {
+      namespaced = (await client.resource(k.apiVersion, k.kind)).namespaced;
+    } catch {
+      continue; // a kind this cluster does not serve (e.g. an uninstalled CRD): nothing of it to prune
+    }
+    if (!namespaced && !opts.clusterScoped) continue;
+    const scopes = namespaced ? [...new Set(opts.namespaces)] : [undefined];
+    for (const namespace of scopes) {
+      const path = await client.pathOf({
+        apiVersion: k.apiVersion,
+        kind: k.kind,
+        ...(namespace ? { namespace } : {}),
+      });
+      let items: LiveObject[];
+      try {
+        items = (
+          await client.request<{ items: LiveObject[] }>('GET', path, { query: { labelSelector: selector } })
+        ).items;
+      } catch (err) {
+        if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) continue;
+        throw err;
+      }
+      for (const live of items) {
+        live.apiVersion = k.apiVersion;
+        live.kind = k.kind;
+        // Belt and braces: the selector already says so, but deletion must never rest on one check.
+        if (!isOwned(live.metadata.labels, opts.project, opts.env)) continue;
+        if (!live.metadata.annotations?.[ANNOTATION_SOURCE]) continue;
+        if (live.metadata.deletionTimestamp) continue;
+        const key = objectKey({
+          group: splitApiVersion(k.apiVersion).group,
+          kind: k.kind,
+          namespace: live.metadata.namespace ?? '',
+          name: live.metadata.name,
+        });
+        if (opts.keep.has(key)) continue;
+        // Pods and Jobs created by a controller belong to it, not to the manifests.
+        if (live.metadata.ownerReferences?.some((r) => r.controller)) continue;
+        candidates.push({ id: { kind: k.kind }, live, key });
+      }
+    }
+  }
+
+  const result: PruneResult = { deleted: [], writes: 0 };
+  for (const c of sortForDelete(candidates)) {
+    const what = describeObject({
+      kind: c.live.kind,
+      namespace: c.live.metadata.namespace ?? '',
+      name: c.live.metadata.name,
+    });
+    const id = `prune:${what}`;
+    const t0 = performance.now();
+    opts.onEvent?.({ type: 'step', id, phase: 'start', detail: `delete ${what}` });
+    if (!opts.dryRun) {
+      const gone = await deleteObject(
+        client,
+        {
+          apiVersion: c.live.apiVersion,
+          kind: c.live.kind,
+          name: c.live.metadata.name,
+          ...(c.live.metadata.namespace ? { namespace: c.live.metadata.namespace } : {}),
+        },
+        opts.propagationPolicy ?? 'Background',
+      );
+      result.writes++;
+      if (!gone) {
+        opts.onEvent?.({ type: 'step', id, phase: 'skip', detail: `${what} was already gone` });
+        continue;
+      }
+    }
+    result.deleted.push(what);
+    opts.onEvent?.({
+      type: 'step',
+      id,
+      phase: 'done',
+      detail: `${opts.dryRun ? 'would delete' : 'deleted'} ${what} (no longer in the manifests)`,
+      ms: Math.round(performance.now() - t0),
+    });
+  }
+  return result;
+}

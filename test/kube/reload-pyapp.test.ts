@@ -1,0 +1,219 @@
+/**
+ * Hot reload on the real test cluster, through the real CLI: `devenv up` keeps watching;
+ * an edit changes the HTTP answer; a syntax error is reported while the old pod keeps
+ * answering; the fix rolls out. Sync mode updates the running container with no build.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import * as YAML from 'yaml';
+
+const kubeconfig = inject('kubeconfig');
+const root = join(import.meta.dirname, '..', '..');
+const CONTEXT = 'devenv-test';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function get(url: string): Promise<string | undefined> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } });
+    return r.ok ? await r.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+class Up {
+  out = '';
+  proc: ChildProcess;
+  constructor(dir: string, state: string) {
+    this.proc = spawn(
+      process.execPath,
+      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'up', '--no-tui', '--context', CONTEXT],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.proc.stdout!.on('data', (c) => (this.out += c));
+    this.proc.stderr!.on('data', (c) => (this.out += c));
+  }
+  async stop(): Promise<number | null> {
+    if (this.proc.exitCode !== null) return this.proc.exitCode;
+    const exited = new Promise<number | null>((r) => this.proc.once('exit', (code) => r(code)));
+    this.proc.kill('SIGINT');
+    return exited;
+  }
+}
+
+async function prepare(project: string, keepSync: boolean): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'devenv-reload-'));
+  cpSync(join(root, 'fixtures', 'pyapp'), dir, { recursive: true });
+  const file = join(dir, 'devenv.yaml');
+  const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+  doc.set('project', project);
+  doc.setIn(['cluster', 'allowContexts'], [CONTEXT]);
+  doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
+  if (!keepSync) doc.deleteIn(['services', 0, 'sync']);
+  doc.setIn(['database', 'image'], 'devenv-test/postgres:15');
+  doc.setIn(['database', 'port'], await freePort());
+  writeFileSync(file, doc.toString());
+  return dir;
+}
+
+function serviceUrl(project: string): string {
+  const ip = execFileSync(
+    'kubectl',
+    ['--kubeconfig', kubeconfig!, '-n', project, 'get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}'],
+    {
+      encoding: 'utf8',
+    },
+  ).trim();
+  return `http://${ip}:80/`;
+}
+
+function setVersion(dir: string, v: string): void {
+  writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "${v}"\n`);
+}
+
+describe.skipIf(!kubeconfig)('hot reload (rebuild) on the real test cluster', () => {
+  const project = `reload${Date.now().toString(36).slice(-5)}`;
+  const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
+  let dir = '';
+  let up: Up;
+  let url = '';
+
+  beforeAll(async () => {
+    dir = await prepare(project, false);
+    up = new Up(dir, state);
+    await waitFor(
+      'devenv up to watch',
+      () =>
+        up.out.includes('watching')
+          ? true
+          : up.proc.exitCode !== null
+            ? Promise.reject(new Error(up.out))
+            : undefined,
+      300_000,
+    );
+    url = serviceUrl(project);
+  });
+  afterAll(async () => {
+    await up?.stop();
+    execFileSync(
+      process.execPath,
+      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state },
+        stdio: 'ignore',
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an edit changes the HTTP answer', async () => {
+    expect(await waitFor('first answer', () => get(url))).toContain('pyapp 1.0.0');
+    const t0 = Date.now();
+    setVersion(dir, '1.1.0');
+    await waitFor('pyapp 1.1.0', async () => ((await get(url))?.includes('pyapp 1.1.0') ? true : undefined));
+    console.log(`save -> new answer: ${Date.now() - t0} ms`);
+    await waitFor('the reload report', () => (/reload:web ok/.test(up.out) ? true : undefined), 60_000);
+  });
+
+  it('a syntax error is reported and the old pod keeps answering; the fix rolls out', async () => {
+    const appPy = join(dir, 'app', 'app.py');
+    const good = readFileSync(appPy, 'utf8');
+    writeFileSync(appPy, `${good}\ndef broken(:\n`);
+    await waitFor('the failure report', () => (/reload:web FAILED/.test(up.out) ? true : undefined), 180_000);
+    expect(up.out).toMatch(/SyntaxError|CrashLoopBackOff|Error/);
+    expect(await get(url)).toContain('pyapp 1.1.0');
+    writeFileSync(appPy, good);
+    setVersion(dir, '1.2.0');
+    await waitFor(
+      'pyapp 1.2.0',
+      async () => ((await get(url))?.includes('pyapp 1.2.0') ? true : undefined),
+      180_000,
+    );
+  });
+
+  it('Ctrl-C stops watching and leaves the environment running', async () => {
+    expect(await up.stop()).toBe(0);
+    expect(up.out).toContain('the environment is still running');
+    expect(await get(url)).toContain('pyapp 1.2.0');
+  });
+});
+
+describe.skipIf(!kubeconfig)('sync mode on the real test cluster', () => {
+  const project = `sync${Date.now().toString(36).slice(-5)}`;
+  const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
+  let dir = '';
+  let up: Up;
+
+  beforeAll(async () => {
+    dir = await prepare(project, true);
+    up = new Up(dir, state);
+    await waitFor(
+      'devenv up to watch',
+      () =>
+        up.out.includes('watching')
+          ? true
+          : up.proc.exitCode !== null
+            ? Promise.reject(new Error(up.out))
+            : undefined,
+      300_000,
+    );
+  });
+  afterAll(async () => {
+    await up?.stop();
+    execFileSync(
+      process.execPath,
+      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state },
+        stdio: 'ignore',
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies the changed file into the running container, with no image build', async () => {
+    const url = serviceUrl(project);
+    expect(await waitFor('first answer', () => get(url))).toContain('pyapp 1.0.0');
+    const buildsBefore = (up.out.match(/build:web start/g) ?? []).length;
+    const t0 = Date.now();
+    setVersion(dir, '2.0.0-synced');
+    await waitFor(
+      'synced answer',
+      async () => ((await get(url))?.includes('2.0.0-synced') ? true : undefined),
+      60_000,
+    );
+    console.log(`save -> synced answer: ${Date.now() - t0} ms`);
+    expect(up.out).toMatch(/sync:web/);
+    expect((up.out.match(/build:web start/g) ?? []).length).toBe(buildsBefore);
+  });
+});

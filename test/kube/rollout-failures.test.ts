@@ -1,0 +1,241 @@
+// Rollout waits and their diagnoses on the REAL test cluster: a crashing container (with
+// its last log lines, read through the API), an image that cannot be pulled, a failing
+// readiness probe, an unschedulable pod, a failed Job; plus log reading and following.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ProgressEvent } from '../../src/engine/events.ts';
+import { DevenvError } from '../../src/errors.ts';
+import { reconcile } from '../../src/kube/apply.ts';
+import { connect, type KubeClient } from '../../src/kube/client.ts';
+import { followLogs, readLogs } from '../../src/kube/logs.ts';
+import { deleteNamespace } from '../../src/kube/namespaces.ts';
+import { waitForRollouts } from '../../src/kube/rollout.ts';
+import { parseManifestText } from '../../src/manifests/parse.ts';
+import { renderManifests } from '../../src/manifests/render.ts';
+import { ownerSelector, type RenderedObject } from '../../src/manifests/types.ts';
+
+const run = promisify(execFile);
+const kubeconfig = inject('kubeconfig');
+const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
+const pythonImage = process.env.DEVENV_TEST_PYTHON_IMAGE ?? 'devenv-test/python:3.11';
+
+const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const project = `rollout-${runId}`;
+const ns = `devenv-rollout-${runId}`;
+const image = `${registry}/devenv-rollout-test/app:${runId}`;
+const missingImage = `${registry}/devenv-rollout-test/does-not-exist:${runId}`;
+
+// Crashes on purpose when CRASH is set, after saying why. (On stdout: the test cluster's
+// containerd loses stderr lines now and then, even seconds before the process exits.)
+const APP = `import http.server, os, sys, time
+if os.environ.get("CRASH"):
+    for i in range(30):
+        print("boot step %d" % i, flush=True)
+    print("FATAL: settings.DATABASE_URL is not set", flush=True)
+    sys.exit(3)
+print("app listening on 8080", flush=True)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.path == "/"
+        self.send_response(200 if ok else 503)
+        self.end_headers()
+        self.wfile.write(b"ok\\n" if ok else b"not ready\\n")
+        print("GET %s" % self.path, flush=True)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("", 8080), H).serve_forever()
+`;
+
+function deployment(
+  name: string,
+  opts: { image?: string; env?: string; probe?: string; nodeSelector?: boolean },
+) {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+${opts.nodeSelector ? '      nodeSelector: {devenv.test/no-such-node: "true"}\n' : ''}      containers:
+      - name: app
+        image: ${opts.image ?? 'devenv-rollout-test/app'}
+${opts.env ? `        env: [{name: CRASH, value: "${opts.env}"}]\n` : ''}${
+  opts.probe
+    ? `        readinessProbe:\n          httpGet: {path: ${opts.probe}, port: 8080}\n          periodSeconds: 1\n`
+    : ''
+}`;
+}
+
+function render(text: string): RenderedObject[] {
+  const parsed = parseManifestText(text, 'k8s/app.yaml');
+  expect(parsed.problems).toEqual([]);
+  return renderManifests({
+    docs: parsed.docs,
+    project,
+    env: 'dev',
+    defaultNamespace: ns,
+    images: { 'devenv-rollout-test/app': image },
+  }).objects;
+}
+
+async function rolloutError(
+  client: KubeClient,
+  objects: RenderedObject[],
+  opts: { timeoutMs?: number; stuckMs?: number; onEvent?: (e: ProgressEvent) => void } = {},
+) {
+  await reconcile({ client, objects, project, env: 'dev', prune: false });
+  const t0 = Date.now();
+  try {
+    await waitForRollouts({ client, objects, timeoutMs: opts.timeoutMs ?? 120_000, ...opts });
+  } catch (e) {
+    expect(e).toBeInstanceOf(DevenvError);
+    return { err: e as DevenvError, ms: Date.now() - t0 };
+  }
+  throw new Error('expected the rollout to fail');
+}
+
+describe.skipIf(!kubeconfig)('rollout wait and diagnosis on the real test cluster', () => {
+  let client: KubeClient;
+  let buildDir: string | undefined;
+
+  beforeAll(async () => {
+    client = connect({ kubeconfig: kubeconfig as string });
+    buildDir = await mkdtemp(join(tmpdir(), 'devenv-rollout-test-'));
+    await writeFile(join(buildDir, 'app.py'), APP);
+    await writeFile(
+      join(buildDir, 'Dockerfile'),
+      `FROM ${pythonImage}\nCOPY app.py /app.py\nUSER 65534\nCMD ["python3", "/app.py"]\n`,
+    );
+    await run('docker', ['build', '-q', '-t', image, buildDir]);
+    await run('docker', ['push', image]);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (client) await deleteNamespace(client, ns, { project, env: 'dev' }).catch(() => undefined);
+    await run('docker', ['rmi', image]).catch(() => undefined);
+    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('waits for a healthy Deployment with progress events, and reads and follows its log', async () => {
+    const events: ProgressEvent[] = [];
+    const objects = render(deployment('healthy', { probe: '/' }));
+    await reconcile({ client, objects, project, env: 'dev' });
+    const r = await waitForRollouts({ client, objects, timeoutMs: 120_000, onEvent: (e) => events.push(e) });
+    expect(r.ready).toEqual([`Deployment ${ns}/healthy`]);
+    const mine = events.filter((e) => e.type === 'step' && e.id === `rollout:${ns}/healthy`);
+    expect(mine[0]).toMatchObject({ phase: 'start' });
+    expect(mine.at(-1)).toMatchObject({ phase: 'done', detail: `Deployment ${ns}/healthy ready` });
+
+    const pods = await client.request<{ items: Array<{ metadata: { name: string } }> }>(
+      'GET',
+      `/api/v1/namespaces/${ns}/pods`,
+      {
+        query: { labelSelector: `${ownerSelector(project, 'dev')},app=healthy` },
+      },
+    );
+    const pod = pods.items[0]!.metadata.name;
+    expect(await readLogs(client, ns, pod, 'app', { tailLines: 50 })).toContain('app listening on 8080');
+
+    const lines: string[] = [];
+    const handle = await followLogs(client, ns, pod, 'app', (l) => lines.push(l), { tailLines: 0 });
+    // The readiness probe hits GET / every second: new lines arrive while following.
+    const deadline = Date.now() + 20_000;
+    while (!lines.some((l) => l === 'GET /') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    handle.stop();
+    await handle.done;
+    expect(lines).toContain('GET /');
+  }, 180_000);
+
+  it('reports CrashLoopBackOff with the exit code and the last log lines, well before the timeout', async () => {
+    const { err, ms } = await rolloutError(client, render(deployment('crasher', { env: '1' })), {
+      timeoutMs: 170_000,
+    });
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(
+      new RegExp(
+        `^Deployment ${ns}/crasher: container "app" keeps crashing \\(CrashLoopBackOff, exit code 3, \\d+ restarts?\\)$`,
+      ),
+    );
+    const details = err.details.join('\n');
+    expect(details).toMatch(/last 20 log lines of crasher-[a-z0-9-]+\/app \(previous run\):/);
+    expect(details).toContain('| FATAL: settings.DATABASE_URL is not set');
+    expect(details).toContain('| boot step 29');
+    expect(details).not.toContain('| boot step 10\n');
+    expect(err.details.filter((l) => l.startsWith('  | '))).toHaveLength(20);
+    expect(ms).toBeLessThan(150_000);
+  }, 200_000);
+
+  it('reports ImagePullBackOff with the image name', async () => {
+    const { err } = await rolloutError(client, render(deployment('nopull', { image: missingImage })));
+    expect(err.message).toBe(
+      `Deployment ${ns}/nopull: container "app" cannot pull image "${missingImage}" (ImagePullBackOff)`,
+    );
+    expect(err.details.join('\n')).toMatch(/Back-off pulling image|not found|failed to pull/i);
+  }, 150_000);
+
+  it('reports a failing readiness probe at the timeout, from the pod events', async () => {
+    const { err, ms } = await rolloutError(client, render(deployment('unready', { probe: '/ready' })), {
+      timeoutMs: 20_000,
+    });
+    expect(err.message).toBe(
+      `Deployment ${ns}/unready not ready after 20 s: 0 of 1 updated replicas available`,
+    );
+    expect(err.details.join('\n')).toMatch(
+      /Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503/,
+    );
+    expect(ms).toBeGreaterThanOrEqual(19_000);
+  }, 120_000);
+
+  it('reports an unschedulable pod with the scheduler’s message', async () => {
+    const { err } = await rolloutError(client, render(deployment('nowhere', { nodeSelector: true })), {
+      timeoutMs: 60_000,
+      stuckMs: 5_000,
+    });
+    expect(err.message).toMatch(
+      new RegExp(`^Deployment ${ns}/nowhere: pod cannot be scheduled \\(Unschedulable\\) for \\d+ s$`),
+    );
+    expect(err.details.join('\n')).toMatch(
+      /0\/1 nodes are available: 1 node\(s\) didn't match Pod's node affinity\/selector/,
+    );
+  }, 120_000);
+
+  it('reports a failed Job with its log', async () => {
+    const job = `apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migrate
+        image: devenv-rollout-test/app
+        env: [{name: CRASH, value: "1"}]
+`;
+    const { err } = await rolloutError(client, render(job));
+    expect(err.message).toMatch(new RegExp(`^Job ${ns}/migrate: Job failed: BackoffLimitExceeded`));
+    const details = err.details.join('\n');
+    expect(details).toMatch(/container "migrate" failed \(exit code 3\)/);
+    expect(details).toContain('| FATAL: settings.DATABASE_URL is not set');
+  }, 150_000);
+
+  it('waits for every workload and reports each failure', async () => {
+    const objects = [
+      ...render(deployment('healthy', { probe: '/' })),
+      ...render(deployment('nopull', { image: missingImage })),
+    ];
+    const { err } = await rolloutError(client, objects);
+    expect(err.message).toMatch(/^Deployment .*\/nopull: container "app" cannot pull image/);
+  }, 150_000);
+});
