@@ -1,0 +1,99 @@
+/**
+ * An interrupted `devenv up` (kill -9 in the middle) leaves nothing that blocks the next
+ * one: the lock is stale and taken over, and the next `up` completes without duplicates.
+ * Two `up` of the same project at once: the second is refused with a clear message.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import * as YAML from 'yaml';
+
+const kubeconfig = inject('kubeconfig');
+const root = join(import.meta.dirname, '..', '..');
+const CONTEXT = 'devenv-test';
+
+describe.skipIf(!kubeconfig)('interrupted and concurrent up', () => {
+  const project = `intr${Date.now().toString(36).slice(-5)}`;
+  const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
+  const env = { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state, NO_COLOR: '1' };
+  let dir = '';
+  const args = () => [
+    join(root, 'devenv'),
+    '-c',
+    join(dir, 'devenv.yaml'),
+    'up',
+    '--no-watch',
+    '--context',
+    CONTEXT,
+  ];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'devenv-intr-'));
+    cpSync(join(root, 'fixtures', 'pyapp'), dir, { recursive: true });
+    const file = join(dir, 'devenv.yaml');
+    const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+    doc.set('project', project);
+    doc.setIn(['cluster', 'allowContexts'], [CONTEXT]);
+    doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
+    doc.setIn(['database', 'image'], 'devenv-test/postgres:15');
+    doc.setIn(['database', 'port'], 30000 + Math.floor(Math.random() * 5000));
+    writeFileSync(file, doc.toString());
+    writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "intr-${project}"\n`);
+  });
+  afterAll(() => {
+    spawnSync(
+      process.execPath,
+      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
+      { env },
+    );
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it('kill -9 during up, then up again: completes, no duplicates', async () => {
+    const first: ChildProcess = spawn(process.execPath, args(), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    first.stdout!.on('data', (c) => (out += c));
+    // Kill it once the data service and the build are under way (before the apply).
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (/build:web (start|done)/.test(out) || first.exitCode !== null) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 50);
+    });
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+
+    const second = spawnSync(process.execPath, args(), { env, encoding: 'utf8', timeout: 600_000 });
+    expect(second.status, second.stdout + second.stderr).toBe(0);
+    const containers = execFileSync(
+      'docker',
+      ['ps', '-a', '-q', '--filter', `label=dev.devenv/project=${project}`],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+    expect(containers).toHaveLength(1);
+    const deployments = JSON.parse(
+      execFileSync('kubectl', ['--kubeconfig', kubeconfig!, '-n', project, 'get', 'deploy', '-o', 'json'], {
+        encoding: 'utf8',
+      }),
+    ).items;
+    expect(deployments).toHaveLength(1);
+    expect(deployments[0].status.readyReplicas).toBe(1);
+  });
+
+  it('a second concurrent up of the same project is refused with a clear message', async () => {
+    const first = spawn(process.execPath, args(), { env, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1500)); // the first holds the lock by now
+    const second = spawnSync(process.execPath, args(), { env, encoding: 'utf8', timeout: 120_000 });
+    await new Promise((r) => first.once('exit', r));
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/another "devenv up" is running for project/);
+  });
+});
