@@ -61,9 +61,7 @@ export function renderK3dConfig(text: string, file: string, config: Config): str
   doc.setIn(['registries', 'create', 'hostPort'], String(config.cluster.registryPort));
   doc.setIn(
     ['registries', 'config'],
-    new YAML.Scalar(
-      `mirrors:\n  "${registryHost(config)}":\n    endpoint:\n      - http://${reg}:5000\n`,
-    ),
+    new YAML.Scalar(`mirrors:\n  "${registryHost(config)}":\n    endpoint:\n      - http://${reg}:5000\n`),
   );
   (doc.getIn(['registries', 'config'], true) as YAML.Scalar).type = 'BLOCK_LITERAL';
   return doc.toString();

@@ -32,7 +32,11 @@ export default async function setup(project: TestProject): Promise<(() => void) 
   const t0 = Date.now();
   let output = '';
   try {
-    output = execFileSync('bash', [start], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000, encoding: 'utf8' });
+    output = execFileSync('bash', [start], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 300_000,
+      encoding: 'utf8',
+    });
     process.stderr.write(output);
   } catch (err) {
     project.provide('kubeconfig', null);

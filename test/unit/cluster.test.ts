@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
+import * as YAML from 'yaml';
 import { assertDevContextAllowed } from '../../src/cluster/context.ts';
 import { k3dContext, renderK3dConfig } from '../../src/cluster/k3dconfig.ts';
 import { configSchema } from '../../src/config/schema.ts';
@@ -34,12 +34,17 @@ describe('k3d config rendering', () => {
     expect(out.apiVersion).toBe('k3d.io/v1alpha5');
   });
   it('keeps extra port mappings the project added', () => {
-    const withExtra = base.replace('registries:', '  - port: 9999:9999\n    nodeFilters: [loadbalancer]\nregistries:');
+    const withExtra = base.replace(
+      'registries:',
+      '  - port: 9999:9999\n    nodeFilters: [loadbalancer]\nregistries:',
+    );
     const r = YAML.parse(renderK3dConfig(withExtra, 'k3d/cluster.yaml', config));
     expect(r.ports.map((p: { port: string }) => p.port)).toContain('9999:9999');
   });
   it('refuses something that is not a k3d Simple config', () => {
-    expect(() => renderK3dConfig('apiVersion: v1\nkind: Pod\n', 'x.yaml', config)).toThrow(/k3d.io\/v1alpha5/);
+    expect(() => renderK3dConfig('apiVersion: v1\nkind: Pod\n', 'x.yaml', config)).toThrow(
+      /k3d.io\/v1alpha5/,
+    );
   });
 });
 
@@ -50,7 +55,9 @@ describe('context safety', () => {
     expect(() => assertDevContextAllowed(config, 'kind-dev')).not.toThrow();
   });
   it('refuses any other context with the fix', () => {
-    expect(() => assertDevContextAllowed(config, 'prod-eu')).toThrow(/refusing to deploy to kube context "prod-eu".*allowContexts/);
+    expect(() => assertDevContextAllowed(config, 'prod-eu')).toThrow(
+      /refusing to deploy to kube context "prod-eu".*allowContexts/,
+    );
   });
 });
 

@@ -33,7 +33,9 @@ describe('devenv.yaml validation', () => {
       if (result.ok) return;
       const printed = result.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`);
       for (const e of expectations(file)) {
-        expect(printed, `expected ${e.line}:${e.col} ${e.text}`).toContainEqual(expect.stringContaining(`${e.line}:${e.col} ${e.text}`));
+        expect(printed, `expected ${e.line}:${e.col} ${e.text}`).toContainEqual(
+          expect.stringContaining(`${e.line}:${e.col} ${e.text}`),
+        );
       }
       for (const d of result.diagnostics) expect(formatDiagnostic(d)).toMatch(/^.+\.yaml:\d+:\d+: /);
     });
@@ -52,7 +54,12 @@ describe('devenv.yaml validation', () => {
     const result = checkConfigFile(join(root, 'test', 'fixtures', 'config', 'good', 'devenv.yaml'));
     if (!result.ok) throw new Error(result.diagnostics.map(formatDiagnostic).join('\n'));
     const c = result.config;
-    expect(c.cluster).toMatchObject({ servers: 1, agents: 2, config: 'k3d/cluster.yaml', allowContexts: ['kind-ci'] });
+    expect(c.cluster).toMatchObject({
+      servers: 1,
+      agents: 2,
+      config: 'k3d/cluster.yaml',
+      allowContexts: ['kind-ci'],
+    });
     expect(c.services[0]).toMatchObject({ name: 'api', dockerfile: 'Dockerfile', watch: [], ignore: [] });
     expect(c.database).toMatchObject({ engine: 'postgres', version: '16' });
     expect(c.objectStore).toMatchObject({ port: 9000, consolePort: 9001 });
@@ -61,7 +68,8 @@ describe('devenv.yaml validation', () => {
   });
 
   it('uses the injected probe for files (pure validation)', () => {
-    const text = 'apiVersion: devenv.dev/v1alpha1\nproject: p\nservices:\n  - name: a\n    context: x\n    manifests: [m]\n';
+    const text =
+      'apiVersion: devenv.dev/v1alpha1\nproject: p\nservices:\n  - name: a\n    context: x\n    manifests: [m]\n';
     const all = validateConfigText(text, 'mem.yaml', { kind: (p) => (p === 'x' ? 'dir' : 'file') });
     expect(all.ok).toBe(true);
     const none = validateConfigText(text, 'mem.yaml', { kind: () => 'missing' });
@@ -72,7 +80,11 @@ describe('devenv.yaml validation', () => {
 describe('devenv config validate (CLI)', () => {
   const devenv = join(root, 'devenv');
   it('prints file:line:col for every problem and exits 2', () => {
-    const r = spawnSync(process.execPath, [devenv, 'config', 'validate', join(badDir, '28-many-problems.yaml')], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [devenv, 'config', 'validate', join(badDir, '28-many-problems.yaml')],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines.filter((l) => /28-many-problems\.yaml:\d+:\d+: /.test(l)).length).toBeGreaterThanOrEqual(4);
@@ -80,15 +92,21 @@ describe('devenv config validate (CLI)', () => {
   });
   for (const file of badFiles) {
     it(`exits 2 on ${file}`, () => {
-      const r = spawnSync(process.execPath, [devenv, 'config', 'validate', join(badDir, file)], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [devenv, 'config', 'validate', join(badDir, file)], {
+        encoding: 'utf8',
+      });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/\.yaml:\d+:\d+: /);
     });
   }
   it('exits 0 on the good config', () => {
-    const out = execFileSync(process.execPath, [devenv, 'config', 'validate', join(root, 'test', 'fixtures', 'config', 'good', 'devenv.yaml')], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      [devenv, 'config', 'validate', join(root, 'test', 'fixtures', 'config', 'good', 'devenv.yaml')],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(out).toContain('project "shop"');
   });
 });

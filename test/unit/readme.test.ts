@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configJsonSchema } from '../../src/config/jsonschema.ts';
 import { configReference } from '../../src/config/reference.ts';
 import { configSchema } from '../../src/config/schema.ts';
-import { configJsonSchema } from '../../src/config/jsonschema.ts';
 
 const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
 
