@@ -78,7 +78,9 @@ export function buildProgram(): Command {
     .argument('<service>')
     .option('-f, --follow', 'keep streaming')
     .option('--since <duration>', 'only lines newer than this, e.g. 10m')
-    .action(later('logs', 8));
+    .option('--context <ctx>', 'an allow-listed existing cluster')
+    .option('--kubeconfig <file>', 'kubeconfig file for --context')
+    .action(lazy(() => import('./commands/logs.ts')));
   program
     .command('reload')
     .description('rebuild and roll out one service now')

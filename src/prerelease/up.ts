@@ -1,0 +1,317 @@
+/**
+ * `devenv prerelease up`: the project's SAME manifests, rendered with env "prerelease"
+ * into ONE fresh namespace `<prefix>-<name>` on the shared cluster, deployed through the
+ * same reconcile + rollout wait as `devenv up` (engine/deploy.ts).
+ *
+ *   1. refuse bad input before anything is created: prefix, context, name, quiet window,
+ *      image source, data settings, manifests (rendered once as a probe);
+ *   2. the namespace, labelled (managed-by, project, env=prerelease, prerelease=true) and
+ *      annotated (owner, commit, created-at, expires-at, images, data names); then,
+ *      when devenv lacks deploy rights in it, a RoleBinding to itself (access.ts);
+ *   3. in parallel: images (given tag, or built and pushed), the per-prerelease database
+ *      and user on the shared server, prefixed buckets on the shared object store;
+ *   4. render manifests + devenv's own objects (isolation, the devenv-data Secret) and
+ *      deploy; wait for every rollout except the test Job (`dev.devenv/role: test`),
+ *      which is not applied here: `prerelease test` runs it.
+ * Running it again for the same name changes only what differs (created-at and the
+ * database password are kept).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { LoadedConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { randomSecret } from '../data/credentials.ts';
+import { DATA_SECRET_NAME as DATA_SECRET } from '../data/secret.ts';
+import { deploy } from '../engine/deploy.ts';
+import { type EventSink, skipped, step } from '../engine/events.ts';
+import { badInput } from '../errors.ts';
+import type { ReconcileResult } from '../kube/apply.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { FIELD_MANAGER, serverSideApply, waitGone } from '../kube/objects.ts';
+import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
+import { ensureDeployAccess } from './access.ts';
+import { readNamespace, readSecretData } from './cluster.ts';
+import { type PrereleaseDataPlan, planPrereleaseData, prereleaseDataSecret } from './data.ts';
+import { expiresAt, parseDuration, timestamp } from './expiry.ts';
+import { isolationObjects } from './isolation.ts';
+import {
+  ANNOTATION_CREATED_AT,
+  commitFromEnv,
+  imagesOf,
+  isPrereleaseOf,
+  isTestJob,
+  namespaceObject,
+  ownerFromEnv,
+} from './metadata.ts';
+import { connectSession, type PrereleaseSession, resolveSession } from './session.ts';
+import { assertInWindow } from './window.ts';
+
+export interface PrereleaseUpOptions {
+  loaded: LoadedConfig;
+  context?: string;
+  kubeconfig?: string;
+  name?: string;
+  /** Deploy `<registry>/<repo>:<imageTag>` for every service. */
+  imageTag?: string;
+  /** Build every service and push to `registry`. */
+  build?: boolean;
+  registry?: string;
+  /** Deploy outside prerelease.window. */
+  force?: boolean;
+  rolloutTimeoutMs?: number;
+  /** Clock and environment (CI variables, data URLs); default: the real ones. */
+  now?: Date;
+  env?: Readonly<Record<string, string | undefined>>;
+  onEvent: EventSink;
+}
+
+export interface PrereleaseUpResult {
+  namespace: string;
+  context: string;
+  images: Record<string, string>;
+  reconcile: ReconcileResult;
+  ready: string[];
+  expiresAt: string;
+  database?: { database: string; user: string; created: boolean };
+  buckets?: string[];
+  notes: string[];
+  ms: number;
+}
+
+type Render = typeof import('../manifests/render.ts').renderManifests;
+
+/** Everything `up` checks before it creates anything (no I/O beyond reading the checkout). */
+export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
+  const now = opts.now ?? new Date();
+  const env = opts.env ?? process.env;
+  const session = resolveSession(opts.loaded, opts, now);
+  const { config } = session;
+  assertInWindow(config.prerelease.window, now, opts.force === true);
+  parseDuration(config.prerelease.ttl);
+  if (opts.imageTag && opts.build) throw badInput('pass either --image-tag or --build, not both.');
+  if (!opts.imageTag && !opts.build && config.services.length > 0)
+    throw badInput(
+      'say which images to deploy: --image-tag TAG (already pushed) or --build (build and push).',
+    );
+  if ((opts.imageTag || opts.build) && !opts.registry)
+    throw badInput('--registry is needed with --image-tag and --build (e.g. registry.example.com/team).');
+  if (opts.imageTag && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(opts.imageTag))
+    throw badInput(`--image-tag "${opts.imageTag}" is not a valid image tag.`);
+  const data = planPrereleaseData(config, session.namespace, env);
+  const { loadManifests } = await import('../manifests/load.ts');
+  const { renderManifests } = await import('../manifests/render.ts');
+  const docs = new Map<string, SourceDoc[]>();
+  for (const svc of config.services)
+    docs.set(svc.name, await loadManifests(svc.manifests, { root: session.root }));
+  renderApp(config, session.namespace, docs, {}, usesData(config), renderManifests);
+  return { session, data, docs, now, env, render: renderManifests };
+}
+
+export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<PrereleaseUpResult> {
+  const t0 = performance.now();
+  const emit = opts.onEvent;
+  const { session, data, docs, now, env, render } = await planPrereleaseUp(opts);
+  const { config, namespace } = session;
+  const client = await connectSession(session, emit);
+
+  // The namespace: created labelled, or reused only if devenv made it for this project.
+  const live = await readNamespace(client, namespace);
+  if (live && !isPrereleaseOf(live.metadata.labels, config.project)) {
+    throw badInput(
+      `namespace ${namespace} exists and was not created by devenv's prerelease for project ${config.project}; devenv leaves it alone.`,
+      ['Pick another --name.'],
+    );
+  }
+  const createdAt =
+    (!live?.metadata.deletionTimestamp && live?.metadata.annotations?.[ANNOTATION_CREATED_AT]) ||
+    timestamp(now);
+  const expiry = timestamp(expiresAt(new Date(createdAt), config.prerelease.ttl));
+  const commit = commitFromEnv(env) ?? (await gitCommit(session.root));
+  const owner = ownerFromEnv(env);
+
+  // Images are known up front with --image-tag; built ones only after the build.
+  const tagged = opts.imageTag ? taggedImages(config, opts.registry!, opts.imageTag) : undefined;
+  const nsObject = (images: Record<string, string>) =>
+    namespaceObject({
+      name: namespace,
+      project: config.project,
+      owner,
+      ...(commit ? { commit } : {}),
+      createdAt,
+      expiresAt: expiry,
+      images,
+      ...(data.database ? { database: data.database.names } : {}),
+      ...(data.objectStore ? { buckets: data.objectStore.buckets } : {}),
+    });
+  await step(emit, `namespace:${namespace}`, `namespace ${namespace} (expires ${expiry})`, async () => {
+    if (live?.metadata.deletionTimestamp)
+      await waitGone(
+        client,
+        { apiVersion: 'v1', kind: 'Namespace', name: namespace },
+        180_000,
+        live.metadata.uid,
+      );
+    // Until a build finishes, the namespace keeps naming the images it runs now.
+    await serverSideApply(client, nsObject(tagged ?? imagesOf(live?.metadata.annotations)), FIELD_MANAGER);
+    return live && !live.metadata.deletionTimestamp
+      ? skipped(undefined, `namespace ${namespace} exists (expires ${expiry})`)
+      : undefined;
+  });
+
+  // devenv's own rights inside the namespace (a RoleBinding to itself, when it lacks them).
+  await ensureDeployAccess(client, namespace, config.project, emit);
+
+  const [images, provisioned] = await Promise.all([
+    tagged ?? buildImages(session, opts.registry!, emit),
+    provisionData(client, session, data, emit),
+  ]);
+  if (!tagged) await serverSideApply(client, nsObject(images), FIELD_MANAGER);
+
+  // Render the project's manifests and devenv's own objects; deploy all but the test Job.
+  const app = renderApp(config, namespace, docs, images, usesData(config), render);
+  const own: SourceDoc[] = isolationObjects({ namespace }).map((doc, index) => ({
+    file: '<devenv:isolation>',
+    index,
+    doc: { ...doc },
+  }));
+  const secret = prereleaseDataSecret(config.project, namespace, data, provisioned.password);
+  if (secret) own.push({ file: '<devenv:data-secret>', index: 0, doc: { ...secret } });
+  const generated = render({ docs: own, project: config.project, env: 'prerelease', namespace }).objects;
+  const objects: RenderedObject[] = [...app.objects.filter((o) => !isTestJob(o.object)), ...generated];
+  const result = await deploy({
+    client,
+    objects,
+    project: config.project,
+    env: 'prerelease',
+    namespaces: [namespace],
+    target: `${session.context}, namespace ${namespace}`,
+    ...(opts.rolloutTimeoutMs !== undefined ? { rolloutTimeoutMs: opts.rolloutTimeoutMs } : {}),
+    onEvent: emit,
+  });
+  return {
+    namespace,
+    context: session.context,
+    images,
+    reconcile: result.reconcile,
+    ready: result.ready,
+    expiresAt: expiry,
+    ...(data.database && provisioned.database ? { database: provisioned.database } : {}),
+    ...(data.objectStore ? { buckets: data.objectStore.buckets } : {}),
+    notes: data.notes,
+    ms: Math.round(performance.now() - t0),
+  };
+}
+
+/**
+ * Whether workloads get `envFrom: devenv-data` (optional, so a Secret that is absent because
+ * no shared store was configured does no harm): decided by devenv.yaml alone, so that `up`
+ * and `test` render the same objects.
+ */
+export function usesData(config: Config): boolean {
+  return Boolean(config.database || config.objectStore);
+}
+
+/** The project's manifests for a prerelease namespace (the one render `test` repeats). */
+export function renderApp(
+  config: Config,
+  namespace: string,
+  docs: Map<string, SourceDoc[]>,
+  images: Record<string, string>,
+  withData: boolean,
+  render: Render,
+) {
+  return render({
+    docs: [...docs.values()].flat(),
+    project: config.project,
+    env: 'prerelease',
+    namespace,
+    images,
+    ...(withData ? { dataSecret: DATA_SECRET } : {}),
+  });
+}
+
+function taggedImages(config: Config, registry: string, tag: string): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const svc of config.services) {
+    const repo = svc.image ?? `${config.project}/${svc.name}`;
+    images[repo] = `${registry.replace(/\/+$/, '')}/${repo}:${tag}`;
+  }
+  return images;
+}
+
+async function buildImages(
+  s: PrereleaseSession,
+  registry: string,
+  emit: EventSink,
+): Promise<Record<string, string>> {
+  const { ensureImage } = await import('../build/builder.ts');
+  const images: Record<string, string> = {};
+  // One build at a time: they share the engine's CPUs, and the output stays readable.
+  for (const svc of s.config.services) {
+    const r = await ensureImage(svc, { project: s.config.project, root: s.root, registry, onEvent: emit });
+    images[r.repo] = r.ref;
+  }
+  return images;
+}
+
+async function provisionData(
+  client: KubeClient,
+  s: PrereleaseSession,
+  data: PrereleaseDataPlan,
+  emit: EventSink,
+): Promise<{ password?: string; database?: { database: string; user: string; created: boolean } }> {
+  const out: { password?: string; database?: { database: string; user: string; created: boolean } } = {};
+  for (const note of data.notes) emit({ type: 'step', id: 'objectStore', phase: 'skip', detail: note });
+  if (data.database) {
+    const { admin, names } = data.database;
+    // Keep the password pods already got (envFrom is read at container start).
+    const existing = await readSecretData(client, s.namespace, DATA_SECRET).catch(() => undefined);
+    const kept =
+      existing && isOwnedSecret(existing.labels, s.config.project) && existing.data.DB_USER === names.user
+        ? existing.data.DB_PASSWORD
+        : undefined;
+    const password = kept || randomSecret();
+    const { ensurePrereleaseDatabase } = await import('./shared-db.ts');
+    const created = await step(
+      emit,
+      'database',
+      `database ${names.database} (user ${names.user}) on ${admin.engine}://${admin.host}:${admin.port}`,
+      async () => {
+        const isNew = await ensurePrereleaseDatabase(admin, names, password, s.namespace);
+        return isNew ? true : skipped(false, `database ${names.database} exists on ${admin.host}`);
+      },
+    );
+    out.password = password;
+    out.database = { ...names, created };
+  }
+  if (data.objectStore) {
+    const { s3, buckets } = data.objectStore;
+    const { ensureBuckets } = await import('./shared-s3.ts');
+    await step(emit, 'objectStore', `buckets ${buckets.join(', ')} on ${s3.endpoint}`, async () => {
+      const created = await ensureBuckets(s3, buckets);
+      return created.length === 0 ? skipped(undefined, `buckets exist on ${s3.endpoint}`) : undefined;
+    });
+  }
+  return out;
+}
+
+function isOwnedSecret(labels: Record<string, string>, project: string): boolean {
+  return (
+    labels['app.kubernetes.io/managed-by'] === 'devenv' &&
+    labels['dev.devenv/project'] === project &&
+    labels['dev.devenv/env'] === 'prerelease'
+  );
+}
+
+const run = promisify(execFile);
+
+/** HEAD of the checkout, or undefined when it is not a git work tree. */
+async function gitCommit(root: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('git', ['rev-parse', 'HEAD'], { cwd: root, timeout: 10_000 });
+    const sha = stdout.trim();
+    return /^[0-9a-f]{7,64}$/.test(sha) ? sha : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,321 @@
+// A database and buckets per prerelease, against REAL servers: Postgres
+// (devenv-test/postgres:15) and MinIO (devenv-test/minio) containers stand in for the
+// shared database server and object store, published on the node's address so that pods of
+// the real test cluster reach them. `up` creates the database, a login user with a random
+// password and prefixed buckets, and hands them to pods in the devenv-data Secret; the test
+// Job checks the app really reaches its database; `down` drops database, user and buckets.
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ObjectStore } from '../../src/data/s3.ts';
+import { connect, type KubeClient } from '../../src/kube/client.ts';
+import { readObject } from '../../src/kube/objects.ts';
+
+const run = promisify(execFile);
+const kubeconfig = inject('kubeconfig');
+const root = join(import.meta.dirname, '..', '..');
+const fixture = join(root, 'test', 'fixtures', 'prerelease');
+const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
+const PG_IMAGE = process.env.DEVENV_TEST_PG_IMAGE ?? 'devenv-test/postgres:15';
+const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest';
+const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+const name = `data-${runId}`;
+const ns = `prerelease-${name}`;
+const dbName = ns.replace(/-/g, '_');
+const ADMIN_PW = 'admin-pw-for-tests';
+const S3_KEY = 'prerelease-test';
+const S3_SECRET = 'prerelease-test-secret';
+
+async function dockerAvailable(): Promise<boolean> {
+  try {
+    await run('docker', ['image', 'inspect', PG_IMAGE, MINIO_IMAGE]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function devenv(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [join(root, 'devenv'), '-c', join(fixture, 'devenv.data.yaml'), ...args],
+      { cwd: fixture, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? ((err as { code?: number }).code ?? 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        }),
+    );
+  });
+}
+
+const haveImages = await dockerAvailable();
+
+describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres and MinIO servers', () => {
+  let client: KubeClient;
+  const containers: string[] = [];
+  let env: Record<string, string> = {};
+  let adminUrl = '';
+
+  const publish = async (image: string, port: number, args: string[], cmd: string[] = []) => {
+    const { stdout } = await run('docker', [
+      'run',
+      '-d',
+      '--label',
+      'dev.devenv/test=prerelease-data',
+      '-p',
+      `0.0.0.0::${port}`,
+      ...args,
+      image,
+      ...cmd,
+    ]);
+    const id = stdout.trim();
+    containers.push(id);
+    const { stdout: p } = await run('docker', ['port', id, `${port}/tcp`]);
+    return Number.parseInt(p.split('\n')[0]!.split(':').pop()!, 10);
+  };
+
+  const query = async (sql: string, params: unknown[] = []) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      return (await c.query(sql, params)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    client = connect({ kubeconfig: kubeconfig as string, context: 'devenv-test' });
+    const node = await client.request<{
+      items: Array<{ status: { addresses: Array<{ type: string; address: string }> } }>;
+    }>('GET', '/api/v1/nodes');
+    const nodeIp = node.items[0]!.status.addresses.find((a) => a.type === 'InternalIP')!.address;
+    const pgPort = await publish(PG_IMAGE, 5432, ['-e', `POSTGRES_PASSWORD=${ADMIN_PW}`]);
+    const s3Port = await publish(
+      MINIO_IMAGE,
+      9000,
+      ['-e', `MINIO_ROOT_USER=${S3_KEY}`, '-e', `MINIO_ROOT_PASSWORD=${S3_SECRET}`],
+      ['minio', 'server', '/data'],
+    );
+    adminUrl = `postgres://postgres:${ADMIN_PW}@127.0.0.1:${pgPort}/postgres`;
+    env = {
+      DEVENV_PRERELEASE_DATABASE_URL: adminUrl,
+      // Pods reach the "shared" server on the node's address (Docker publishes it there).
+      DEVENV_PRERELEASE_DATABASE_HOST: nodeIp,
+      DEVENV_PRERELEASE_S3_ENDPOINT: `http://${nodeIp}:${s3Port}`,
+      DEVENV_PRERELEASE_S3_ACCESS_KEY: S3_KEY,
+      DEVENV_PRERELEASE_S3_SECRET_KEY: S3_SECRET,
+    };
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await query('SELECT 1');
+        const live = await fetch(`${env.DEVENV_PRERELEASE_S3_ENDPOINT}/minio/health/live`);
+        if (live.ok) break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
+    for (const id of containers) await run('docker', ['rm', '-f', '-v', id]).catch(() => undefined);
+  }, 60_000);
+
+  const store = () =>
+    ObjectStore.connect({
+      endpoint: env.DEVENV_PRERELEASE_S3_ENDPOINT!,
+      accessKeyId: S3_KEY,
+      secretAccessKey: S3_SECRET,
+      region: 'us-east-1',
+    });
+
+  it('up: creates the database, its user and the prefixed bucket; pods get them through devenv-data', async () => {
+    const r = await devenv(
+      [
+        'prerelease',
+        'up',
+        '--context',
+        'devenv-test',
+        '--kubeconfig',
+        kubeconfig as string,
+        '--name',
+        name,
+        '--build',
+        '--registry',
+        registry,
+      ],
+      env,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`database ${dbName} (user ${dbName}) on the shared server`);
+    expect(r.stdout).toContain(`buckets: ${ns}-uploads`);
+    // The admin password never reaches the output.
+    expect(r.stdout).not.toContain(ADMIN_PW);
+
+    const rows = await query(
+      "SELECT d.datname, r.rolname AS owner, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1",
+      [dbName],
+    );
+    expect(rows).toEqual([{ datname: dbName, owner: dbName, comment: `devenv prerelease ${ns}` }]);
+
+    const secret = await readObject(client, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: ns,
+      name: 'devenv-data',
+    });
+    const data = Object.fromEntries(
+      Object.entries(secret?.data as Record<string, string>).map(([k, v]) => [
+        k,
+        Buffer.from(v, 'base64').toString(),
+      ]),
+    );
+    expect(data).toMatchObject({
+      DB_NAME: dbName,
+      DB_USER: dbName,
+      DB_HOST: env.DEVENV_PRERELEASE_DATABASE_HOST,
+      S3_BUCKET_UPLOADS: `${ns}-uploads`,
+      S3_ENDPOINT: env.DEVENV_PRERELEASE_S3_ENDPOINT,
+    });
+    expect(data.DB_PASSWORD).toMatch(/^[A-Za-z0-9_-]{24,}$/);
+    // The generated user logs in with the generated password, and only to its database.
+    const port = new URL(adminUrl).port;
+    const app = new pg.Client({
+      host: '127.0.0.1',
+      port: Number(port),
+      user: dbName,
+      password: data.DB_PASSWORD,
+      database: dbName,
+    });
+    await app.connect();
+    expect((await app.query('SELECT current_database() AS db')).rows[0].db).toBe(dbName);
+    await app.end();
+
+    const s3 = await store();
+    expect(await s3.listBuckets()).toContain(`${ns}-uploads`);
+    await s3.put(`${ns}-uploads`, 'hello.txt', 'hi');
+    s3.close();
+  });
+
+  it('up again keeps the password pods already have', async () => {
+    const before = await readObject(client, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: ns,
+      name: 'devenv-data',
+    });
+    const r = await devenv(
+      [
+        'prerelease',
+        'up',
+        '--context',
+        'devenv-test',
+        '--kubeconfig',
+        kubeconfig as string,
+        '--name',
+        name,
+        '--build',
+        '--registry',
+        registry,
+      ],
+      env,
+    );
+    expect(r.code).toBe(0);
+    const after = await readObject(client, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: ns,
+      name: 'devenv-data',
+    });
+    expect(after?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
+    expect(r.stdout).toContain('0 created, 0 updated');
+  });
+
+  it('test: the Job reaches the app, and the app its prerelease database', async () => {
+    const r = await devenv(
+      [
+        'prerelease',
+        'test',
+        '--kubeconfig',
+        kubeconfig as string,
+        '--name',
+        name,
+        '--artifacts',
+        join(tmpdir(), `devenv-prerelease-data-${runId}`),
+      ],
+      env,
+    );
+    expect(r.stdout).toContain('3 tests, 0 failures');
+    expect(r.code).toBe(0);
+  });
+
+  it('down: namespace, database, user and bucket are gone', async () => {
+    const r = await devenv(['prerelease', 'down', '--kubeconfig', kubeconfig as string, '--name', name], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`dropped database ${dbName}, user ${dbName}, buckets ${ns}-uploads`);
+    expect(await readObject(client, { apiVersion: 'v1', kind: 'Namespace', name: ns })).toBeUndefined();
+    expect(await query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName])).toEqual([]);
+    expect(await query('SELECT 1 FROM pg_roles WHERE rolname = $1', [dbName])).toEqual([]);
+    const s3 = await store();
+    expect(await s3.listBuckets()).not.toContain(`${ns}-uploads`);
+    s3.close();
+  });
+
+  it('down needs the admin URL when the namespace has a database, and deletes nothing without it', async () => {
+    const r = await devenv(
+      [
+        'prerelease',
+        'up',
+        '--context',
+        'devenv-test',
+        '--kubeconfig',
+        kubeconfig as string,
+        '--name',
+        name,
+        '--build',
+        '--registry',
+        registry,
+      ],
+      env,
+    );
+    expect(r.code).toBe(0);
+    const refused = await devenv(
+      ['prerelease', 'down', '--kubeconfig', kubeconfig as string, '--name', name],
+      {
+        ...env,
+        DEVENV_PRERELEASE_DATABASE_URL: '',
+      },
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('DEVENV_PRERELEASE_DATABASE_URL is not set');
+    expect(await readObject(client, { apiVersion: 'v1', kind: 'Namespace', name: ns })).toBeDefined();
+    const down = await devenv(
+      ['prerelease', 'down', '--kubeconfig', kubeconfig as string, '--name', name],
+      env,
+    );
+    expect(down.code).toBe(0);
+  });
+
+  it('leaves alone a same-named database devenv did not create', async () => {
+    const other = `prerelease_handmade_${runId}`;
+    await query(`CREATE DATABASE "${other}"`);
+    const r = await devenv(
+      ['prerelease', 'down', '--kubeconfig', kubeconfig as string, '--name', `handmade-${runId}`],
+      env,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`lacks devenv's comment`);
+    expect(await query('SELECT 1 FROM pg_database WHERE datname = $1', [other])).toHaveLength(1);
+    await query(`DROP DATABASE "${other}"`);
+  });
+});
