@@ -43,8 +43,7 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
     return { buildMs: img.buildMs, loadMs: img.loadMs, rolloutMs: 0, tag: img.tag, result: 'unchanged' };
   }
   const { renderManifests } = await import('../manifests/render.ts');
-  const { reconcile } = await import('../kube/apply.ts');
-  const { waitForRollouts } = await import('../kube/rollout.ts');
+  const { deploy } = await import('./deploy.ts');
   const images = { ...ctx.images, [img.repo]: img.ref };
   const ownDocs = ctx.docs.get(service.name) ?? [];
   const rendered = renderManifests({
@@ -57,17 +56,13 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
   });
   const t0 = performance.now();
   // Only this service's objects are applied; pruning stays with `up`, which sees all of them.
-  await reconcile({
+  await deploy({
     client: ctx.client,
     objects: rendered.objects,
     project: config.project,
     env: 'dev',
     prune: false,
-    onEvent: ctx.onEvent,
-  });
-  await waitForRollouts({
-    client: ctx.client,
-    objects: rendered.objects.map((o) => o.object),
+    target: ctx.client.contextName(),
     onEvent: ctx.onEvent,
   });
   ctx.images[img.repo] = img.ref;

@@ -81,22 +81,15 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     // 3. Render with the images just built, plus devenv's own objects, and reconcile.
     const generated = await generatedDocs(config, target, data, docs, images, renderManifests);
     const objects = [...renderAll(config, docs, images, renderManifests).objects, ...generated];
-    const { reconcile } = await import('../kube/apply.ts');
-    const result = await step(emit, 'apply', `apply to ${target.context}`, async () => {
-      const r = await reconcile({ client, objects, project: config.project, env: 'dev', onEvent: emit });
-      if (r.writes === 0)
-        return skipped(r, `nothing to change in ${target.context} (${r.unchanged} objects up to date)`);
-      return r;
+    const { deploy } = await import('./deploy.ts');
+    const { reconcile: result } = await deploy({
+      client,
+      objects,
+      project: config.project,
+      env: 'dev',
+      target: target.context,
+      onEvent: emit,
     });
-    for (const c of result.conflicts) {
-      emit({
-        type: 'step',
-        id: `conflict:${c.key}`,
-        phase: 'skip',
-        detail: `left alone: ${c.object} (${c.reason})`,
-      });
-    }
-    await waitForRollouts(client, objects, emit);
     return {
       target,
       images,
@@ -275,15 +268,6 @@ function namespaceOfService(
     if (obj?.metadata?.namespace) return obj.metadata.namespace;
   }
   return fallback;
-}
-
-async function waitForRollouts(
-  client: KubeClient,
-  objects: readonly RenderedObject[],
-  emit: EventSink,
-): Promise<void> {
-  const { waitForRollouts: wait } = await import('../kube/rollout.ts');
-  await wait({ client, objects: objects.map((o) => o.object), onEvent: emit });
 }
 
 export function assertNever(x: never): never {
