@@ -12,8 +12,11 @@
  * An update the API server refuses because a field is immutable (a Job's template, a
  * Deployment's selector) deletes the devenv-owned object and applies it again.
  * Namespaces are ensured first (labelled); objects that left the manifests are pruned
- * last (prune.ts). Every kind is checked against API discovery before anything is
- * written, so a manifest of an unknown kind fails the run with nothing applied.
+ * last (prune.ts). Before any object is written, every kind is checked against API
+ * discovery and every object to write is validated by the API server (server-side dry
+ * run, strict field validation): a manifest the server would refuse fails the run with
+ * a bad-input error naming its file, and nothing of the manifests is applied. (Dry runs
+ * persist nothing and are not counted in `writes`.)
  */
 
 import type { EventSink } from '../engine/events.ts';
@@ -161,8 +164,9 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
       }
     });
     if (refused.length === 0) return;
-    for (const p of batch) {
-      if (p.action !== 'skip') {
+    for (const p of plans) {
+      if (!p.reported) {
+        p.reported = true;
         emit({
           type: 'step',
           id: `apply:${describeObject(p.o.id)}`,
@@ -230,6 +234,8 @@ interface Plan {
   live: LiveObject | undefined;
   action: 'skip' | 'apply' | 'replace';
   t0: number;
+  /** The step's closing event (done / skip / fail) was sent. */
+  reported: boolean;
 }
 
 function isImmutable(err: unknown): boolean {
@@ -274,7 +280,7 @@ async function plan(
         : 'exists and was not created by devenv: left alone';
     ctx.result.conflicts.push({ key: o.key, object: what, reason });
     ctx.emit({ type: 'step', id, phase: 'skip', detail: `${what} ${reason}`, ms: ms() });
-    return { o, live, action: 'skip', t0 };
+    return { o, live, action: 'skip', t0, reported: true };
   }
   if (live?.metadata.deletionTimestamp) {
     // Being deleted (e.g. pruned a moment ago): applying would only update the dying object.
@@ -284,9 +290,9 @@ async function plan(
   if (live && live.metadata.annotations?.[ANNOTATION_HASH] === o.hash) {
     ctx.result.unchanged++;
     ctx.emit({ type: 'step', id, phase: 'skip', detail: `${what} unchanged`, ms: ms() });
-    return { o, live, action: 'skip', t0 };
+    return { o, live, action: 'skip', t0, reported: true };
   }
-  return { o, live, action: 'apply', t0 };
+  return { o, live, action: 'apply', t0, reported: false };
 }
 
 async function write(
@@ -322,12 +328,14 @@ async function write(
     else ctx.result.created++;
     ctx.result.changed.push(what);
     const verb = !live ? 'created' : replace ? 'replaced (immutable field changed)' : 'updated';
+    p.reported = true;
     ctx.emit({ type: 'step', id, phase: 'done', detail: `${verb} ${what}`, ms: ms() });
   } catch (err) {
     const message =
       err instanceof KubeApiError
         ? `${what} (${o.source.file}#${o.source.index}) was refused by the API server: ${serverMessage(err)}`
         : `${what}: ${(err as Error).message}`;
+    p.reported = true;
     ctx.emit({ type: 'step', id, phase: 'fail', detail: what, error: message, ms: ms() });
     throw isRefusal(err) ? badInput(message) : err;
   }

@@ -330,15 +330,24 @@ export interface WorkloadRef {
   selector?: LabelSelector;
 }
 
-const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
+/** Display order of a service's workloads: the long-running ones first. */
+const KIND_RANK: Readonly<Record<string, number>> = {
+  Deployment: 0,
+  StatefulSet: 1,
+  DaemonSet: 2,
+  Job: 3,
+  CronJob: 4,
+};
 
 /**
  * WorkloadRefs of live workloads. A workload without the source annotation (a Job its
- * CronJob created) takes the service of its owner when the owner is in the list.
+ * CronJob created) takes the service of its owner when the owner is in the list. With
+ * `fallback`, every workload gets a service name (see below) even if no service claims it.
  */
 export function workloadRefs(
   workloads: readonly WorkloadJson[],
   services: readonly ServiceSource[],
+  opts: { fallback?: boolean } = {},
 ): WorkloadRef[] {
   const refs = workloads.map((w): WorkloadRef => {
     const ref: WorkloadRef = {
@@ -362,6 +371,22 @@ export function workloadRefs(
         ref.service = owner.service;
         break;
       }
+    }
+  }
+  if (opts.fallback) {
+    // Workloads no configured service claims still need a name on the dashboard: their
+    // owner's, else their `app.kubernetes.io/name` label, else their own name.
+    const own = (i: number) =>
+      workloads[i]!.metadata.labels?.['app.kubernetes.io/name'] ?? workloads[i]!.metadata.name;
+    for (const [i, ref] of refs.entries()) {
+      if (ref.service) continue;
+      const o = workloads[i]!.metadata.ownerReferences?.find((x) =>
+        refs.some((r) => r.kind === x.kind && r.name === x.name && r.namespace === ref.namespace),
+      );
+      const j = o
+        ? refs.findIndex((r) => r.kind === o.kind && r.name === o.name && r.namespace === ref.namespace)
+        : -1;
+      ref.service = j >= 0 ? (refs[j]!.service ?? own(j)) : own(i);
     }
   }
   return refs;
@@ -442,10 +467,10 @@ export function serviceSummary(
   workloads: readonly WorkloadJson[],
 ): Pick<ServiceState, 'name' | 'namespace' | 'desired' | 'ready' | 'status'> &
   Partial<Pick<ServiceState, 'createdAt' | 'imageTag'>> {
+  const rank = (w: WorkloadJson) => KIND_RANK[w.kind ?? ''] ?? 9;
   const sorted = [...workloads].sort(
     (a, b) =>
-      Number(LONG_RUNNING.has(b.kind ?? '')) - Number(LONG_RUNNING.has(a.kind ?? '')) ||
-      WORKLOAD_KINDS.indexOf((a.kind ?? '') as never) - WORKLOAD_KINDS.indexOf((b.kind ?? '') as never) ||
+      rank(a) - rank(b) ||
       (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
       a.metadata.name.localeCompare(b.metadata.name),
   );

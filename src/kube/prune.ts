@@ -72,6 +72,9 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   const selector = ownerSelector(opts.project, opts.env);
   const kinds = new Map<string, { apiVersion: string; kind: string }>();
   for (const k of [...PRUNE_KINDS, ...(opts.kinds ?? [])]) {
+    // A Namespace that left the manifests is NOT deleted with everything in it: that is
+    // `devenv destroy`'s decision (namespaces.ts), never a side effect of an edit.
+    if (k.kind === 'Namespace' && splitApiVersion(k.apiVersion).group === '') continue;
     kinds.set(`${splitApiVersion(k.apiVersion).group}/${k.kind}`, k);
   }
 

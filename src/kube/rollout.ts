@@ -37,6 +37,11 @@ export interface RolloutOptions {
    * Unschedulable) fails the rollout once it has lasted this long (default 60 s).
    */
   stuckMs?: number;
+  /**
+   * How long a container WITHOUT a readiness probe must have run, unrestarted, to count
+   * as up (default 2 s; with a probe, 0.5 s). Catches apps that crash right after start.
+   */
+  settleMs?: number;
   /** Step id of a workload's events (default "rollout:<namespace>/<name>"). */
   stepId?: (o: { kind: string; namespace: string; name: string }) => string;
   onEvent?: EventSink;
@@ -201,7 +206,7 @@ export interface LivePod {
     ownerReferences?: Array<{ uid: string }>;
   };
   spec?: {
-    containers?: Array<{ name: string; image?: string }>;
+    containers?: Array<{ name: string; image?: string; readinessProbe?: unknown }>;
     initContainers?: Array<{ name: string; image?: string }>;
   };
   status?: {
@@ -377,7 +382,9 @@ async function waitOne(
   const stuckMs = opts.stuckMs ?? 60_000;
   const firstSeen = new Map<string, number>();
   let lastMessage = '';
-  let confirmed: string | undefined;
+  const settleMs = opts.settleMs ?? 2000;
+  /** "<pod>/<container>/<restartCount>" → when this wait first saw that instance running and ready. */
+  const runningSince = new Map<string, number>();
   for (;;) {
     if (opts.signal?.aborted) return { ok: false, error: `${w.what}: rollout wait cancelled`, lines: [] };
     const live = (await readObject(client, w.ref)) as Live | undefined;
@@ -386,19 +393,39 @@ async function waitOne(
     if (st.done && live.kind === 'Job') return { ok: true };
     const pods = await currentPods(client, live);
     if (st.done) {
-      // The controller's counters lag behind the pods: a container that crashes right after
-      // starting is briefly "available". Done means every container of the new pods runs,
-      // and still runs with the same restart counts a moment later.
-      if (pods.every(settled)) {
-        const signature = pods.map(restartSignature).sort().join(';');
-        if (signature === confirmed) return { ok: true };
-        confirmed = signature;
-        await sleep(500, opts.signal);
+      // The controller's counters lag behind the pods, and a container without a readiness
+      // probe is "ready" the moment it starts, so one that crashes right after starting
+      // looks available for a while. Done means: every container of the new pods runs and
+      // is ready, and has kept running (same instance) for 0.5 s when a readiness probe
+      // vouches for it, `settleMs` (2 s) when nothing does.
+      const now = Date.now();
+      let wait = 0;
+      // (No pods to look at, e.g. zero replicas: the controller's word is all there is.)
+      let allRunning = true;
+      for (const pod of pods) {
+        const probed = new Set(
+          (pod.spec?.containers ?? []).filter((c) => c.readinessProbe).map((c) => c.name),
+        );
+        const statuses = pod.status?.containerStatuses ?? [];
+        if (statuses.length === 0) allRunning = false;
+        for (const c of statuses) {
+          if (!c.ready || c.state?.running === undefined) {
+            allRunning = false;
+            continue;
+          }
+          const k = `${pod.metadata.name}/${c.name}/${c.restartCount}`;
+          const since = runningSince.get(k) ?? now;
+          runningSince.set(k, since);
+          wait = Math.max(wait, since + (probed.has(c.name) ? 500 : settleMs) - now);
+        }
+      }
+      if (allRunning && wait <= 0) return { ok: true };
+      if (allRunning) {
+        await sleep(Math.min(wait, pollMs), opts.signal);
         continue;
       }
       st.message = 'containers of the new pods are restarting';
     }
-    confirmed = undefined;
     if (st.message !== lastMessage) {
       lastMessage = st.message;
       emit({ type: 'step', id: w.id, phase: 'progress', detail: `${w.what}: ${st.message}` });
@@ -454,15 +481,6 @@ async function waitOne(
 }
 
 /** Every container runs and is ready. */
-function settled(pod: LivePod): boolean {
-  const statuses = pod.status?.containerStatuses ?? [];
-  return statuses.length > 0 && statuses.every((c) => c.ready && c.state?.running !== undefined);
-}
-
-function restartSignature(pod: LivePod): string {
-  return `${pod.metadata.name}:${(pod.status?.containerStatuses ?? []).map((c) => c.restartCount).join(',')}`;
-}
-
 function dedupe(problems: PodProblem[]): PodProblem[] {
   const seen = new Set<string>();
   return problems.filter((p) => {

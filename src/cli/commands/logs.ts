@@ -1,0 +1,129 @@
+/**
+ * `devenv logs SERVICE [-f] [--since 10m] [--context CTX] [--kubeconfig FILE]`: the logs of
+ * every pod of one service, each line printed as `[pod/container] line`.
+ *
+ * A service's pods are the pods of the workloads rendered from its manifests: workloads
+ * carry the `dev.devenv/source` annotation (mapped to devenv.yaml's `services[].manifests`,
+ * as `status` does) and their selectors pick the pods (src/kube/podinfo.ts).
+ *   - without -f: the log of each container of each pod, pod by pod (a container waiting to
+ *     restart shows its crashed run), then exit 0;
+ *   - with -f: follows every container, and the pods that appear later (a rollout, a
+ *     restart), until Ctrl-C; exit 0.
+ * The cluster is chosen as `status` chooses it (src/engine/target.ts). An unknown service is
+ * bad input: exit 2 with the list of services.
+ */
+import { loadConfig } from '../../config/load.ts';
+import { DURATION_RE } from '../../config/schema.ts';
+import { resolveTarget } from '../../engine/target.ts';
+import { badInput } from '../../errors.ts';
+import type { GlobalOptions } from '../main.ts';
+import { dim } from '../output.ts';
+
+interface Flags {
+  follow?: boolean;
+  since?: string;
+  context?: string;
+  kubeconfig?: string;
+}
+
+/** "1h30m" → 5400; undefined for anything else (and for zero). */
+export function durationSeconds(s: string): number | undefined {
+  const m = DURATION_RE.exec(s.trim());
+  if (!m || s.trim() === '') return undefined;
+  const n = (x: string | undefined) => (x ? Number.parseInt(x, 10) : 0);
+  const total = n(m[1]) * 3600 + n(m[2]) * 60 + n(m[3]);
+  return total > 0 ? total : undefined;
+}
+
+export async function run(opts: Flags, args: string[], global: GlobalOptions): Promise<number> {
+  const { config } = loadConfig(global.config);
+  const name = args[0] ?? '';
+  const names = config.services.map((s) => s.name);
+  if (!names.includes(name)) {
+    throw badInput(
+      `no service "${name}" in project ${config.project}.`,
+      names.length > 0 ? [`services: ${names.join(', ')}`] : ['devenv.yaml declares no services'],
+    );
+  }
+  let sinceSeconds: number | undefined;
+  if (opts.since !== undefined) {
+    sinceSeconds = durationSeconds(opts.since);
+    if (sinceSeconds === undefined)
+      throw badInput(`--since "${opts.since}" is not a duration; use e.g. 30s, 10m, 1h30m.`);
+  }
+  const target = resolveTarget(config, opts.context, opts.kubeconfig);
+  const { connect } = await import('../../kube/client.ts');
+  const client = connect({
+    context: target.context,
+    ...(target.kind === 'existing' && target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+  });
+  const services = config.services.map((s) => ({ name: s.name, manifests: s.manifests }));
+  const out = (pod: string, container: string, line: string) =>
+    process.stdout.write(`[${pod}/${container}] ${line}\n`);
+
+  if (!opts.follow) {
+    const { listServicePods } = await import('../../kube/watch.ts');
+    const { readContainerLog } = await import('../../kube/logstream.ts');
+    const pods = await listServicePods(client, {
+      project: config.project,
+      env: 'dev',
+      services,
+      service: name,
+    });
+    if (pods.length === 0) {
+      process.stderr.write(
+        `${dim(`service ${name} has no pods in ${target.context} (not deployed?)`, process.stderr)}\n`,
+      );
+      return 0;
+    }
+    for (const pod of pods) {
+      const statuses = [
+        ...(pod.status?.initContainerStatuses ?? []),
+        ...(pod.status?.containerStatuses ?? []),
+      ];
+      for (const c of statuses) {
+        const started = c.state?.running !== undefined || c.state?.terminated !== undefined;
+        const previous = !started && c.lastState?.terminated !== undefined;
+        if (!started && !previous) continue; // never ran: nothing to read
+        try {
+          await readContainerLog(
+            client,
+            { namespace: pod.metadata.namespace ?? '', pod: pod.metadata.name, container: c.name },
+            { previous, ...(sinceSeconds ? { sinceSeconds } : {}) },
+            (line) => out(pod.metadata.name, c.name, line),
+          );
+        } catch (err) {
+          process.stderr.write(
+            `${dim(`[${pod.metadata.name}/${c.name}] log unavailable: ${(err as Error).message}`, process.stderr)}\n`,
+          );
+        }
+      }
+    }
+    return 0;
+  }
+
+  // -f: a pod watch decides which containers to follow, new pods included.
+  const { watchProject } = await import('../../kube/watch.ts');
+  const watch = watchProject({
+    client,
+    project: config.project,
+    env: 'dev',
+    services,
+    dispatch: () => undefined,
+    logsOf: (service) => service === name,
+    logs: sinceSeconds ? { sinceSeconds } : { tailLines: -1 },
+    onLog: (e) => out(e.pod, e.container, e.line),
+    nodes: false,
+    events: false,
+    onError: (what, err, retryMs) =>
+      process.stderr.write(
+        `${dim(`${what}: ${(err as Error)?.message ?? String(err)}${retryMs ? ` (retrying in ${Math.round(retryMs / 100) / 10} s)` : ''}`, process.stderr)}\n`,
+      ),
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await watch.stop();
+  return 0;
+}
