@@ -77,22 +77,26 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
   }
   if (reachable) {
     const { workloadStatus } = await import('../../kube/rollout.ts');
+    const { serviceOfSource } = await import('../../kube/podinfo.ts');
     const { ownerSelector } = await import('../../manifests/types.ts');
     const byService = new Map(
       config.services.map((s) => [s.name, [] as StatusReport['services'][number]['workloads']]),
     );
-    for (const kind of ['deployments', 'statefulsets', 'daemonsets']) {
+    for (const [plural, kind] of [
+      ['deployments', 'Deployment'],
+      ['statefulsets', 'StatefulSet'],
+      ['daemonsets', 'DaemonSet'],
+    ] as const) {
       const list = await client.request<{ items: Array<Parameters<typeof workloadStatus>[0]> }>(
         'GET',
-        `/apis/apps/v1/${kind}`,
+        `/apis/apps/v1/${plural}`,
         {
           query: { labelSelector: ownerSelector(config.project, 'dev') },
         },
       );
       for (const item of list.items) {
         const source = item.metadata.annotations?.['dev.devenv/source'] ?? '';
-        const svc =
-          config.services.find((s) => s.manifests.some((m) => source.startsWith(m)))?.name ?? '(other)';
+        const svc = serviceOfSource(config.services, source) ?? '(other)';
         const st = workloadStatus({ ...item, kind: item.kind ?? kind });
         if (!byService.has(svc)) byService.set(svc, []);
         byService.get(svc)!.push({

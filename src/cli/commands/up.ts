@@ -54,13 +54,24 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
       };
     },
   });
-  process.stdout.write(
-    `watching ${loop.roots.length} path(s) for changes; Ctrl-C to stop watching (the environment keeps running)\n`,
-  );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  if (process.stdout.isTTY && opts.tui !== false) {
+    // The dashboard owns the terminal while it is open; q / Ctrl-C closes it.
+    const { runDashboardSession } = await import('./dashboard-session.ts');
+    await runDashboardSession({
+      loaded,
+      result,
+      onEvent: (sink) => listeners.splice(0, listeners.length, sink ?? print),
+      reload: (name) => reloadService(ctx, loaded.config.services.find((s) => s.name === name)!),
+    });
+  } else {
+    process.stdout.write(
+      `watching ${loop.roots.length} path(s) for changes; Ctrl-C to stop watching (the environment keeps running)\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
   await loop.close();
   process.stdout.write('stopped watching; the environment is still running ("devenv down" stops it)\n');
   return 0;
