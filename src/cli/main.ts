@@ -128,6 +128,12 @@ export function buildProgram(): Command {
     .description('write a commented starter devenv.yaml for this repository')
     .option('--force', 'overwrite an existing devenv.yaml')
     .option('--stdout', 'print instead of writing the file')
+    .addOption(
+      new Option('--ci <kind>', 'write a nightly prerelease CI pipeline instead').choices([
+        'gitlab',
+        'github',
+      ]),
+    )
     .action(lazy(() => import('./commands/init.ts')));
 
   const config = program.command('config').description('the devenv.yaml project config');

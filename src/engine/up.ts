@@ -9,7 +9,7 @@
  *    (cluster.allowContexts). This is the path CI's test cluster takes, like a user with
  *    an existing dev cluster: no test-only code path.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
@@ -161,7 +161,7 @@ async function ensureCluster(target: Target, loaded: LoadedConfig, emit: EventSi
       await k3d.startCluster(name);
       return undefined;
     }
-    const file = join(root, config.cluster.config);
+    const file = k3dConfigFile(root, config.cluster.config);
     const rendered = renderK3dConfig(readFileSync(file, 'utf8'), config.cluster.config, config);
     const out = join(ensureDir(projectStateDir(config.project)), 'k3d-cluster.yaml');
     const { writeFileSync } = await import('node:fs');
@@ -170,6 +170,16 @@ async function ensureCluster(target: Target, loaded: LoadedConfig, emit: EventSi
     return undefined;
   });
   return connect({ context: target.context });
+}
+
+/**
+ * The project's k3d config, or devenv's own k3d/cluster.yaml when the project keeps the
+ * default path and has no file there (most projects need nothing else).
+ */
+export function k3dConfigFile(root: string, configured: string): string {
+  const own = join(root, configured);
+  if (existsSync(own) || configured !== 'k3d/cluster.yaml') return own;
+  return join(import.meta.dirname, '..', '..', 'k3d', 'cluster.yaml');
 }
 
 async function ensureData(config: Config, root: string, network: string | undefined, emit: EventSink) {

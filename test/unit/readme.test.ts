@@ -11,6 +11,10 @@ describe('README config reference', () => {
   it('is the one generated from the schema (run "npm run docs:config" to update)', () => {
     expect(readme).toContain(configReference());
   });
+  it('carries every generated block as generated (CI templates included)', async () => {
+    const { generatedReadmeBlocks } = await import('../../src/config/reference.ts');
+    for (const block of await generatedReadmeBlocks()) expect(readme).toContain(block.text);
+  });
   it('documents every top-level key of the schema', () => {
     for (const key of Object.keys(configSchema.shape)) expect(readme).toContain(`| \`${key}\` |`);
   });

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { CONFIG_FILE } from '../../config/load.ts';
 import { type DetectedService, renderStarterConfig, toDnsLabel } from '../../config/starter.ts';
 import { badInput } from '../../errors.ts';
@@ -32,8 +32,9 @@ function findDockerfiles(root: string, dir = root, depth = 0, out: string[] = []
   return out;
 }
 
-export async function run(opts: { force?: boolean; stdout?: boolean }): Promise<number> {
+export async function run(opts: { force?: boolean; stdout?: boolean; ci?: string }): Promise<number> {
   const root = process.cwd();
+  if (opts.ci !== undefined) return writeCiTemplate(root, opts.ci, opts);
   const target = join(root, CONFIG_FILE);
   if (existsSync(target) && !opts.force && !opts.stdout) {
     throw badInput(
@@ -61,6 +62,31 @@ export async function run(opts: { force?: boolean; stdout?: boolean }): Promise<
   writeFileSync(target, text);
   process.stdout.write(
     `${green('wrote')} ${CONFIG_FILE}: ${services.length} service(s) detected. Check it with "devenv config validate".\n`,
+  );
+  return 0;
+}
+
+/** `devenv init --ci gitlab|github`: the nightly prerelease pipeline (gc, up, test, always down). */
+async function writeCiTemplate(
+  root: string,
+  kind: string,
+  opts: { force?: boolean; stdout?: boolean },
+): Promise<number> {
+  const { ciTemplate, CI_TEMPLATE_FILES } = await import('../../prerelease/ci-templates.ts');
+  if (kind !== 'gitlab' && kind !== 'github')
+    throw badInput(`--ci must be "gitlab" or "github", not "${kind}"`);
+  const text = ciTemplate(kind);
+  if (opts.stdout) {
+    process.stdout.write(text);
+    return 0;
+  }
+  const target = join(root, CI_TEMPLATE_FILES[kind]);
+  if (existsSync(target) && !opts.force)
+    throw badInput(`${CI_TEMPLATE_FILES[kind]} already exists; pass --force to overwrite it.`);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, text);
+  process.stdout.write(
+    `${green('wrote')} ${CI_TEMPLATE_FILES[kind]}: nightly prerelease (gc, up, test, always down, artifacts uploaded)\n`,
   );
   return 0;
 }
