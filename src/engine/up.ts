@@ -80,7 +80,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
     // 3. Render with the images just built, plus devenv's own objects, and reconcile.
     const generated = await generatedDocs(config, target, data, docs, images, renderManifests);
-    const objects = [...renderAll(config, docs, images, renderManifests).objects, ...generated];
+    const appDocs = config.tls ? await withTlsRestart(config, docs) : docs;
+    const objects = [...renderAll(config, appDocs, images, renderManifests).objects, ...generated];
     const { deploy } = await import('./deploy.ts');
     const { reconcile: result } = await deploy({
       client,
@@ -248,6 +249,22 @@ async function generatedDocs(
     });
     out.push({ file: '<devenv:tls>', index: out.length, doc: { ...secret } });
     out.push({ file: '<devenv:tls>', index: out.length, doc: { ...configMap } });
+    const selector = serviceSelector(
+      config.services.find((s) => s.name === config.tls?.service),
+      docs,
+    );
+    if (target.kind === 'k3d' && selector) {
+      const { tlsPassthroughService } = await import('../cluster/addons.ts');
+      out.push({
+        file: '<devenv:tls>',
+        index: out.length,
+        doc: tlsPassthroughService(config.tls, ns, selector),
+      });
+    }
+  }
+  if (target.kind === 'k3d') {
+    const { ingressNginxChart } = await import('../cluster/addons.ts');
+    out.push({ file: '<devenv:ingress>', index: out.length, doc: ingressNginxChart() });
   }
   if (out.length === 0) return [];
   return render({ docs: out, project: config.project, env: 'dev', defaultNamespace: config.project }).objects;
@@ -262,6 +279,60 @@ function reachableFromPods(data: DataEndpoints, host: string) {
       ? { objectStore: { ...objectStore, endpoint: objectStore.endpoint.replace(/\/\/[^:/]+/, `//${host}`) } }
       : {}),
   };
+}
+
+/**
+ * The TLS service reads its certificate at start, so its pod template carries the
+ * certificate's fingerprint: a renewed certificate changes the template and rolls the pods.
+ */
+async function withTlsRestart(
+  config: Config,
+  docs: Map<string, SourceDoc[]>,
+): Promise<Map<string, SourceDoc[]>> {
+  const tls = config.tls!;
+  const { ensureLeaf } = await import('../tls/store.ts');
+  const { certFingerprint } = await import('../tls/x509.ts');
+  const { CERT_SHA256_ANNOTATION } = await import('../tls/objects.ts');
+  const leaf = await ensureLeaf({ project: config.project, hosts: tls.hosts });
+  const fp = certFingerprint(leaf.certPem);
+  const out = new Map(docs);
+  out.set(
+    tls.service,
+    (docs.get(tls.service) ?? []).map((d) => {
+      const kind = (toPlain(d) as { kind?: string })?.kind ?? '';
+      if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(kind)) return d;
+      const path = ['spec', 'template', 'metadata', 'annotations', CERT_SHA256_ANNOTATION];
+      if (typeof (d.doc as { clone?: unknown }).clone === 'function') {
+        const doc = (d.doc as import('yaml').Document).clone();
+        doc.setIn(path, fp);
+        return { ...d, doc };
+      }
+      const plain = structuredClone(d.doc) as Record<string, unknown>;
+      let cur = plain;
+      for (const k of path.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+      cur[path.at(-1)!] = fp;
+      return { ...d, doc: plain };
+    }),
+  );
+  return out;
+}
+
+/** The selector of the first Service in a service's manifests: its pods. */
+function serviceSelector(
+  svc: ServiceConfig | undefined,
+  docs: Map<string, SourceDoc[]>,
+): Record<string, string> | undefined {
+  for (const d of (svc && docs.get(svc.name)) ?? []) {
+    const obj = toPlain(d) as { kind?: string; spec?: { selector?: Record<string, string> } };
+    if (obj?.kind === 'Service' && obj.spec?.selector) return obj.spec.selector;
+  }
+  return undefined;
+}
+
+function toPlain(d: SourceDoc): unknown {
+  return typeof (d.doc as { toJS?: unknown }).toJS === 'function'
+    ? (d.doc as { toJS(): unknown }).toJS()
+    : d.doc;
 }
 
 function namespaceOfService(
