@@ -17,10 +17,14 @@ import { reconcile } from '../../src/kube/apply.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
-import { applySecret } from '../../src/kube/secret.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 import { renderManifests } from '../../src/manifests/render.ts';
-import { type DeployEnv, ownerLabels, type RenderedObject } from '../../src/manifests/types.ts';
+import {
+  type DeployEnv,
+  ownerLabels,
+  type RenderedObject,
+  type SourceDoc,
+} from '../../src/manifests/types.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
@@ -49,27 +53,34 @@ async function buildImages(dir: string, config: Config): Promise<Record<string, 
   return images;
 }
 
+/**
+ * Loads and renders every service's manifests, plus the data services' Secret in each
+ * namespace, rendered like a manifest (as the up engine does), so that it is applied
+ * before the workloads that read it.
+ */
 async function renderFixture(
   dir: string,
   config: Config,
   images: Record<string, string>,
   opts: { project: string; env: DeployEnv; namespace?: string; defaultNamespace?: string },
+  dataNamespaces: string[],
 ) {
-  const docs = [];
+  const docs: SourceDoc[] = [];
   for (const svc of config.services) docs.push(...(await loadManifests(svc.manifests, { root: dir })));
-  return renderManifests({ docs, images, dataSecret: 'devenv-data', ...opts });
-}
-
-async function dataSecrets(client: KubeClient, namespaces: string[], project: string, env: DeployEnv) {
-  for (const namespace of namespaces) {
-    await applySecret(client, {
-      namespace,
-      name: 'devenv-data',
-      // Nothing listens there: the apps only need the variable (pyapp reports the failed connection).
-      stringData: { DATABASE_URL: 'postgresql://app:secret@127.0.0.1:1/app' },
-      labels: ownerLabels(project, env),
+  dataNamespaces.forEach((namespace, index) => {
+    docs.push({
+      file: '<devenv:data-secret>',
+      index,
+      doc: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'devenv-data', namespace },
+        // Nothing listens there: the apps only need the variable (pyapp reports the failed connection).
+        stringData: { DATABASE_URL: 'postgresql://app:secret@127.0.0.1:1/app' },
+      },
     });
-  }
+  });
+  return renderManifests({ docs, images, dataSecret: 'devenv-data', ...opts });
 }
 
 async function serviceGet(client: KubeClient, namespace: string, name: string, path: string) {
@@ -118,13 +129,18 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
     const ns = `fx-pyapp-${runId}`;
     cleanup.push({ ns, project, env: 'dev' });
 
-    const rendered = await renderFixture(dir, config, images, { project, env: 'dev', defaultNamespace: ns });
-    expect(kinds(rendered.objects)).toEqual([`Deployment ${ns}/web`, `Service ${ns}/web`]);
+    const rendered = await renderFixture(dir, config, images, { project, env: 'dev', defaultNamespace: ns }, [
+      ns,
+    ]);
+    expect(kinds(rendered.objects)).toEqual([
+      `Deployment ${ns}/web`,
+      `Secret ${ns}/devenv-data`,
+      `Service ${ns}/web`,
+    ]);
     expect(rendered.imagesUsed).toEqual(['pyapp/web']);
 
     const first = await reconcile({ client, objects: rendered.objects, project, env: 'dev' });
-    expect(first).toMatchObject({ created: 2, conflicts: [] });
-    await dataSecrets(client, [ns], project, 'dev');
+    expect(first).toMatchObject({ created: 3, conflicts: [] });
     await waitForRollouts({ client, objects: rendered.objects, timeoutMs: 180_000 });
 
     const version = readFileSync(join(dir, 'app', 'version.py'), 'utf8').match(/VERSION = "(.+)"/)![1];
@@ -161,15 +177,20 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
       const [back, b2b, front] = ['back', 'b2b', 'front-web'].map(rename) as [string, string, string];
       cleanup.push(...[back, b2b, front].map((ns) => ({ ns, project, env: 'dev' as const })));
 
-      const rendered = await renderFixture(dir, config, images, {
-        project,
-        env: 'dev',
-        defaultNamespace: back,
-      });
+      const rendered = await renderFixture(
+        dir,
+        config,
+        images,
+        { project, env: 'dev', defaultNamespace: back },
+        [back, b2b, front],
+      );
       expect(rendered.namespaces).toEqual([b2b, back, front].sort());
       expect(kinds(rendered.objects)).toEqual(
         [
           `Namespace /${back}`,
+          `Secret ${back}/devenv-data`,
+          `Secret ${b2b}/devenv-data`,
+          `Secret ${front}/devenv-data`,
           `Namespace /${b2b}`,
           `Namespace /${front}`,
           `NetworkPolicy ${back}/allow-from-all-namespaces`,
@@ -188,8 +209,7 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
       expect(rendered.imagesUsed).toEqual(['b2b/api', 'b2b/cache', 'b2b/portal', 'b2b/storefront']);
 
       const first = await reconcile({ client, objects: rendered.objects, project, env: 'dev' });
-      expect(first).toMatchObject({ created: 14, updated: 0, conflicts: [] });
-      await dataSecrets(client, [back, b2b, front], project, 'dev');
+      expect(first).toMatchObject({ created: 17, updated: 0, conflicts: [] });
       const rollout = await waitForRollouts({ client, objects: rendered.objects, timeoutMs: 240_000 });
       expect(rollout.ready.sort()).toEqual(
         [
@@ -211,7 +231,7 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
       expect(info2.hits).toBe(info1.hits + 1);
 
       const again = await reconcile({ client, objects: rendered.objects, project, env: 'dev' });
-      expect(again).toMatchObject({ writes: 0, unchanged: 14 });
+      expect(again).toMatchObject({ writes: 0, unchanged: 17 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -226,7 +246,9 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
     const ns = `devenv-pre-${runId}`;
     cleanup.push({ ns, project, env: 'prerelease' });
 
-    const rendered = await renderFixture(dir, config, images, { project, env: 'prerelease', namespace: ns });
+    const rendered = await renderFixture(dir, config, images, { project, env: 'prerelease', namespace: ns }, [
+      ns,
+    ]);
     expect(rendered.dropped.map((d) => `${d.kind}/${d.name}`).sort()).toEqual([
       'Namespace/b2b',
       'Namespace/back',
@@ -243,7 +265,7 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
       namespaces: [ns],
       namespaceLabels: { 'dev.devenv/expires': '2099-01-01T00-00-00Z' },
     });
-    expect(r).toMatchObject({ created: 11, conflicts: [] });
+    expect(r).toMatchObject({ created: 12, conflicts: [] });
     const live = await client.request<{ metadata: { labels: Record<string, string> } }>(
       'GET',
       `/api/v1/namespaces/${ns}`,
@@ -252,7 +274,6 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
       ...ownerLabels(project, 'prerelease'),
       'dev.devenv/expires': '2099-01-01T00-00-00Z',
     });
-    await dataSecrets(client, [ns], project, 'prerelease');
     await waitForRollouts({ client, objects: rendered.objects, timeoutMs: 240_000 });
     const info = JSON.parse((await serviceGet(client, ns, 'api', '/api/info')).body);
     expect(info.cache).toBe('PONG');
