@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (once) everything the kube test tier needs: Kubernetes components from the
-# upstream k8s.io/kubernetes Go module, k3d, the distribution registry and a local
-# pause image. Results are cached by version under $DEVENV_TEST_CACHE; a second run
+# upstream k8s.io/kubernetes Go module, k3d, the distribution registry, CoreDNS and a
+# local pause image. Results are cached by version under $DEVENV_TEST_CACHE; a second run
 # only checks that the binaries are there.
 set -euo pipefail
 
@@ -122,6 +122,11 @@ go_tool k3d github.com/k3d-io/k3d/v5 "$K3D_VERSION" github.com/k3d-io/k3d/v5 \
 go_tool registry github.com/distribution/distribution/v3 "$REGISTRY_VERSION" \
   github.com/distribution/distribution/v3/cmd/registry \
   "-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION"
+# CoreDNS: the cluster DNS, run by start.sh as a host process (no images can be pulled).
+# Its main package is the module root; its go.mod asks for a newer Go than the wrapper's
+# `go 1.22`, which `go mod tidy` raises to match.
+go_tool coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns \
+  "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
 # cri-clean (go/cri-clean): removes pod sandboxes through the CRI for stop.sh; built
 # against the same k8s.io/cri-api and grpc versions as the kubelet.
 if [ -x "$CRI_CLEAN_BIN" ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start a single-node Kubernetes for the kube test tier from the binaries build.sh
 # cached: containerd (own root/state/socket), a distribution registry on
-# 127.0.0.1:5001, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a real
-# kubelet and kube-proxy (iptables). State, logs and pid files live in
+# 127.0.0.1:5001, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, CoreDNS
+# (a host process on the pod bridge's address, the pods' nameserver), a real kubelet and
+# kube-proxy (iptables). State, logs and pid files live in
 # $DEVENV_TEST_CLUSTER_DIR (default /tmp/devenv-test-cluster). Reuses a healthy running
 # cluster; stops and restarts a stale one. Prints KUBECONFIG=... on success.
 set -euo pipefail
@@ -20,6 +21,7 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-prox
   [ -x "$KUBE_DIR/bin/$b" ] || die "$KUBE_DIR/bin/$b missing: run test/cluster/build.sh first"
 done
 [ -x "$REGISTRY_BIN" ] || die "$REGISTRY_BIN missing: run test/cluster/build.sh first"
+[ -x "$COREDNS_BIN" ] || die "$COREDNS_BIN missing: run test/cluster/build.sh first"
 [ -f "$PAUSE_DIR/pause.tar" ] || die "$PAUSE_DIR/pause.tar missing: run test/cluster/build.sh first"
 for c in containerd runc ctr etcd iptables openssl jq curl conntrack; do
   command -v "$c" >/dev/null || die "$c not found: run test/cluster/build.sh first"
@@ -33,7 +35,7 @@ print_ready() {
 # ---------------------------------------------------------------- reuse or restart
 healthy=1
 for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || { healthy=0; break; }; done
-if [ "$healthy" = 1 ] && api /readyz >/dev/null 2>&1 && node_ready; then
+if [ "$healthy" = 1 ] && api /readyz >/dev/null 2>&1 && node_ready && dns_healthy; then
   log "reusing the running cluster in $STATE"
   print_ready
   exit 0
@@ -43,11 +45,16 @@ if [ -d "$RUN" ] && ls "$RUN"/*.pid >/dev/null 2>&1; then
   "$HERE/stop.sh"
 fi
 
-for port in $API_PORT $ETCD_PORT $((ETCD_PORT + 1)) "${REGISTRY_ADDR##*:}" 10250 10248 10249 10256 10257 10259; do
+for port in $API_PORT $ETCD_PORT $((ETCD_PORT + 1)) "${REGISTRY_ADDR##*:}" 10250 10248 10249 10256 10257 10259 \
+            "$DNS_HEALTH_PORT" "$DNS_READY_PORT"; do
   if ss -Hltn "sport = :$port" | grep -q .; then
     die "port $port is already in use: $(ss -Hltnp "sport = :$port" | head -1)"
   fi
 done
+# CoreDNS binds $CLUSTER_DNS_IP:53 (UDP and TCP): a wildcard listener on 53 would clash.
+in_use="$(ss -Hlntu "sport = :53" | awk -v ip="$CLUSTER_DNS_IP" \
+          '$5 == ip":53" || $5 == "0.0.0.0:53" || $5 == "*:53" || $5 == "[::]:53"' | head -1)"
+[ -z "$in_use" ] || die "port 53 is already in use: $in_use"
 
 # Fresh cluster data every start; keep PKI, containerd images and the registry storage.
 rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/cni/ipam" "$CTRD/state" "$LOGS" "$RUN"
@@ -137,6 +144,11 @@ sysctl -qw net.ipv4.ip_forward=1
 if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then modprobe br_netfilter 2>/dev/null || true; fi
 [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
 modprobe overlay 2>/dev/null || true
+# The pod bridge, created up front as the CNI bridge plugin would (same name, its gateway
+# address: the plugin reuses it) so that CoreDNS can bind that address before any pod.
+ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+ip addr replace "$BRIDGE_IP/${POD_CIDR#*/}" brd + dev "$BRIDGE"
+ip link set "$BRIDGE" up
 
 # ---------------------------------------------------------------- containerd
 cat > "$CTRD/config.toml" <<EOF
@@ -280,6 +292,43 @@ spawn kube-scheduler kube-scheduler \
   --authentication-skip-lookup=true \
   --bind-address=127.0.0.1 --secure-port=10259 --leader-elect=false --v=1
 
+# ---------------------------------------------------------------- CoreDNS
+# Cluster DNS as a host process: the kubernetes plugin watches Services and EndpointSlices
+# with the admin kubeconfig; other names go to the host's resolvers. No `loop` plugin.
+cat > "$STATE/config/Corefile" <<EOF
+.:53 {
+    bind $CLUSTER_DNS_IP
+    errors
+    health 127.0.0.1:$DNS_HEALTH_PORT
+    ready 127.0.0.1:$DNS_READY_PORT
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $KUBECONFIG_FILE devenv-test
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }
+    forward . /etc/resolv.conf
+    cache 30
+}
+EOF
+spawn coredns "$COREDNS_BIN" -conf "$STATE/config/Corefile"
+
+# The kube-dns Service (the name tools look for) with an EndpointSlice holding CoreDNS's
+# address, so $DNS_SERVICE_IP answers too; pods' resolv.conf names $CLUSTER_DNS_IP directly.
+api_create() { # PATH NAME JSON : POST unless PATH/NAME exists (a retried Service POST
+  local code   # answers 422, its clusterIP being taken, rather than 409)
+  api "$1/$2" >/dev/null 2>&1 && return 0
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$PKI/ca.crt" \
+          --cert "$PKI/admin.crt" --key "$PKI/admin.key" -H 'Content-Type: application/json' \
+          -X POST --data "$3" "https://127.0.0.1:$API_PORT$1")"
+  [ "$code" = 201 ] || [ "$code" = 409 ]
+}
+dns_ports='[{"name":"dns","port":53,"protocol":"UDP"},{"name":"dns-tcp","port":53,"protocol":"TCP"}]'
+wait_for "kube-dns Service" 30 kube-apiserver api_create /api/v1/namespaces/kube-system/services kube-dns \
+  '{"apiVersion":"v1","kind":"Service","metadata":{"name":"kube-dns","namespace":"kube-system","labels":{"k8s-app":"kube-dns"}},"spec":{"clusterIP":"'"$DNS_SERVICE_IP"'","ports":'"$dns_ports"'}}'
+wait_for "kube-dns EndpointSlice" 30 kube-apiserver api_create /apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices kube-dns-host \
+  '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"kube-dns-host","namespace":"kube-system","labels":{"kubernetes.io/service-name":"kube-dns","endpointslice.kubernetes.io/managed-by":"devenv-test"}},"addressType":"IPv4","endpoints":[{"addresses":["'"$CLUSTER_DNS_IP"'"],"conditions":{"ready":true}}],"ports":'"$dns_ports"'}'
+
 # ---------------------------------------------------------------- kubelet
 cat > "$STATE/config/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -304,6 +353,7 @@ failSwapOn: false
 protectKernelDefaults: false
 oomScoreAdj: 0
 clusterDomain: cluster.local
+clusterDNS: [$CLUSTER_DNS_IP]
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 rotateCertificates: false
@@ -343,5 +393,6 @@ spawn kube-proxy kube-proxy --config="$STATE/config/kube-proxy.yaml" --v=1
 # ---------------------------------------------------------------- ready?
 wait_for "node $NODE_NAME Ready" 120 kubelet node_ready
 wait_for "default ServiceAccount" 60 kube-controller-manager api /api/v1/namespaces/default/serviceaccounts/default
+wait_for "CoreDNS /ready" 30 coredns curl -sf --max-time 2 "http://127.0.0.1:$DNS_READY_PORT/ready"
 for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || die "$c is not running (log: $LOGS/$c.log)"; done
 print_ready

@@ -45,8 +45,8 @@ if pid_of containerd >/dev/null && [ -S "$SOCK" ]; then
   fi
 fi
 
-# 3. Control plane, registry, containerd.
-stop_all kube-scheduler kube-controller-manager kube-apiserver registry
+# 3. Cluster DNS, control plane, registry, containerd.
+stop_all coredns kube-scheduler kube-controller-manager kube-apiserver registry
 stop_all etcd containerd
 
 # 4. Anything left over: container processes, shims (matched by our socket), mounts,
