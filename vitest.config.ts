@@ -14,6 +14,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // One file at a time across all tiers: engine tests share one Docker engine and one
+    // cluster (and the docker tier may restart dockerd under CI); 2-core machines gain
+    // little from parallel files anyway.
+    maxWorkers: 1,
+    fileParallelism: false,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {
