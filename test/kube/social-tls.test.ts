@@ -87,11 +87,13 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
 
   function connect(ca?: string): Promise<{ echoed: string; fingerprint: string }> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, {
+      // servername: SNI and host-name verification for the chat's DNS name (we dial its IP).
+      const options = {
         servername: 'chat.social.localhost',
         ...(ca ? { ca } : {}),
         handshakeTimeout: 10_000,
-      });
+      } as WebSocket.ClientOptions;
+      const ws = new WebSocket(url, options);
       ws.on('open', () => {
         const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
         ws.send('hello from the test');

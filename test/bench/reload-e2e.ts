@@ -1,0 +1,197 @@
+/**
+ * bench:reload — save → new pod Ready, end to end, on a real cluster (the kube tier's test
+ * cluster by default: KUBECONFIG=/tmp/devenv-test-cluster/kubeconfig, context devenv-test).
+ *
+ * 1. `up` the pyapp fixture once (allow-listed context, offline base image).
+ * 2. Ten edits through devenv's REAL watch loop (chokidar → debounce → change set →
+ *    content-tagged build → push → server-side apply → rollout wait): p50/p95 of the
+ *    ReloadEvent's total (first save → rollout done) with the build / load / rollout split.
+ * 3. The same ten edits done by hand with the raw steps (docker build of the context,
+ *    push, patch the Deployment's image, wait for the rollout), for the ratio
+ *    devenv total / raw total.
+ * 4. Sync mode: ten edits matching a `sync` rule → files copied into the running container.
+ * Goals (issue #7): p50 <= 3 s, p95 <= 5 s, ratio <= 1.15, sync p50 <= 1 s. Prints figures only.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as YAML from 'yaml';
+import { contextTar, scanContext } from '../../src/build/context.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { buildImage, pushImage } from '../../src/docker/images.ts';
+import type { ProgressEvent, ReloadEvent } from '../../src/engine/events.ts';
+import { reloadService, syncService } from '../../src/engine/reload.ts';
+import { up } from '../../src/engine/up.ts';
+import { waitForRollouts } from '../../src/kube/rollout.ts';
+import { startWatchLoop } from '../../src/watch/loop.ts';
+
+const EDITS = Number(process.env.EDITS ?? 10);
+const context = process.env.BENCH_CONTEXT ?? 'devenv-test';
+process.env.KUBECONFIG ??= '/tmp/devenv-test-cluster/kubeconfig';
+process.env.DEVENV_STATE_DIR = mkdtempSync(join(tmpdir(), 'devenv-bench-state-'));
+const root = join(import.meta.dirname, '..', '..');
+const q = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const project = `rbench${Date.now().toString(36).slice(-5)}`;
+const dir = mkdtempSync(join(tmpdir(), 'devenv-bench-reload-'));
+cpSync(join(root, 'fixtures', 'pyapp'), dir, { recursive: true });
+const file = join(dir, 'devenv.yaml');
+const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+doc.set('project', project);
+doc.setIn(['cluster', 'allowContexts'], [context]);
+doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
+doc.setIn(['database', 'image'], 'devenv-test/postgres:15');
+doc.setIn(['database', 'port'], 20000 + Math.floor(Math.random() * 10000));
+writeFileSync(file, doc.toString());
+const version = (v: string) => writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "${v}"\n`);
+
+const loaded = loadConfig(file);
+const quiet = (_e: ProgressEvent) => {};
+const first = await up({ loaded, context, onEvent: quiet });
+const service = loaded.config.services[0]!;
+const ctx = { loaded, client: first.client, docs: first.docs, images: { ...first.images }, onEvent: quiet };
+
+// 2. devenv's real loop, rebuild path (a copy of the service without its sync rules).
+const rebuildService = { ...service, sync: [] };
+const reloads: ReloadEvent[] = [];
+let pending: ((e: ReloadEvent) => void) | undefined;
+const loop = await startWatchLoop({
+  root: loaded.root,
+  services: [rebuildService],
+  onEvent: (e) => {
+    if (e.type === 'reload') {
+      reloads.push(e);
+      pending?.(e);
+    }
+  },
+  onChangeSet: async (svc) => {
+    const t = await reloadService(ctx, svc);
+    return {
+      result: t.result,
+      tag: t.tag,
+      timings: { buildMs: t.buildMs, loadMs: t.loadMs, rolloutMs: t.rolloutMs },
+    };
+  },
+});
+for (let i = 0; i < EDITS; i++) {
+  const done = new Promise<ReloadEvent>((r) => (pending = r));
+  version(`loop-${i}-${Date.now()}`);
+  const e = await done;
+  if (e.result !== 'ok') console.log(`  edit ${i}: ${e.result} ${e.error ?? ''}`);
+  await sleep(300);
+}
+await loop.close();
+
+// 3. The raw steps by hand: build the context, push, set the image, wait for the rollout.
+const raw: Array<{ build: number; push: number; rollout: number }> = [];
+const deployment =
+  first.reconcile &&
+  (await first.client.request<{ spec: unknown }>(
+    'GET',
+    `/apis/apps/v1/namespaces/${project}/deployments/web`,
+  ));
+void deployment;
+for (let i = 0; i < EDITS; i++) {
+  version(`raw-${i}-${Date.now()}`);
+  const t0 = performance.now();
+  const scanned = await scanContext(service, loaded.root);
+  const ref = `localhost:5001/pyapp/web:raw-${i}-${Date.now().toString(36)}`;
+  await buildImage({
+    contextTar: contextTar(scanned),
+    dockerfile: 'Dockerfile',
+    tags: [ref],
+    buildArgs: { BASE_IMAGE: 'devenv-test/python:3.11' },
+  } as Parameters<typeof buildImage>[0]);
+  const t1 = performance.now();
+  await pushImage(ref);
+  const t2 = performance.now();
+  await first.client.request('PATCH', `/apis/apps/v1/namespaces/${project}/deployments/web`, {
+    body: { spec: { template: { spec: { containers: [{ name: 'web', image: ref }] } } } },
+    contentType: 'application/strategic-merge-patch+json',
+  } as never);
+  const live = await first.client.request<Record<string, unknown>>(
+    'GET',
+    `/apis/apps/v1/namespaces/${project}/deployments/web`,
+  );
+  await waitForRollouts({ client: first.client, objects: [live as never] });
+  const t3 = performance.now();
+  raw.push({ build: t1 - t0, push: t2 - t1, rollout: t3 - t2 });
+  await sleep(300);
+}
+// Put devenv's own image back (the raw run changed it behind devenv's back).
+await reloadService({ ...ctx, images: {} }, rebuildService);
+
+// 4. Sync mode through the real loop.
+const syncs: ReloadEvent[] = [];
+let syncPending: ((e: ReloadEvent) => void) | undefined;
+const syncLoop = await startWatchLoop({
+  root: loaded.root,
+  services: [service],
+  onEvent: (e) => {
+    if (e.type === 'reload') {
+      syncs.push(e);
+      syncPending?.(e);
+    }
+  },
+  onChangeSet: async (svc, change) => {
+    if (change.plan.kind !== 'sync') throw new Error('expected a sync change set');
+    const { syncMs } = await syncService(ctx, svc, change.plan.files);
+    return { result: 'ok', timings: { syncMs } };
+  },
+});
+for (let i = 0; i < EDITS; i++) {
+  const done = new Promise<ReloadEvent>((r) => (syncPending = r));
+  version(`sync-${i}-${Date.now()}`);
+  await done;
+  await sleep(200);
+}
+await syncLoop.close();
+
+const ok = reloads.filter((e) => e.result === 'ok');
+const totals = ok.map((e) => e.timings.totalMs);
+const rawTotals = raw.map((r) => r.build + r.push + r.rollout);
+console.log(`bench:reload pyapp on context ${context}, ${EDITS} edits (node ${process.versions.node})`);
+console.log(
+  `  devenv (save -> new pod Ready, real watch loop): p50 ${q(totals, 0.5).toFixed(0)} ms, p95 ${q(totals, 0.95).toFixed(0)} ms  (goals 3000 / 5000 ms)`,
+);
+console.log(
+  `    split p50: build ${q(
+    ok.map((e) => e.timings.buildMs ?? 0),
+    0.5,
+  ).toFixed(0)} ms, load ${q(
+    ok.map((e) => e.timings.loadMs ?? 0),
+    0.5,
+  ).toFixed(0)} ms, rollout ${q(
+    ok.map((e) => e.timings.rolloutMs ?? 0),
+    0.5,
+  ).toFixed(0)} ms (+ debounce 150 ms)`,
+);
+console.log(
+  `  raw steps by hand: p50 ${q(rawTotals, 0.5).toFixed(0)} ms (build ${q(
+    raw.map((r) => r.build),
+    0.5,
+  ).toFixed(0)}, push ${q(
+    raw.map((r) => r.push),
+    0.5,
+  ).toFixed(0)}, rollout ${q(
+    raw.map((r) => r.rollout),
+    0.5,
+  ).toFixed(0)})`,
+);
+console.log(
+  `  ratio devenv / raw (sum over edits): ${(sum(totals) / sum(rawTotals)).toFixed(2)}  (goal <= 1.15)`,
+);
+const syncTotals = syncs.map((e) => e.timings.totalMs);
+console.log(
+  `  sync mode: p50 ${q(syncTotals, 0.5).toFixed(0)} ms, p95 ${q(syncTotals, 0.95).toFixed(0)} ms  (goal p50 <= 1000 ms)`,
+);
+
+const { deleteNamespace } = await import('../../src/kube/namespaces.ts');
+const { destroyDataServices } = await import('../../src/data/index.ts');
+await deleteNamespace(first.client, project, { project, env: 'dev', wait: false }).catch(() => false);
+await destroyDataServices(project);
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);
