@@ -309,7 +309,10 @@ async function withTlsRestart(
       }
       const plain = structuredClone(d.doc) as Record<string, unknown>;
       let cur = plain;
-      for (const k of path.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
+      for (const k of path.slice(0, -1)) {
+        cur[k] ??= {};
+        cur = cur[k] as Record<string, unknown>;
+      }
       cur[path.at(-1)!] = fp;
       return { ...d, doc: plain };
     }),
