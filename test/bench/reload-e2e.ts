@@ -12,10 +12,9 @@
  * 4. Sync mode: ten edits matching a `sync` rule → files copied into the running container.
  * Goals (issue #7): p50 <= 3 s, p95 <= 5 s, ratio <= 1.15, sync p50 <= 1 s. Prints figures only.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as YAML from 'yaml';
 import { contextTar, scanContext } from '../../src/build/context.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { buildImage, pushImage } from '../../src/docker/images.ts';
@@ -24,28 +23,19 @@ import { reloadService, syncService } from '../../src/engine/reload.ts';
 import { up } from '../../src/engine/up.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import { startWatchLoop } from '../../src/watch/loop.ts';
+import { prepareFixture } from '../support/fixture.ts';
 
 const EDITS = Number(process.env.EDITS ?? 10);
 const context = process.env.BENCH_CONTEXT ?? 'devenv-test';
 process.env.KUBECONFIG ??= '/tmp/devenv-test-cluster/kubeconfig';
 process.env.DEVENV_STATE_DIR = mkdtempSync(join(tmpdir(), 'devenv-bench-state-'));
-const root = join(import.meta.dirname, '..', '..');
 const q = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const project = `rbench${Date.now().toString(36).slice(-5)}`;
-const dir = mkdtempSync(join(tmpdir(), 'devenv-bench-reload-'));
-cpSync(join(root, 'fixtures', 'pyapp'), dir, { recursive: true });
-const file = join(dir, 'devenv.yaml');
-const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-doc.set('project', project);
-doc.setIn(['cluster', 'allowContexts'], [context]);
-doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
-doc.setIn(['database', 'image'], 'devenv-test/postgres:15');
-doc.setIn(['database', 'port'], 20000 + Math.floor(Math.random() * 10000));
-writeFileSync(file, doc.toString());
+const { dir, file } = await prepareFixture('pyapp', { project, context, sync: true });
 const version = (v: string) => writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "${v}"\n`);
 
 const loaded = loadConfig(file);

@@ -7,30 +7,20 @@
  *   - warm up (nothing changed): wall time over 5 runs (goal <= 2 s).
  * Prints figures; asserts nothing.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as YAML from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import type { ProgressEvent } from '../../src/engine/events.ts';
 import { up } from '../../src/engine/up.ts';
+import { prepareFixture } from '../support/fixture.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const context = process.env.BENCH_CONTEXT ?? 'devenv-test';
 process.env.KUBECONFIG ??= '/tmp/devenv-test-cluster/kubeconfig';
 process.env.DEVENV_STATE_DIR = mkdtempSync(join(tmpdir(), 'devenv-bench-state-'));
 
 const project = `bench${Date.now().toString(36).slice(-5)}`;
-const dir = mkdtempSync(join(tmpdir(), 'devenv-bench-up-'));
-cpSync(join(root, 'fixtures', 'pyapp'), dir, { recursive: true });
-const file = join(dir, 'devenv.yaml');
-const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-doc.set('project', project);
-doc.setIn(['cluster', 'allowContexts'], [context]);
-doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
-doc.setIn(['database', 'image'], 'devenv-test/postgres:15');
-doc.setIn(['database', 'port'], 20000 + Math.floor(Math.random() * 10000));
-writeFileSync(file, doc.toString());
+const { dir, file } = await prepareFixture('pyapp', { project, context, sync: true });
 // A fresh version so the cold run really builds.
 writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "bench-${Date.now()}"\n`);
 

@@ -4,26 +4,15 @@
  * answering; the fix rolls out. Sync mode updates the running container with no build.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as YAML from 'yaml';
+import { prepareFixture, ROOT, TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
-const root = join(import.meta.dirname, '..', '..');
-const CONTEXT = 'devenv-test';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const root = ROOT;
+const CONTEXT = TEST_CONTEXT;
 
 async function waitFor<T>(
   what: string,
@@ -72,18 +61,7 @@ class Up {
 }
 
 async function prepare(project: string, keepSync: boolean): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'devenv-reload-'));
-  cpSync(join(root, 'fixtures', 'pyapp'), dir, { recursive: true });
-  const file = join(dir, 'devenv.yaml');
-  const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-  doc.set('project', project);
-  doc.setIn(['cluster', 'allowContexts'], [CONTEXT]);
-  doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
-  if (!keepSync) doc.deleteIn(['services', 0, 'sync']);
-  doc.setIn(['database', 'image'], 'devenv-test/postgres:15');
-  doc.setIn(['database', 'port'], await freePort());
-  writeFileSync(file, doc.toString());
-  return dir;
+  return (await prepareFixture('pyapp', { project, sync: keepSync })).dir;
 }
 
 function serviceUrl(project: string): string {

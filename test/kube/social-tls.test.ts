@@ -7,28 +7,17 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import * as YAML from 'yaml';
+import { prepareFixture, ROOT, TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
-const root = join(import.meta.dirname, '..', '..');
-const CONTEXT = 'devenv-test';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const root = ROOT;
+const CONTEXT = TEST_CONTEXT;
 
 describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
   const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
@@ -38,20 +27,9 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
   let url = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'devenv-social-'));
-    cpSync(join(root, 'fixtures', 'social'), dir, { recursive: true });
-    const file = join(dir, 'devenv.yaml');
-    const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-    doc.setIn(['cluster', 'allowContexts'], [CONTEXT]);
-    for (const svc of (doc.get('services') as YAML.YAMLSeq).items as YAML.YAMLMap[]) {
-      svc.setIn(['buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
-    }
-    doc.setIn(['database', 'image'], 'devenv-test/mariadb:10.11');
-    doc.setIn(['database', 'port'], await freePort());
-    doc.setIn(['objectStore', 'image'], 'devenv-test/minio:latest');
-    doc.setIn(['objectStore', 'port'], await freePort());
-    doc.setIn(['objectStore', 'consolePort'], await freePort());
-    writeFileSync(file, doc.toString());
+    const prepared = await prepareFixture('social');
+    dir = prepared.dir;
+    const file = prepared.file;
     const r = spawnSync(
       process.execPath,
       [join(root, 'devenv'), '-c', file, 'up', '--no-watch', '--context', CONTEXT],

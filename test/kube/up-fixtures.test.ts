@@ -5,63 +5,21 @@
  * database images, a free database port) through configuration only.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as YAML from 'yaml';
+import { cliEnv, prepareFixture, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
-const root = join(import.meta.dirname, '..', '..');
-const devenvBin = join(root, 'devenv');
-const CONTEXT = 'devenv-test';
+const CONTEXT = TEST_CONTEXT;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Copies a fixture and points its config at the offline images and the test cluster. */
 async function prepare(fixture: string, project: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), `devenv-${fixture}-`));
-  cpSync(join(root, 'fixtures', fixture), dir, { recursive: true });
-  const file = join(dir, 'devenv.yaml');
-  const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-  doc.set('project', project);
-  doc.setIn(['cluster', 'allowContexts'], [CONTEXT]);
-  for (const svc of (doc.get('services') as YAML.YAMLSeq).items as YAML.YAMLMap[]) {
-    svc.setIn(['buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
-  }
-  if (doc.has('database')) {
-    const engine = doc.getIn(['database', 'engine']);
-    doc.setIn(
-      ['database', 'image'],
-      engine === 'postgres' ? 'devenv-test/postgres:15' : 'devenv-test/mariadb:10.11',
-    );
-    doc.setIn(['database', 'port'], await freePort());
-  }
-  if (doc.has('objectStore')) {
-    doc.setIn(['objectStore', 'image'], 'devenv-test/minio:latest');
-    doc.setIn(['objectStore', 'port'], await freePort());
-    doc.setIn(['objectStore', 'consolePort'], await freePort());
-  }
-  writeFileSync(file, doc.toString());
-  return dir;
+  return (await prepareFixture(fixture, { project })).dir;
 }
 
 function devenv(dir: string, args: string[], stateDir: string) {
-  const r = spawnSync(process.execPath, [devenvBin, '-c', join(dir, 'devenv.yaml'), ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: stateDir, NO_COLOR: '1' },
-    timeout: 600_000,
-  });
-  return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+  return runDevenv(join(dir, 'devenv.yaml'), args, cliEnv(kubeconfig ?? '', stateDir));
 }
 
 function kubectl(args: string[]): string {

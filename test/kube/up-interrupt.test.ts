@@ -4,15 +4,15 @@
  * Two `up` of the same project at once: the second is refused with a clear message.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as YAML from 'yaml';
+import { prepareFixture, ROOT, TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
-const root = join(import.meta.dirname, '..', '..');
-const CONTEXT = 'devenv-test';
+const root = ROOT;
+const CONTEXT = TEST_CONTEXT;
 
 describe.skipIf(!kubeconfig)('interrupted and concurrent up', () => {
   const project = `intr${Date.now().toString(36).slice(-5)}`;
@@ -29,17 +29,8 @@ describe.skipIf(!kubeconfig)('interrupted and concurrent up', () => {
     CONTEXT,
   ];
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'devenv-intr-'));
-    cpSync(join(root, 'fixtures', 'pyapp'), dir, { recursive: true });
-    const file = join(dir, 'devenv.yaml');
-    const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
-    doc.set('project', project);
-    doc.setIn(['cluster', 'allowContexts'], [CONTEXT]);
-    doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
-    doc.setIn(['database', 'image'], 'devenv-test/postgres:15');
-    doc.setIn(['database', 'port'], 30000 + Math.floor(Math.random() * 5000));
-    writeFileSync(file, doc.toString());
+  beforeAll(async () => {
+    dir = (await prepareFixture('pyapp', { project })).dir;
     writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "intr-${project}"\n`);
   });
   afterAll(() => {
