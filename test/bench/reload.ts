@@ -16,7 +16,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -26,6 +25,7 @@ import { HashCache } from '../../src/build/context.ts';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { engineInfo } from '../../src/docker/engine.ts';
 import { buildImage, imageExists, pushImage, removeImage } from '../../src/docker/images.ts';
+import { freePort } from '../support/fixture.ts';
 
 const EDITS = Number(process.env.EDITS ?? 10);
 const CACHE = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
@@ -37,17 +37,6 @@ const q = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
 };
 const fmt = (xs: number[]) => `p50 ${q(xs, 0.5).toFixed(0)} ms, p95 ${q(xs, 0.95).toFixed(0)} ms`;
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 function registryBinary(): string | undefined {
   let dirs: string[] = [];

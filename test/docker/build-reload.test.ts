@@ -10,7 +10,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -26,6 +25,7 @@ import { devenvLabels } from '../../src/docker/labels.ts';
 import type { ProgressEvent, ReloadEvent, StepEvent } from '../../src/engine/events.ts';
 import { classifyChangeSet } from '../../src/watch/changeset.ts';
 import { startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
+import { freePort } from '../support/fixture.ts';
 
 const CACHE = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
 const BASE_IMAGE = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
@@ -57,17 +57,6 @@ if (dockerAvailable && !registryBin) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 const project = `bt${Date.now().toString(36)}`;
 let root: string;

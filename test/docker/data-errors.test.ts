@@ -15,6 +15,7 @@ import { DOCKER_DOWN_FIX, docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { DevenvError } from '../../src/errors.ts';
+import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
 const REPO = join(import.meta.dirname, '../..');
@@ -24,17 +25,6 @@ const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:la
 const BASE_IMAGE = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
 
 let dir: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function project(name: string, lines: string[]): Promise<string> {
   const d = join(dir, name);

@@ -3,7 +3,6 @@
 // The S3 checks use AWS's SDK directly (not devenv's adapter), so they are independent
 // of the code under test.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -29,6 +28,7 @@ import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
+import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
 const PROJECT = `t-s3-${Math.random().toString(36).slice(2, 8)}`;
@@ -37,17 +37,6 @@ const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:la
 
 let dir: string;
 const ports: Record<string, number> = {};
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function up(events: ProgressEvent[] = []): Promise<DataEndpoints> {
   const { config, root } = loadConfig(join(dir, 'devenv.yaml'));
