@@ -378,7 +378,11 @@ async function waitOne(
   emit: EventSink,
 ): Promise<Outcome> {
   const { client } = opts;
-  const pollMs = opts.pollMs ?? 1000;
+  // Most dev rollouts finish within seconds: poll fast at first (a save should show as soon
+  // as the new pod is ready), then back off so a long wait stays light on a shared cluster.
+  const started = Date.now();
+  const slowPollMs = opts.pollMs ?? 1000;
+  const pollEvery = (): number => (Date.now() - started < 15_000 ? Math.min(200, slowPollMs) : slowPollMs);
   const stuckMs = opts.stuckMs ?? 60_000;
   const firstSeen = new Map<string, number>();
   let lastMessage = '';
@@ -421,7 +425,7 @@ async function waitOne(
       }
       if (allRunning && wait <= 0) return { ok: true };
       if (allRunning) {
-        await sleep(Math.min(wait, pollMs), opts.signal);
+        await sleep(Math.min(wait, pollEvery()), opts.signal);
         continue;
       }
       st.message = 'containers of the new pods are restarting';
@@ -476,7 +480,7 @@ async function waitOne(
       }
       return { ok: false, error, lines };
     }
-    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), opts.signal);
+    await sleep(Math.min(pollEvery(), Math.max(0, deadline - Date.now())), opts.signal);
   }
 }
 
