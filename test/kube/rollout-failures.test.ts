@@ -187,9 +187,9 @@ describe.skipIf(!kubeconfig)('rollout wait and diagnosis on the real test cluste
     const { err, ms } = await rolloutError(client, render(deployment('unready', { probe: '/ready' })), {
       timeoutMs: 20_000,
     });
-    expect(err.message).toBe(
-      `Deployment ${ns}/unready not ready after 20 s: 0 of 1 updated replicas available`,
-    );
+    // The last status line depends on where the controller is at the deadline; the reason
+    // (the failing probe) must be in the details either way.
+    expect(err.message).toMatch(new RegExp(`^Deployment ${ns}/unready not ready after 20 s: `));
     expect(err.details.join('\n')).toMatch(
       /Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503/,
     );
