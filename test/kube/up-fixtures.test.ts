@@ -26,16 +26,24 @@ function kubectl(args: string[]): string {
   return execFileSync('kubectl', ['--kubeconfig', kubeconfig!, ...args], { encoding: 'utf8' });
 }
 
+/**
+ * GET until a 200 answer (30 s at most; the last answer is returned). Until kube-proxy has
+ * programmed a new Service, its ClusterIP leads to the default route; a fresh connection
+ * per attempt (connection: close) so a stale one is not reused.
+ */
 async function httpGet(url: string): Promise<string> {
-  for (let i = 0; i < 30; i++) {
+  let last = 'no answer';
+  for (let i = 0; i < 60; i++) {
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      return `${r.status} ${await r.text()}`;
-    } catch {
-      await new Promise((r) => setTimeout(r, 1000));
+      const r = await fetch(url, { signal: AbortSignal.timeout(3000), headers: { connection: 'close' } });
+      last = `${r.status} ${await r.text()}`;
+      if (r.status === 200) return last;
+    } catch (err) {
+      last = String(err);
     }
+    await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`${url} never answered`);
+  return last;
 }
 
 const UP = ['up', '--no-watch', '--context', CONTEXT];
