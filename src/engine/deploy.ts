@@ -23,6 +23,8 @@ export interface DeployOptions {
   /** Applied but not waited for (e.g. a prerelease test Job, which `prerelease test` runs). */
   noWait?: (o: RenderedObject) => boolean;
   rolloutTimeoutMs?: number;
+  /** Done when the new pods are ready, before old pods finish terminating (reloads). */
+  newPodsReady?: boolean;
   /** Shown in the `apply` step ("apply to <target>"). */
   target: string;
   onEvent: EventSink;
@@ -67,6 +69,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     objects: waited.map((o) => o.object),
     onEvent: emit,
     ...(opts.rolloutTimeoutMs !== undefined ? { timeoutMs: opts.rolloutTimeoutMs } : {}),
+    ...(opts.newPodsReady ? { newPodsReady: true } : {}),
   });
   return { reconcile: result, ready: rollout.ready };
 }

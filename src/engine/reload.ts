@@ -62,6 +62,8 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
     project: config.project,
     env: 'dev',
     prune: false,
+    // A reload is done when the new pod serves; the old one finishes terminating meanwhile.
+    newPodsReady: true,
     target: ctx.client.contextName(),
     onEvent: ctx.onEvent,
   });

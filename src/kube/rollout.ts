@@ -38,6 +38,12 @@ export interface RolloutOptions {
    */
   stuckMs?: number;
   /**
+   * Deployments: done as soon as every pod of the new revision is ready, without waiting
+   * for the old pods to finish terminating (what a reload means by "the new pod serves";
+   * `kubectl rollout status` also waits for the old ones). Default false.
+   */
+  newPodsReady?: boolean;
+  /**
    * How long a container WITHOUT a readiness probe must have run, unrestarted, to count
    * as up (default 2 s; with a probe, 0.5 s). Catches apps that crash right after start.
    */
@@ -83,7 +89,7 @@ type Live = LiveObject & {
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 /** kubectl's rollout status rules, over a live object. */
-export function workloadStatus(o: Live): WorkloadStatus {
+export function workloadStatus(o: Live, opts: { newPodsReady?: boolean } = {}): WorkloadStatus {
   const s = o.status ?? {};
   const spec = o.spec ?? {};
   const generation = o.metadata.generation ?? 0;
@@ -127,6 +133,9 @@ export function workloadStatus(o: Live): WorkloadStatus {
     const want = spec.replicas ?? 1;
     const updated = num(s.updatedReplicas);
     if (updated < want) return { done: false, message: `${updated} of ${want} replicas updated` };
+    // With newPodsReady the pods of the new revision are checked one by one by the caller
+    // (availableReplicas also counts old pods, so it cannot say the new ones are ready).
+    if (opts.newPodsReady) return { done: true, message: `${updated} of ${want} replicas updated` };
     if (num(s.replicas) > updated) {
       return { done: false, message: `${num(s.replicas) - updated} old replicas pending termination` };
     }
@@ -393,7 +402,7 @@ async function waitOne(
     if (opts.signal?.aborted) return { ok: false, error: `${w.what}: rollout wait cancelled`, lines: [] };
     const live = (await readObject(client, w.ref)) as Live | undefined;
     if (!live) return { ok: false, error: `${w.what} does not exist (deleted while waiting?)`, lines: [] };
-    const st = workloadStatus(live);
+    const st = workloadStatus(live, { newPodsReady: opts.newPodsReady === true });
     if (st.done && live.kind === 'Job') return { ok: true };
     const pods = await currentPods(client, live);
     if (st.done) {

@@ -106,7 +106,8 @@ for (let i = 0; i < EDITS; i++) {
     'GET',
     `/apis/apps/v1/namespaces/${project}/deployments/web`,
   );
-  await waitForRollouts({ client: first.client, objects: [live as never] });
+  // The same "done" as devenv's reload: the new pod is ready (old pods may still terminate).
+  await waitForRollouts({ client: first.client, objects: [live as never], newPodsReady: true });
   const t3 = performance.now();
   raw.push({ build: t1 - t0, push: t2 - t1, rollout: t3 - t2 });
   await sleep(300);
