@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config, ServiceConfig } from '../config/schema.ts';
 import type { DataEndpoints } from '../data/types.ts';
-import { DevenvError } from '../errors.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
@@ -67,8 +66,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const docs = new Map<string, SourceDoc[]>();
     for (const svc of config.services) docs.set(svc.name, await loadManifests(svc.manifests, { root }));
     const { renderManifests } = await import('../manifests/render.ts');
-    const probe = renderAll(config, docs, {}, renderManifests); // throws on bad manifests
-    void probe;
+    renderAll(config, docs, {}, renderManifests); // a dry render: throws on bad manifests
 
     // 2. Cluster ∥ data services ∥ builds.
     const network = target.kind === 'k3d' ? await ensureClusterNetwork(config, emit) : undefined;
@@ -344,16 +342,8 @@ function namespaceOfService(
   fallback: string,
 ): string {
   for (const d of (svc && docs.get(svc.name)) ?? []) {
-    const obj = (
-      typeof (d.doc as { toJS?: unknown }).toJS === 'function' ? (d.doc as { toJS(): unknown }).toJS() : d.doc
-    ) as {
-      metadata?: { namespace?: string };
-    };
+    const obj = toPlain(d) as { metadata?: { namespace?: string } };
     if (obj?.metadata?.namespace) return obj.metadata.namespace;
   }
   return fallback;
-}
-
-export function assertNever(x: never): never {
-  throw new DevenvError(`unexpected ${String(x)}`);
 }

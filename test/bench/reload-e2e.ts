@@ -77,13 +77,6 @@ await loop.close();
 
 // 3. The raw steps by hand: build the context, push, set the image, wait for the rollout.
 const raw: Array<{ build: number; push: number; rollout: number }> = [];
-const deployment =
-  first.reconcile &&
-  (await first.client.request<{ spec: unknown }>(
-    'GET',
-    `/apis/apps/v1/namespaces/${project}/deployments/web`,
-  ));
-void deployment;
 for (let i = 0; i < EDITS; i++) {
   version(`raw-${i}-${Date.now()}`);
   const t0 = performance.now();
