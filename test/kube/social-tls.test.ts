@@ -8,6 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -49,6 +50,8 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
       },
     ).trim();
     url = `wss://${ip}:8443/`;
+    // Until kube-proxy has programmed the new Service, its ClusterIP refuses connections.
+    await waitForPort(ip, 8443, 30_000);
   });
   afterAll(() => {
     spawnSync(
@@ -116,3 +119,22 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
     }
   });
 });
+
+function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const sock = connectTcp({ host, port });
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        if (Date.now() > deadline) reject(new Error(`${host}:${port} never accepted a connection`));
+        else setTimeout(attempt, 300);
+      });
+    };
+    attempt();
+  });
+}
