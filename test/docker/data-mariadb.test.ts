@@ -17,17 +17,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { destroyDataServices, ensureDataServices, stopDataServices } from '../../src/data/index.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
-import {
-  demuxBuffer,
-  inspectContainer,
-  listContainers,
-  removeContainer,
-} from '../../src/docker/containers.ts';
-import { docker } from '../../src/docker/engine.ts';
+import { inspectContainer, listContainers, removeContainer } from '../../src/docker/containers.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
+import { runOnNetwork as runOnNetworkAs, stepPhases } from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
@@ -112,35 +107,9 @@ async function rows(ep: DataEndpoints, sql: string): Promise<Record<string, unkn
   }
 }
 
-/** Runs a one-off container on the test network (standing in for a pod on k3d's network). */
-async function runOnNetwork(
-  image: string,
-  cmd: string[],
-  env: string[],
-): Promise<{ code: number; out: string }> {
-  const d = await docker();
-  const c = await d.createContainer({
-    Image: image,
-    Cmd: cmd,
-    Env: env,
-    Entrypoint: [],
-    Labels: devenvLabels(PROJECT, { 'dev.devenv/component': 'test' }),
-    HostConfig: { NetworkMode: NETWORK },
-  });
-  try {
-    await c.start();
-    const r = (await c.wait()) as { StatusCode: number };
-    const logs = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
-    return { code: r.StatusCode, out: demuxBuffer(logs) };
-  } finally {
-    await c.remove({ force: true });
-  }
-}
-
-const steps = (events: ProgressEvent[], id: string) =>
-  events
-    .filter((e): e is StepEvent => e.type === 'step' && e.id === id && e.phase !== 'progress')
-    .map((e) => e.phase);
+const runOnNetwork = (image: string, cmd: string[], env: string[]) =>
+  runOnNetworkAs(PROJECT, NETWORK, image, cmd, env);
+const steps = stepPhases;
 
 describe.skipIf(!ok)('data services: MySQL (MariaDB) + MinIO', () => {
   let ep: DataEndpoints;
