@@ -79,7 +79,15 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     // 3. Render with the images just built, plus devenv's own objects, and reconcile.
     const generated = await generatedDocs(config, target, data, docs, images, renderManifests);
     const appDocs = config.tls ? await withTlsRestart(config, docs) : docs;
-    const objects = [...renderAll(config, appDocs, images, renderManifests).objects, ...generated];
+    const app = renderAll(config, appDocs, images, renderManifests);
+    for (const d of app.dropped)
+      emit({
+        type: 'step',
+        id: `render:${d.file}#${d.index}`,
+        phase: 'skip',
+        detail: `${d.kind} ${d.name} not applied: ${d.reason}`,
+      });
+    const objects = [...app.objects, ...generated];
     const { deploy } = await import('./deploy.ts');
     const { reconcile: result } = await deploy({
       client,

@@ -4,6 +4,11 @@
  *   - metadata.namespace: prerelease puts every namespaced object in one namespace (and
  *     drops the source's Namespace objects); dev keeps the namespace an object names and
  *     gives the caller's default to those that name none;
+ *   - prerelease only: cluster DNS names that point into a source namespace
+ *     (`api.back.svc.cluster.local`, `api.back.svc`, and `api.back` when `api` is a
+ *     Service of namespace `back` in the set) are pointed at the one namespace, in
+ *     container env values, command and args, and ConfigMap data — the objects moved, so
+ *     the names that reach them move too. Every rewrite is listed in `rewrites`;
  *   - the image of each container / initContainer whose repository (ignoring registry
  *     host and tag) is one devenv builds, replaced by the reference it built;
  *   - `envFrom: [{secretRef: {name: <data secret>, optional: true}}]` appended to every
@@ -12,6 +17,8 @@
  *   - devenv's three ownership labels on metadata.labels AND on pod templates (so pods are
  *     found by label), never on selectors (immutable, and they must keep matching);
  *   - annotations `dev.devenv/source: <file>#<index>` and `dev.devenv/applied-hash`.
+ * Jobs labelled `dev.devenv/role: test` (the integration tests) are rendered only when
+ * `tests` is set (by `prerelease test`); otherwise they are listed in `dropped`.
  * Everything else is left exactly as written: edits are made on a clone of the yaml
  * Document, so values, key order, comments and scalar styles of untouched fields survive.
  *
@@ -29,6 +36,7 @@ import {
   type DeployEnv,
   describeObject,
   ENV_FROM_KINDS,
+  isTestJob,
   type KubeObject,
   type ObjectId,
   objectKey,
@@ -53,6 +61,18 @@ export interface RenderInput {
   dataSecret?: string;
   /** Kinds known to be cluster-scoped beyond the built-in list (e.g. from API discovery). */
   clusterScopedKinds?: ReadonlySet<string>;
+  /** Render the integration-test Jobs (`dev.devenv/role: test`) too; default: drop them. */
+  tests?: boolean;
+}
+
+/** A cluster DNS name rewritten because prerelease moved the Service it names. */
+export interface DnsRewrite {
+  /** describeObject() of the object that holds the value. */
+  object: string;
+  /** Where in it, e.g. "containers[portal].env[API_URL]" or "data[config.ini]". */
+  field: string;
+  from: string;
+  to: string;
 }
 
 export interface DroppedDoc {
@@ -72,6 +92,8 @@ export interface RenderResult {
   imagesUsed: string[];
   /** Source documents deliberately not rendered (e.g. Namespace objects in prerelease). */
   dropped: DroppedDoc[];
+  /** Prerelease: cluster DNS names pointed at the one namespace. */
+  rewrites: DnsRewrite[];
 }
 
 type Path = readonly (string | number)[];
@@ -191,6 +213,8 @@ export function renderManifests(input: RenderInput): RenderResult {
   // Cluster-scoped custom resources: their CRD in the same set says so.
   const clusterScoped = new Set([...CLUSTER_SCOPED_KINDS, ...(input.clusterScopedKinds ?? [])]);
   const sourceNamespaces = new Set<string>();
+  /** "name.namespace" of every Service in the set, as written (for the short DNS form). */
+  const sourceServices = new Set<string>();
   for (const d of input.docs) {
     const o = YAML.isDocument(d.doc) ? (d.doc.toJS() as unknown) : d.doc;
     if (!isRecord(o)) continue;
@@ -202,8 +226,21 @@ export function renderManifests(input: RenderInput): RenderResult {
     if (isRecord(md)) {
       if (o.kind === 'Namespace' && typeof md.name === 'string') sourceNamespaces.add(md.name);
       if (typeof md.namespace === 'string') sourceNamespaces.add(md.namespace);
+      if (o.kind === 'Service' && typeof md.name === 'string')
+        sourceServices.add(
+          `${md.name}.${typeof md.namespace === 'string' ? md.namespace : defaultNamespace}`,
+        );
     }
   }
+  const dns =
+    input.namespace !== undefined
+      ? dnsRewriter(
+          [...sourceNamespaces].filter((n) => n !== input.namespace),
+          sourceServices,
+          input.namespace,
+        )
+      : undefined;
+  const rewrites: DnsRewrite[] = [];
 
   const objects: RenderedObject[] = [];
   const dropped: DroppedDoc[] = [];
@@ -221,6 +258,20 @@ export function renderManifests(input: RenderInput): RenderResult {
     }
     const { group, version } = splitApiVersion(apiVersion);
     const namespaced = !clusterScoped.has(kind);
+
+    if (
+      !input.tests &&
+      isTestJob({ kind, metadata: { labels: asStrings(ed.get(['metadata', 'labels'])) } })
+    ) {
+      dropped.push({
+        file: d.file,
+        index: d.index,
+        kind,
+        name,
+        reason: 'integration tests (dev.devenv/role: test) run only with `devenv prerelease test`',
+      });
+      continue;
+    }
 
     if (input.namespace !== undefined && kind === 'Namespace' && group === '') {
       dropped.push({
@@ -285,7 +336,43 @@ export function renderManifests(input: RenderInput): RenderResult {
               else ed.set([...podSpec, list, i, 'envFrom'], [entry]);
             }
           }
+          if (dns) {
+            const where = `${list}[${typeof c.name === 'string' ? c.name : i}]`;
+            const rewrite = (path: Path, value: unknown, field: string) => {
+              if (typeof value !== 'string') return;
+              const to = dns(value);
+              if (to === value) return;
+              ed.set(path, to);
+              rewrites.push({ object: `${kind} ${name}`, field: `${where}.${field}`, from: value, to });
+            };
+            const base = [...podSpec, list, i];
+            if (Array.isArray(c.env))
+              c.env.forEach((e: unknown, j: number) => {
+                if (isRecord(e)) rewrite([...base, 'env', j, 'value'], e.value, `env[${String(e.name)}]`);
+              });
+            for (const key of ['command', 'args'] as const) {
+              const arr = c[key];
+              if (!Array.isArray(arr)) continue;
+              arr.forEach((v, j) => {
+                rewrite([...base, key, j], v, `${key}[${j}]`);
+              });
+            }
+          }
         });
+      }
+    }
+
+    // Prerelease: configuration that names Services of the source's namespaces follows them.
+    if (dns && kind === 'ConfigMap' && group === '') {
+      const data = ed.get(['data']);
+      if (isRecord(data)) {
+        for (const [k, v] of Object.entries(data)) {
+          if (typeof v !== 'string') continue;
+          const to = dns(v);
+          if (to === v) continue;
+          ed.set(['data', k], to);
+          rewrites.push({ object: `${kind} ${name}`, field: `data[${k}]`, from: v, to });
+        }
       }
     }
 
@@ -340,5 +427,39 @@ export function renderManifests(input: RenderInput): RenderResult {
     );
   }
   const namespaces = [...new Set(objects.map((o) => o.id.namespace).filter((n) => n !== ''))].sort();
-  return { objects, namespaces, imagesUsed: [...used].sort(), dropped };
+  return { objects, namespaces, imagesUsed: [...used].sort(), dropped, rewrites };
+}
+
+/**
+ * Prerelease's DNS rewrite for values that name Services of `from` namespaces:
+ * `<svc>.<ns>.svc[.cluster.local]` for any label, and the short `<svc>.<ns>` only for a
+ * Service of the set (anything else of that shape may be an outside host name).
+ * The replacement keeps the rest of the value (scheme, port, path) as written.
+ */
+export function dnsRewriter(
+  from: readonly string[],
+  services: ReadonlySet<string>,
+  to: string,
+): (value: string) => string {
+  if (from.length === 0) return (v) => v;
+  const alternatives = [...from]
+    .sort((a, b) => b.length - a.length)
+    .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|');
+  // A DNS label, a dot, a source namespace; then ".svc" (long form) or not (short form),
+  // bounded so that "api.back" never matches inside "api.backend" or "x.api.back.example.com".
+  const re = new RegExp(
+    `(?<![A-Za-z0-9.-])([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\\.(${alternatives})(?:(\\.svc)(?![A-Za-z0-9-])|(?![A-Za-z0-9-]|\\.[A-Za-z0-9]))`,
+    'g',
+  );
+  return (value) =>
+    value.replace(re, (m, svc: string, ns: string, long: string | undefined) => {
+      if (long) return `${svc}.${to}.svc`;
+      return services.has(`${svc}.${ns}`) ? `${svc}.${to}` : m;
+    });
+}
+
+function asStrings(v: unknown): Record<string, string> {
+  if (!isRecord(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }

@@ -13,6 +13,13 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'devenv';
 export const LABEL_PROJECT = 'dev.devenv/project';
 export const LABEL_ENV = 'dev.devenv/env';
+/**
+ * On a Job of the manifests: `dev.devenv/role: test` marks the integration tests. They are
+ * rendered only on request (`prerelease test`): `up`, reloads and `prerelease up` leave
+ * them out, so developing never runs them and an apply never races a finished Job.
+ */
+export const LABEL_ROLE = 'dev.devenv/role';
+export const ROLE_TEST = 'test';
 /** `<file>#<doc index>`: which source document an object was rendered from. */
 export const ANNOTATION_SOURCE = 'dev.devenv/source';
 /** Hash of the rendered object without this annotation: equal hash = nothing to apply. */
@@ -162,3 +169,11 @@ export const ENV_FROM_KINDS: ReadonlySet<string> = new Set([
   'Job',
   'CronJob',
 ]);
+
+/** True for a Job labelled as the integration tests (LABEL_ROLE = ROLE_TEST). */
+export function isTestJob(o: {
+  kind?: unknown;
+  metadata?: { name?: string; labels?: Record<string, string> | undefined };
+}): boolean {
+  return o.kind === 'Job' && o.metadata?.labels?.[LABEL_ROLE] === ROLE_TEST;
+}

@@ -16,9 +16,6 @@ import {
 } from '../manifests/types.ts';
 
 export const LABEL_PRERELEASE = 'dev.devenv/prerelease';
-/** On a Job of the manifests: the integration tests, run by `prerelease test`, not by `up`. */
-export const LABEL_ROLE = 'dev.devenv/role';
-export const ROLE_TEST = 'test';
 
 export const ANNOTATION_OWNER = 'dev.devenv/owner';
 export const ANNOTATION_OWNER_URL = 'dev.devenv/owner-url';
@@ -147,9 +144,4 @@ export function imagesOf(annotations: Record<string, string> | undefined): Recor
     // fall through
   }
   return {};
-}
-
-/** True for a rendered Job labelled as the integration tests. */
-export function isTestJob(o: KubeObject): boolean {
-  return o.kind === 'Job' && o.metadata.labels?.[LABEL_ROLE] === ROLE_TEST;
 }

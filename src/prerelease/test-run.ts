@@ -33,7 +33,7 @@ import { badInput } from '../errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { readLogs } from '../kube/logs.ts';
 import { deleteObject, readObject, refOf, waitGone } from '../kube/objects.ts';
-import { isOwned, type RenderedObject, type SourceDoc } from '../manifests/types.ts';
+import { isOwned, isTestJob, type RenderedObject, type SourceDoc } from '../manifests/types.ts';
 import {
   listEvents,
   listIngressHosts,
@@ -45,7 +45,7 @@ import {
 } from './cluster.ts';
 import { parseDuration } from './expiry.ts';
 import { extractJunit, type JunitSummary, summarizeJunit } from './junit.ts';
-import { ANNOTATION_COMMIT, ANNOTATION_OWNER, imagesOf, isPrereleaseOf, isTestJob } from './metadata.ts';
+import { ANNOTATION_COMMIT, ANNOTATION_OWNER, imagesOf, isPrereleaseOf } from './metadata.ts';
 import { connectSession, resolveSession } from './session.ts';
 import { renderApp, usesData } from './up.ts';
 
@@ -123,9 +123,15 @@ export async function prereleaseTest(opts: PrereleaseTestOptions): Promise<Prere
   const docs = new Map<string, SourceDoc[]>();
   for (const svc of config.services)
     docs.set(svc.name, await loadManifests(svc.manifests, { root: session.root }));
-  const probe = renderApp(config, namespace, docs, {}, usesData(config), renderManifests).objects.filter(
-    (o) => isTestJob(o.object),
-  );
+  const probe = renderApp(
+    config,
+    namespace,
+    docs,
+    {},
+    usesData(config),
+    renderManifests,
+    true,
+  ).objects.filter((o) => isTestJob(o.object));
   if (mode === 'job' && probe.length === 0) {
     throw badInput(
       'no test Job in the manifests: label a Job "dev.devenv/role: test", or pass --command to run the tests locally.',
@@ -168,8 +174,8 @@ export async function prereleaseTest(opts: PrereleaseTestOptions): Promise<Prere
   try {
     if (mode === 'job') {
       const images = imagesOf(annotations);
-      const jobs = renderApp(config, namespace, docs, images, withData, renderManifests).objects.filter((o) =>
-        isTestJob(o.object),
+      const jobs = renderApp(config, namespace, docs, images, withData, renderManifests, true).objects.filter(
+        (o) => isTestJob(o.object),
       );
       status.jobs = [];
       for (const job of jobs) {

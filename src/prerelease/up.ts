@@ -39,7 +39,6 @@ import {
   commitFromEnv,
   imagesOf,
   isPrereleaseOf,
-  isTestJob,
   namespaceObject,
   ownerFromEnv,
 } from './metadata.ts';
@@ -177,7 +176,8 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
   const secret = prereleaseDataSecret(config.project, namespace, data, provisioned.password);
   if (secret) own.push({ file: '<devenv:data-secret>', index: 0, doc: { ...secret } });
   const generated = render({ docs: own, project: config.project, env: 'prerelease', namespace }).objects;
-  const objects: RenderedObject[] = [...app.objects.filter((o) => !isTestJob(o.object)), ...generated];
+  reportRender(app, emit);
+  const objects: RenderedObject[] = [...app.objects, ...generated];
   const result = await deploy({
     client,
     objects,
@@ -219,6 +219,8 @@ export function renderApp(
   images: Record<string, string>,
   withData: boolean,
   render: Render,
+  /** Include the integration-test Jobs (`prerelease test`); `up` leaves them out. */
+  tests = false,
 ) {
   return render({
     docs: [...docs.values()].flat(),
@@ -227,7 +229,26 @@ export function renderApp(
     namespace,
     images,
     ...(withData ? { dataSecret: DATA_SECRET } : {}),
+    tests,
   });
+}
+
+/** What rendering for one namespace changed or left out, as skip lines of the report. */
+function reportRender(r: ReturnType<Render>, emit: EventSink): void {
+  for (const d of r.dropped)
+    emit({
+      type: 'step',
+      id: `render:${d.file}#${d.index}`,
+      phase: 'skip',
+      detail: `${d.kind} ${d.name} not applied: ${d.reason}`,
+    });
+  for (const w of r.rewrites)
+    emit({
+      type: 'step',
+      id: `render:${w.object}:${w.field}`,
+      phase: 'skip',
+      detail: `${w.object} ${w.field}: ${w.from} → ${w.to} (its Service moved into this namespace)`,
+    });
 }
 
 function taggedImages(config: Config, registry: string, tag: string): Record<string, string> {

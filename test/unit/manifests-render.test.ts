@@ -395,6 +395,97 @@ rules: []
     expect(r.namespaces).toEqual(['prerelease-nightly-20260101']);
   });
 
+  it('prerelease: cluster DNS names of moved Services follow them; every rewrite is listed', () => {
+    const text = `apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: back}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: portal, namespace: b2b}
+spec:
+  selector: {matchLabels: {app: portal}}
+  template:
+    metadata: {labels: {app: portal}}
+    spec:
+      containers:
+      - name: portal
+        image: shop/portal
+        # the API, in namespace back
+        env:
+        - {name: API_URL, value: "http://api.back.svc.cluster.local:8080"}
+        - {name: API_SHORT, value: "http://api.back:8080/v1"}
+        - {name: CACHE, value: "redis://cache.back.svc:6379"}
+        - {name: OUTSIDE, value: "https://api.back.example.com"}
+        - {name: OTHER_NS, value: "postgres.infra.svc.cluster.local"}
+        - {name: NOT_A_SERVICE, value: "worker.back"}
+        - name: FROM_SECRET
+          valueFrom: {secretKeyRef: {name: s, key: k}}
+        args: ["--upstream=api.back.svc.cluster.local:8080", "--verbose"]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: portal-config, namespace: b2b}
+data:
+  upstream: api.back.svc.cluster.local
+  unrelated: "x"
+`;
+    const ns = 'prerelease-nightly-20260101';
+    const r = renderManifests(base({ docs: docsOf(text), env: 'prerelease', namespace: ns }));
+    const env = (byKind(r.objects, 'Deployment').object as any).spec.template.spec.containers[0].env;
+    expect(Object.fromEntries(env.filter((e: any) => e.value).map((e: any) => [e.name, e.value]))).toEqual({
+      API_URL: `http://api.${ns}.svc.cluster.local:8080`,
+      API_SHORT: `http://api.${ns}:8080/v1`,
+      CACHE: `redis://cache.${ns}.svc:6379`,
+      OUTSIDE: 'https://api.back.example.com',
+      OTHER_NS: 'postgres.infra.svc.cluster.local',
+      NOT_A_SERVICE: 'worker.back',
+    });
+    expect((byKind(r.objects, 'Deployment').object as any).spec.template.spec.containers[0].args).toEqual([
+      `--upstream=api.${ns}.svc.cluster.local:8080`,
+      '--verbose',
+    ]);
+    expect((byKind(r.objects, 'ConfigMap').object as any).data).toEqual({
+      upstream: `api.${ns}.svc.cluster.local`,
+      unrelated: 'x',
+    });
+    expect(r.rewrites.map((w) => `${w.object} ${w.field}`)).toEqual([
+      'Deployment portal containers[portal].env[API_URL]',
+      'Deployment portal containers[portal].env[API_SHORT]',
+      'Deployment portal containers[portal].env[CACHE]',
+      'Deployment portal containers[portal].args[0]',
+      'ConfigMap portal-config data[upstream]',
+    ]);
+    // The comment on the env list survives the edit.
+    expect(byKind(r.objects, 'Deployment').yaml).toContain('# the API, in namespace back');
+    // Dev renders the same documents untouched.
+    const dev = renderManifests(base({ docs: docsOf(text) }));
+    expect(dev.rewrites).toEqual([]);
+    expect((byKind(dev.objects, 'ConfigMap').object as any).data.upstream).toBe('api.back.svc.cluster.local');
+  });
+
+  it('leaves the integration-test Jobs out unless asked for them', () => {
+    const text = `apiVersion: batch/v1
+kind: Job
+metadata: {name: itest, labels: {dev.devenv/role: test}}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: t, image: shop/api}]}}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: shop/api}]}}}
+`;
+    const without = renderManifests(base({ docs: docsOf(text) }));
+    expect(without.objects.map((o) => o.id.name)).toEqual(['migrate']);
+    expect(without.dropped).toEqual([
+      expect.objectContaining({ kind: 'Job', name: 'itest', reason: expect.stringContaining('prerelease test') }),
+    ]);
+    const withTests = renderManifests(base({ docs: docsOf(text), tests: true }));
+    expect(withTests.objects.map((o) => o.id.name)).toEqual(['itest', 'migrate']);
+    expect(withTests.dropped).toEqual([]);
+  });
+
   it('treats custom resources as namespaced unless their CRD says Cluster', () => {
     const text = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition

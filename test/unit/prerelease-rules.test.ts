@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { type Config, configSchema } from '../../src/config/schema.ts';
 import { DevenvError } from '../../src/errors.ts';
+import { isTestJob } from '../../src/manifests/types.ts';
 import { deployerBinding, subjectFor } from '../../src/prerelease/access.ts';
 import { ciTemplate, gitlabTemplate } from '../../src/prerelease/ci-templates.ts';
 import { planPrereleaseData, prereleaseDataSecret } from '../../src/prerelease/data.ts';
@@ -25,7 +26,6 @@ import {
   commitFromEnv,
   imagesOf,
   isPrereleaseOf,
-  isTestJob,
   namespaceObject,
   ownerFromEnv,
 } from '../../src/prerelease/metadata.ts';
