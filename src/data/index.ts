@@ -77,6 +77,12 @@ function composeSource(root: string, projectFile: string | undefined, fallback: 
   return { text, file: displayPath(abs), dir: dirname(abs) };
 }
 
+/** The database's compose file: `database.compose`, else devenv's own for the engine. */
+export function databaseComposeSource(config: Config, root: string): ComposeSource {
+  const db = config.database!;
+  return composeSource(root, db.compose, defaultComposeFile(db.engine === 'postgres' ? 'postgres' : 'mysql'));
+}
+
 /**
  * The desired state. Credentials are generated (once) unless `readOnly`, in which case
  * a project without credentials gets a DevenvError telling to run `devenv up`.
@@ -96,11 +102,7 @@ export function resolveDataPlan(config: Config, root: string, opts: { readOnly?:
     credentials: credentials ?? generateCredentials(),
     ...(config.database
       ? {
-          database: composeSource(
-            root,
-            config.database.compose,
-            defaultComposeFile(config.database.engine === 'postgres' ? 'postgres' : 'mysql'),
-          ),
+          database: databaseComposeSource(config, root),
         }
       : {}),
     ...(config.objectStore

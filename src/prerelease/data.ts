@@ -1,18 +1,20 @@
 /**
- * What a prerelease needs from the shared data services, decided before anything is
- * created: the per-prerelease database (prerelease.database: shared) on the server named
- * by DEVENV_PRERELEASE_DATABASE_URL, and prefixed buckets on the shared object store when
- * DEVENV_PRERELEASE_S3_* are set. Also the `devenv-data` Secret's variables, with the
+ * What a prerelease needs from the data services, decided before anything is created:
+ * the per-prerelease database (prerelease.database: shared) on the server named by
+ * DEVENV_PRERELEASE_DATABASE_URL, or a database server inside the namespace
+ * (prerelease.database: ephemeral, ephemeral-db.ts); and prefixed buckets on the shared
+ * object store when DEVENV_PRERELEASE_S3_* are set. Also the `devenv-data` Secret's variables, with the
  * same names as in dev (data/vars.ts), so the app reads DATABASE_URL, S3_BUCKET_UPLOADS…
  * unchanged.
  *
  * Pure module: no I/O; the environment is a parameter.
  */
 import type { Config } from '../config/schema.ts';
+import type { ComposeSource } from '../data/plan.ts';
 import { buildDataSecret, type SecretObject } from '../data/secret.ts';
 import type { DataAccess } from '../data/types.ts';
 import { bucketVar } from '../data/vars.ts';
-import { badInput, DevenvError, EXIT_NOT_AVAILABLE } from '../errors.ts';
+import { badInput } from '../errors.ts';
 import {
   type AdminConnection,
   assertBucketNames,
@@ -23,26 +25,51 @@ import {
   parseAdminUrl,
   prereleaseBuckets,
 } from './database-plan.ts';
+import { planEphemeralDatabase } from './ephemeral-db.ts';
 import { type SharedS3, sharedS3FromEnv } from './shared-s3.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+export interface SharedDatabasePlan {
+  mode: 'shared';
+  admin: AdminConnection;
+  names: DatabaseNames;
+  podHost: string;
+}
+
+/** A server in the namespace, from this compose file (planned again with the real passwords). */
+export interface EphemeralDatabasePlan {
+  mode: 'ephemeral';
+  compose: ComposeSource;
+  root: string;
+}
+
 export interface PrereleaseDataPlan {
-  database?: { admin: AdminConnection; names: DatabaseNames; podHost: string };
+  database?: SharedDatabasePlan | EphemeralDatabasePlan;
   objectStore?: { s3: SharedS3; buckets: string[]; byConfigName: Record<string, string> };
   /** Things deliberately not done, for the report (e.g. "no shared object store configured"). */
   notes: string[];
 }
 
-export function planPrereleaseData(config: Config, namespace: string, env: Env): PrereleaseDataPlan {
+export function planPrereleaseData(
+  config: Config,
+  namespace: string,
+  env: Env,
+  /** The database compose file and project root (read by the caller): needed for "ephemeral". */
+  ephemeral?: { compose: ComposeSource; root: string },
+): PrereleaseDataPlan {
   const plan: PrereleaseDataPlan = { notes: [] };
-  if (config.database) {
-    if (config.prerelease.database === 'ephemeral') {
-      throw new DevenvError(
-        'prerelease.database "ephemeral" (a database inside the namespace) is not available yet; use "shared".',
-        { exitCode: EXIT_NOT_AVAILABLE },
-      );
-    }
+  if (config.database && config.prerelease.database === 'ephemeral') {
+    if (!ephemeral)
+      throw new Error('planPrereleaseData: the database compose source is needed for "ephemeral"');
+    // Checked now with throwaway passwords, so a bad compose file stops `up` before it creates anything.
+    planEphemeralDatabase(config, ephemeral.root, ephemeral.compose, {
+      user: 'x',
+      password: 'x',
+      rootPassword: 'x',
+    });
+    plan.database = { mode: 'ephemeral', ...ephemeral };
+  } else if (config.database) {
     const url = env[DATABASE_URL_ENV];
     if (!url) {
       throw badInput(
@@ -57,6 +84,7 @@ export function planPrereleaseData(config: Config, namespace: string, env: Env):
       );
     }
     plan.database = {
+      mode: 'shared',
       admin,
       names: databaseNames(admin.engine, namespace),
       podHost: env[DATABASE_HOST_ENV] || admin.host,
@@ -91,21 +119,11 @@ export function prereleaseDataSecret(
   project: string,
   namespace: string,
   plan: PrereleaseDataPlan,
-  password: string | undefined,
+  /** The database as pods reach it (shared: see sharedDatabaseAccess; ephemeral: the Service). */
+  db: DataAccess['database'] | undefined,
 ): SecretObject | undefined {
   const access: DataAccess = {};
-  if (plan.database && password !== undefined) {
-    const { admin, names, podHost } = plan.database;
-    access.database = {
-      engine: admin.engine,
-      host: podHost,
-      port: admin.port,
-      user: names.user,
-      password,
-      database: names.database,
-      databases: [names.database],
-    };
-  }
+  if (db) access.database = db;
   if (plan.objectStore) {
     const { s3, buckets } = plan.objectStore;
     access.objectStore = {
@@ -124,4 +142,20 @@ export function prereleaseDataSecret(
       secret.stringData[bucketVar(name)] = prefixed;
   }
   return secret;
+}
+
+/** The shared server's per-prerelease database as pods reach it. */
+export function sharedDatabaseAccess(
+  d: SharedDatabasePlan,
+  password: string,
+): NonNullable<DataAccess['database']> {
+  return {
+    engine: d.admin.engine,
+    host: d.podHost,
+    port: d.admin.port,
+    user: d.names.user,
+    password,
+    database: d.names.database,
+    databases: [d.names.database],
+  };
 }

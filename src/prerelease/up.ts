@@ -17,11 +17,13 @@
  * database password are kept).
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { randomSecret } from '../data/credentials.ts';
 import { DATA_SECRET_NAME as DATA_SECRET } from '../data/secret.ts';
+import type { DataAccess } from '../data/types.ts';
 import { deploy } from '../engine/deploy.ts';
 import { type EventSink, skipped, step } from '../engine/events.ts';
 import { badInput } from '../errors.ts';
@@ -31,7 +33,13 @@ import { FIELD_MANAGER, serverSideApply, waitGone } from '../kube/objects.ts';
 import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
 import { ensureDeployAccess } from './access.ts';
 import { readNamespace, readSecretData } from './cluster.ts';
-import { type PrereleaseDataPlan, planPrereleaseData, prereleaseDataSecret } from './data.ts';
+import {
+  type PrereleaseDataPlan,
+  planPrereleaseData,
+  prereleaseDataSecret,
+  sharedDatabaseAccess,
+} from './data.ts';
+import { type EphemeralDatabase, planEphemeralDatabase } from './ephemeral-db.ts';
 import { expiresAt, parseDuration, timestamp } from './expiry.ts';
 import { isolationObjects } from './isolation.ts';
 import {
@@ -71,7 +79,8 @@ export interface PrereleaseUpResult {
   reconcile: ReconcileResult;
   ready: string[];
   expiresAt: string;
-  database?: { database: string; user: string; created: boolean };
+  /** shared: on the shared server; ephemeral: a server in the namespace (Service devenv-db). */
+  database?: { mode: 'shared' | 'ephemeral'; database: string; user: string; created: boolean };
   buckets?: string[];
   notes: string[];
   ms: number;
@@ -96,7 +105,17 @@ export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
     throw badInput('--registry is needed with --image-tag and --build (e.g. registry.example.com/team).');
   if (opts.imageTag && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(opts.imageTag))
     throw badInput(`--image-tag "${opts.imageTag}" is not a valid image tag.`);
-  const data = planPrereleaseData(config, session.namespace, env);
+  const data = planPrereleaseData(
+    config,
+    session.namespace,
+    env,
+    config.database && config.prerelease.database === 'ephemeral'
+      ? {
+          compose: (await import('../data/index.ts')).databaseComposeSource(config, session.root),
+          root: session.root,
+        }
+      : undefined,
+  );
   const { loadManifests } = await import('../manifests/load.ts');
   const { renderManifests } = await import('../manifests/render.ts');
   const docs = new Map<string, SourceDoc[]>();
@@ -139,7 +158,7 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
       createdAt,
       expiresAt: expiry,
       images,
-      ...(data.database ? { database: data.database.names } : {}),
+      ...(data.database?.mode === 'shared' ? { database: data.database.names } : {}),
       ...(data.objectStore ? { buckets: data.objectStore.buckets } : {}),
     });
   await step(emit, `namespace:${namespace}`, `namespace ${namespace} (expires ${expiry})`, async () => {
@@ -173,21 +192,37 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
     index,
     doc: { ...doc },
   }));
-  const secret = prereleaseDataSecret(config.project, namespace, data, provisioned.password);
+  const secret = prereleaseDataSecret(config.project, namespace, data, provisioned.access);
   if (secret) own.push({ file: '<devenv:data-secret>', index: 0, doc: { ...secret } });
-  const generated = render({ docs: own, project: config.project, env: 'prerelease', namespace }).objects;
+  const serverDocs = (provisioned.ephemeral?.objects ?? []).map((doc, index) => ({
+    file: '<devenv:ephemeral-db>',
+    index,
+    doc: { ...doc },
+  }));
+  const renderOwn = (docs: SourceDoc[]) =>
+    render({ docs, project: config.project, env: 'prerelease', namespace }).objects;
   reportRender(app, emit);
-  const objects: RenderedObject[] = [...app.objects, ...generated];
-  const result = await deploy({
+  const deployOpts = {
     client,
-    objects,
     project: config.project,
-    env: 'prerelease',
+    env: 'prerelease' as const,
     namespaces: [namespace],
     target: `${session.context}, namespace ${namespace}`,
     ...(opts.rolloutTimeoutMs !== undefined ? { rolloutTimeoutMs: opts.rolloutTimeoutMs } : {}),
     onEvent: emit,
-  });
+  };
+  // An ephemeral database server first, Ready before the apps start (an app that needs its
+  // database at startup must not crash-loop while the server initialises).
+  const first = serverDocs.length
+    ? await deploy({ ...deployOpts, objects: renderOwn(serverDocs), prune: false })
+    : undefined;
+  const objects: RenderedObject[] = [...app.objects, ...renderOwn([...own, ...serverDocs])];
+  const result = await deploy({ ...deployOpts, objects });
+  if (first) {
+    result.reconcile.created += first.reconcile.created;
+    result.reconcile.updated += first.reconcile.updated;
+    result.reconcile.unchanged -= first.reconcile.created + first.reconcile.updated;
+  }
   return {
     namespace,
     context: session.context,
@@ -195,7 +230,7 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
     reconcile: result.reconcile,
     ready: result.ready,
     expiresAt: expiry,
-    ...(data.database && provisioned.database ? { database: provisioned.database } : {}),
+    ...(provisioned.database ? { database: provisioned.database } : {}),
     ...(data.objectStore ? { buckets: data.objectStore.buckets } : {}),
     notes: data.notes,
     ms: Math.round(performance.now() - t0),
@@ -275,35 +310,69 @@ async function buildImages(
   return images;
 }
 
+interface Provisioned {
+  /** The database as pods reach it, for the devenv-data Secret. */
+  access?: NonNullable<DataAccess['database']>;
+  database?: PrereleaseUpResult['database'];
+  /** The server's objects, for prerelease.database: ephemeral. */
+  ephemeral?: EphemeralDatabase;
+}
+
 async function provisionData(
   client: KubeClient,
   s: PrereleaseSession,
   data: PrereleaseDataPlan,
   emit: EventSink,
-): Promise<{ password?: string; database?: { database: string; user: string; created: boolean } }> {
-  const out: { password?: string; database?: { database: string; user: string; created: boolean } } = {};
+): Promise<Provisioned> {
+  const out: Provisioned = {};
   for (const note of data.notes) emit({ type: 'step', id: 'objectStore', phase: 'skip', detail: note });
   if (data.database) {
-    const { admin, names } = data.database;
-    // Keep the password pods already got (envFrom is read at container start).
+    // Keep the password pods already got (envFrom is read at container start) and the one
+    // an ephemeral server was initialised with.
     const existing = await readSecretData(client, s.namespace, DATA_SECRET).catch(() => undefined);
-    const kept =
-      existing && isOwnedSecret(existing.labels, s.config.project) && existing.data.DB_USER === names.user
-        ? existing.data.DB_PASSWORD
-        : undefined;
-    const password = kept || randomSecret();
-    const { ensurePrereleaseDatabase } = await import('./shared-db.ts');
-    const created = await step(
-      emit,
-      'database',
-      `database ${names.database} (user ${names.user}) on ${admin.engine}://${admin.host}:${admin.port}`,
-      async () => {
-        const isNew = await ensurePrereleaseDatabase(admin, names, password, s.namespace);
-        return isNew ? true : skipped(false, `database ${names.database} exists on ${admin.host}`);
-      },
-    );
-    out.password = password;
-    out.database = { ...names, created };
+    const owned = existing && isOwnedSecret(existing.labels, s.config.project) ? existing.data : undefined;
+    if (data.database.mode === 'shared') {
+      const { admin, names } = data.database;
+      const password = (owned?.DB_USER === names.user && owned.DB_PASSWORD) || randomSecret();
+      const { ensurePrereleaseDatabase } = await import('./shared-db.ts');
+      const created = await step(
+        emit,
+        'database',
+        `database ${names.database} (user ${names.user}) on ${admin.engine}://${admin.host}:${admin.port}`,
+        async () => {
+          const isNew = await ensurePrereleaseDatabase(admin, names, password, s.namespace);
+          return isNew ? true : skipped(false, `database ${names.database} exists on ${admin.host}`);
+        },
+      );
+      out.access = sharedDatabaseAccess(data.database, password);
+      out.database = { mode: 'shared', ...names, created };
+    } else {
+      const user = 'devenv';
+      const password = (owned?.DB_USER === user && owned.DB_PASSWORD) || randomSecret();
+      const db = planEphemeralDatabase(s.config, data.database.root, data.database.compose, {
+        user,
+        password,
+        // Derived, so that running `up` again renders the same server Secret.
+        rootPassword: createHash('sha256').update(`root:${password}`).digest('base64url').slice(0, 32),
+      });
+      emit({
+        type: 'step',
+        id: 'database',
+        phase: 'skip',
+        detail: `database ${db.database} (user ${db.user}) on an ephemeral ${db.engine} server in ${s.namespace} (${db.image})`,
+      });
+      out.ephemeral = db;
+      out.access = {
+        engine: db.engine,
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        password,
+        database: db.database,
+        databases: [db.database],
+      };
+      out.database = { mode: 'ephemeral', database: db.database, user: db.user, created: !owned };
+    }
   }
   if (data.objectStore) {
     const { s3, buckets } = data.objectStore;

@@ -7,36 +7,29 @@
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ObjectStore } from '../../src/data/s3.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { readObject } from '../../src/kube/objects.ts';
+import {
+  imagesAvailable,
+  MINIO_IMAGE,
+  PG_IMAGE,
+  S3_KEY,
+  S3_SECRET,
+  type SharedServers,
+  startSharedServers,
+} from '../support/shared-servers.ts';
 
-const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
 const fixture = join(root, 'test', 'fixtures', 'prerelease');
 const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const PG_IMAGE = process.env.DEVENV_TEST_PG_IMAGE ?? 'devenv-test/postgres:15';
-const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest';
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 const name = `data-${runId}`;
 const ns = `prerelease-${name}`;
 const dbName = ns.replace(/-/g, '_');
-const ADMIN_PW = 'admin-pw-for-tests';
-const S3_KEY = 'prerelease-test';
-const S3_SECRET = 'prerelease-test-secret';
-
-async function dockerAvailable(): Promise<boolean> {
-  try {
-    await run('docker', ['image', 'inspect', PG_IMAGE, MINIO_IMAGE]);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function devenv(args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -54,80 +47,25 @@ function devenv(args: string[], env: Record<string, string>) {
   });
 }
 
-const haveImages = await dockerAvailable();
+const haveImages = await imagesAvailable(PG_IMAGE, MINIO_IMAGE);
 
 describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres and MinIO servers', () => {
   let client: KubeClient;
-  const containers: string[] = [];
+  let servers: SharedServers;
   let env: Record<string, string> = {};
   let adminUrl = '';
-
-  const publish = async (image: string, port: number, args: string[], cmd: string[] = []) => {
-    const { stdout } = await run('docker', [
-      'run',
-      '-d',
-      '--label',
-      'dev.devenv/test=prerelease-data',
-      '-p',
-      `0.0.0.0::${port}`,
-      ...args,
-      image,
-      ...cmd,
-    ]);
-    const id = stdout.trim();
-    containers.push(id);
-    const { stdout: p } = await run('docker', ['port', id, `${port}/tcp`]);
-    return Number.parseInt(p.split('\n')[0]!.split(':').pop()!, 10);
-  };
-
-  const query = async (sql: string, params: unknown[] = []) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      return (await c.query(sql, params)).rows;
-    } finally {
-      await c.end();
-    }
-  };
+  let ADMIN_PW = '';
+  const query = (sql: string, params: unknown[] = []) => servers.query(sql, params);
 
   beforeAll(async () => {
     client = connect({ kubeconfig: kubeconfig as string, context: 'devenv-test' });
-    const node = await client.request<{
-      items: Array<{ status: { addresses: Array<{ type: string; address: string }> } }>;
-    }>('GET', '/api/v1/nodes');
-    const nodeIp = node.items[0]!.status.addresses.find((a) => a.type === 'InternalIP')!.address;
-    const pgPort = await publish(PG_IMAGE, 5432, ['-e', `POSTGRES_PASSWORD=${ADMIN_PW}`]);
-    const s3Port = await publish(
-      MINIO_IMAGE,
-      9000,
-      ['-e', `MINIO_ROOT_USER=${S3_KEY}`, '-e', `MINIO_ROOT_PASSWORD=${S3_SECRET}`],
-      ['minio', 'server', '/data'],
-    );
-    adminUrl = `postgres://postgres:${ADMIN_PW}@127.0.0.1:${pgPort}/postgres`;
-    env = {
-      DEVENV_PRERELEASE_DATABASE_URL: adminUrl,
-      // Pods reach the "shared" server on the node's address (Docker publishes it there).
-      DEVENV_PRERELEASE_DATABASE_HOST: nodeIp,
-      DEVENV_PRERELEASE_S3_ENDPOINT: `http://${nodeIp}:${s3Port}`,
-      DEVENV_PRERELEASE_S3_ACCESS_KEY: S3_KEY,
-      DEVENV_PRERELEASE_S3_SECRET_KEY: S3_SECRET,
-    };
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await query('SELECT 1');
-        const live = await fetch(`${env.DEVENV_PRERELEASE_S3_ENDPOINT}/minio/health/live`);
-        if (live.ok) break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    servers = await startSharedServers(client, { label: 'prerelease-data', minio: true });
+    ({ env, adminUrl, adminPassword: ADMIN_PW } = servers);
   }, 120_000);
 
   afterAll(async () => {
     await client?.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
-    for (const id of containers) await run('docker', ['rm', '-f', '-v', id]).catch(() => undefined);
+    await servers?.stop();
   }, 60_000);
 
   const store = () =>

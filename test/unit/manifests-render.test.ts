@@ -479,7 +479,11 @@ spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: sho
     const without = renderManifests(base({ docs: docsOf(text) }));
     expect(without.objects.map((o) => o.id.name)).toEqual(['migrate']);
     expect(without.dropped).toEqual([
-      expect.objectContaining({ kind: 'Job', name: 'itest', reason: expect.stringContaining('prerelease test') }),
+      expect.objectContaining({
+        kind: 'Job',
+        name: 'itest',
+        reason: expect.stringContaining('prerelease test'),
+      }),
     ]);
     const withTests = renderManifests(base({ docs: docsOf(text), tests: true }));
     expect(withTests.objects.map((o) => o.id.name)).toEqual(['itest', 'migrate']);

@@ -13,7 +13,7 @@ import { DevenvError } from '../../src/errors.ts';
 import { isTestJob } from '../../src/manifests/types.ts';
 import { deployerBinding, subjectFor } from '../../src/prerelease/access.ts';
 import { ciTemplate, gitlabTemplate } from '../../src/prerelease/ci-templates.ts';
-import { planPrereleaseData, prereleaseDataSecret } from '../../src/prerelease/data.ts';
+import { planPrereleaseData, prereleaseDataSecret, sharedDatabaseAccess } from '../../src/prerelease/data.ts';
 import {
   createStatements,
   databaseNames,
@@ -88,15 +88,21 @@ describe('data settings', () => {
 
   it('plans a database and prefixed buckets per prerelease', () => {
     const plan = planPrereleaseData(pg, 'prerelease-n1', env);
-    expect(plan.database?.names).toEqual({ database: 'prerelease_n1', user: 'prerelease_n1' });
-    expect(plan.database?.admin).toMatchObject({
+    if (plan.database?.mode !== 'shared') throw new Error('expected the shared mode');
+    expect(plan.database.names).toEqual({ database: 'prerelease_n1', user: 'prerelease_n1' });
+    expect(plan.database.admin).toMatchObject({
       engine: 'postgres',
       host: 'db.internal',
       port: 6543,
       password: 's@cret',
     });
     expect(plan.objectStore?.buckets).toEqual(['prerelease-n1-uploads', 'prerelease-n1-avatars']);
-    const secret = prereleaseDataSecret('shop', 'prerelease-n1', plan, 'pw')!;
+    const secret = prereleaseDataSecret(
+      'shop',
+      'prerelease-n1',
+      plan,
+      sharedDatabaseAccess(plan.database, 'pw'),
+    )!;
     expect(secret.metadata).toMatchObject({ name: 'devenv-data', namespace: 'prerelease-n1' });
     expect(secret.stringData).toMatchObject({
       DATABASE_URL: 'postgresql://prerelease_n1:pw@db.internal:6543/prerelease_n1',
@@ -117,13 +123,11 @@ describe('data settings', () => {
     expect(plan.notes[0]).toMatch(/no shared object store/);
   });
 
-  it('refuses a missing or mismatched admin URL (exit 2) and the ephemeral mode (exit 3)', () => {
+  it('refuses a missing or mismatched admin URL (exit 2)', () => {
     expect(exitOf(() => planPrereleaseData(pg, 'prerelease-n1', {})).code).toBe(2);
     const my = { DEVENV_PRERELEASE_DATABASE_URL: 'mysql://root:x@db:3306/' };
     expect(exitOf(() => planPrereleaseData(pg, 'prerelease-n1', my)).message).toMatch(/mysql server/);
     expect(exitOf(() => parseAdminUrl('redis://x@y')).message).toMatch(/postgres:\/\/ or mysql:\/\//);
-    const eph = cfg({ database: { engine: 'postgres' }, prerelease: { database: 'ephemeral' } });
-    expect(exitOf(() => planPrereleaseData(eph, 'prerelease-n1', env)).code).toBe(3);
     const long = cfg({ objectStore: { buckets: ['a-rather-long-bucket-name-for-uploads'] } });
     expect(exitOf(() => planPrereleaseData(long, `prerelease-${'x'.repeat(30)}`, env)).message).toMatch(
       /too long/,

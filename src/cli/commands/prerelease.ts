@@ -37,7 +37,10 @@ export async function up(
   });
   const c = r.reconcile;
   for (const n of r.notes) out(`note: ${n}`);
-  if (r.database) out(`database ${r.database.database} (user ${r.database.user}) on the shared server`);
+  if (r.database)
+    out(
+      `database ${r.database.database} (user ${r.database.user}) ${r.database.mode === 'shared' ? 'on the shared server' : `on an ephemeral server in ${r.namespace} (Service devenv-db)`}`,
+    );
   if (r.buckets?.length) out(`buckets: ${r.buckets.join(', ')}`);
   out(
     `prerelease ${r.namespace} is up in ${(r.ms / 1000).toFixed(1)} s (context ${r.context}, expires ${r.expiresAt}): ` +
