@@ -179,7 +179,9 @@ const prerelease = z
     database: z
       .enum(['shared', 'ephemeral'])
       .default('shared')
-      .describe('A database per prerelease on the shared server, or one in the namespace.'),
+      .describe(
+        'shared: a database + user per prerelease on the server of DEVENV_PRERELEASE_DATABASE_URL; ephemeral: a server from the database compose file, inside the namespace.',
+      ),
   })
   .describe('Nightly prerelease namespaces on the shared cluster.');
 

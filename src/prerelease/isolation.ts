@@ -122,3 +122,49 @@ export function isolationObjects(opts: IsolationOptions): KubeObject[] {
     },
   ];
 }
+
+/**
+ * The project's own NetworkPolicies that open the namespace wider than `devenv-isolation`:
+ * an ingress rule with no `from` (any source), or a peer `namespaceSelector: {}` (every
+ * namespace) or `ipBlock` 0.0.0.0/0. NetworkPolicies add up, so devenv cannot narrow them
+ * without editing the project's manifests; it says so instead. In production such a policy
+ * covered one namespace (e.g. the shared backend); in a prerelease it covers what its
+ * podSelector selects in the one namespace.
+ */
+export function wideningPolicies(objects: readonly KubeObject[]): string[] {
+  const notes: string[] = [];
+  const empty = (sel: unknown) =>
+    sel !== null &&
+    typeof sel === 'object' &&
+    Object.values(sel as Record<string, unknown>).every(
+      (v) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0),
+    );
+  for (const o of objects) {
+    if (o.kind !== 'NetworkPolicy' || o.metadata.name === NETWORK_POLICY) continue;
+    const spec = (o.spec ?? {}) as {
+      podSelector?: unknown;
+      policyTypes?: string[];
+      ingress?: Array<{
+        from?: Array<{ namespaceSelector?: unknown; podSelector?: unknown; ipBlock?: { cidr?: string } }>;
+      }>;
+    };
+    const ingress = spec.ingress ?? [];
+    const open = ingress.some(
+      (rule) =>
+        !rule.from ||
+        rule.from.length === 0 ||
+        rule.from.some(
+          (peer) =>
+            (peer.namespaceSelector !== undefined && empty(peer.namespaceSelector) && !peer.podSelector) ||
+            peer.ipBlock?.cidr === '0.0.0.0/0' ||
+            peer.ipBlock?.cidr === '::/0',
+        ),
+    );
+    if (!open) continue;
+    const pods = empty(spec.podSelector ?? {}) ? 'every pod' : 'the pods it selects';
+    notes.push(
+      `NetworkPolicy ${o.metadata.name} admits traffic from every namespace to ${pods} of ${o.metadata.namespace}; ${NETWORK_POLICY} cannot narrow it (NetworkPolicies add up)`,
+    );
+  }
+  return notes;
+}

@@ -168,7 +168,9 @@ async function removeData(
 ): Promise<RemovedData> {
   const out: RemovedData = { buckets: [], notes: [] };
   const url = env[DATABASE_URL_ENV];
-  if ((annotations[ANNOTATION_DATABASE] || config.database) && url) {
+  // An ephemeral server lives in the namespace and goes with it: nothing to drop elsewhere.
+  const shared = Boolean(config.database) && config.prerelease.database === 'shared';
+  if ((annotations[ANNOTATION_DATABASE] || shared) && url) {
     const admin = parseAdminUrl(url);
     const names = databaseNames(admin.engine, namespace);
     if (!namesInPrefix(names, prefix)) {
@@ -190,7 +192,7 @@ async function removeData(
       if (r.user === 'dropped') out.user = names.user;
       if (r.reason) out.notes.push(r.reason);
     }
-  } else if (config.database && !url) {
+  } else if (shared && !url) {
     out.notes.push(`${DATABASE_URL_ENV} not set: no database dropped`);
   }
   const recorded = (annotations[ANNOTATION_BUCKETS] ?? '').split(',').filter(Boolean);

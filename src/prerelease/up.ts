@@ -41,7 +41,7 @@ import {
 } from './data.ts';
 import { type EphemeralDatabase, planEphemeralDatabase } from './ephemeral-db.ts';
 import { expiresAt, parseDuration, timestamp } from './expiry.ts';
-import { isolationObjects } from './isolation.ts';
+import { isolationObjects, wideningPolicies } from './isolation.ts';
 import {
   ANNOTATION_CREATED_AT,
   commitFromEnv,
@@ -284,6 +284,8 @@ function reportRender(r: ReturnType<Render>, emit: EventSink): void {
       phase: 'skip',
       detail: `${w.object} ${w.field}: ${w.from} → ${w.to} (its Service moved into this namespace)`,
     });
+  for (const note of wideningPolicies(r.objects.map((o) => o.object)))
+    emit({ type: 'step', id: 'isolation', phase: 'skip', detail: note });
 }
 
 function taggedImages(config: Config, registry: string, tag: string): Record<string, string> {

@@ -184,6 +184,9 @@ describe.skipIf(!kubeconfig)(
         if (web) expect(await httpGet(`http://${web.spec.clusterIP}:80/`)).toMatch(/^200 /);
       }
       expect(kubectl(['-n', 'back', 'get', 'networkpolicy', '-o', 'name'])).toContain('networkpolicy');
+      // The integration-test Job is built for, but not run by, a dev up.
+      expect(r.out).toContain('Job itest not applied: integration tests');
+      expect(kubectl(['-n', 'b2b', 'get', 'jobs', '-o', 'name']).trim()).toBe('');
     });
 
     it('a second up makes no write', () => {

@@ -7,6 +7,7 @@ import {
   DEFAULT_QUOTA,
   isolationObjects,
   TEST_SERVICE_ACCOUNT,
+  wideningPolicies,
 } from '../../src/prerelease/isolation.ts';
 
 const byKind = (ns: string, opts = {}) =>
@@ -80,5 +81,36 @@ describe('isolation objects', () => {
     expect(a.objects.map((o) => o.id.kind).sort()).toEqual(
       ['LimitRange', 'NetworkPolicy', 'ResourceQuota', 'Role', 'RoleBinding', 'ServiceAccount'].sort(),
     );
+  });
+});
+
+describe('project NetworkPolicies that open the namespace wider', () => {
+  const policy = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace: 'prerelease-n1' },
+    spec,
+  });
+  it("names those admitting every namespace or any source, not the narrow ones nor devenv's own", () => {
+    const notes = wideningPolicies([
+      policy('allow-from-all-namespaces', {
+        podSelector: {},
+        ingress: [{ from: [{ namespaceSelector: {} }] }],
+      }),
+      policy('allow-any', { podSelector: { matchLabels: { app: 'api' } }, ingress: [{}] }),
+      policy('from-monitoring', {
+        podSelector: {},
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { name: 'monitoring' } } }] }],
+      }),
+      policy('same-namespace', { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] }),
+      policy('deny-all', { podSelector: {}, policyTypes: ['Ingress'] }),
+      ...isolationObjects({ namespace: 'prerelease-n1' }).filter((o) => o.kind === 'NetworkPolicy'),
+    ] as any);
+    expect(notes).toEqual([
+      expect.stringMatching(
+        /^NetworkPolicy allow-from-all-namespaces admits traffic from every namespace to every pod of prerelease-n1/,
+      ),
+      expect.stringMatching(/^NetworkPolicy allow-any admits .* to the pods it selects/),
+    ]);
   });
 });
