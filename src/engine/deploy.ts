@@ -7,6 +7,7 @@
  */
 import type { ReconcileResult } from '../kube/apply.ts';
 import type { KubeClient } from '../kube/client.ts';
+import type { RenderResult } from '../manifests/render.ts';
 import type { DeployEnv, RenderedObject } from '../manifests/types.ts';
 import { type EventSink, skipped, step } from './events.ts';
 
@@ -72,4 +73,22 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     ...(opts.newPodsReady ? { newPodsReady: true } : {}),
   });
   return { reconcile: result, ready: rollout.ready };
+}
+
+/** What rendering left out or rewrote, as `skip` lines of the report (one wording for every command). */
+export function reportRender(r: Pick<RenderResult, 'dropped' | 'rewrites'>, emit: EventSink): void {
+  for (const d of r.dropped)
+    emit({
+      type: 'step',
+      id: `render:${d.file}#${d.index}`,
+      phase: 'skip',
+      detail: `${d.kind} ${d.name} not applied: ${d.reason}`,
+    });
+  for (const w of r.rewrites)
+    emit({
+      type: 'step',
+      id: `render:${w.object}:${w.field}`,
+      phase: 'skip',
+      detail: `${w.object} ${w.field}: ${w.from} → ${w.to} (its Service moved into this namespace)`,
+    });
 }

@@ -80,15 +80,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const generated = await generatedDocs(config, target, data, docs, images, renderManifests);
     const appDocs = config.tls ? await withTlsRestart(config, docs) : docs;
     const app = renderAll(config, appDocs, images, renderManifests);
-    for (const d of app.dropped)
-      emit({
-        type: 'step',
-        id: `render:${d.file}#${d.index}`,
-        phase: 'skip',
-        detail: `${d.kind} ${d.name} not applied: ${d.reason}`,
-      });
     const objects = [...app.objects, ...generated];
-    const { deploy } = await import('./deploy.ts');
+    const { deploy, reportRender } = await import('./deploy.ts');
+    reportRender(app, emit);
     const { reconcile: result } = await deploy({
       client,
       objects,

@@ -24,7 +24,7 @@ import type { Config } from '../config/schema.ts';
 import { randomSecret } from '../data/credentials.ts';
 import { DATA_SECRET_NAME as DATA_SECRET } from '../data/secret.ts';
 import type { DataAccess } from '../data/types.ts';
-import { deploy } from '../engine/deploy.ts';
+import { deploy, reportRender } from '../engine/deploy.ts';
 import { type EventSink, skipped, step } from '../engine/events.ts';
 import { badInput } from '../errors.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
@@ -202,6 +202,8 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
   const renderOwn = (docs: SourceDoc[]) =>
     render({ docs, project: config.project, env: 'prerelease', namespace }).objects;
   reportRender(app, emit);
+  for (const note of wideningPolicies(app.objects.map((o) => o.object)))
+    emit({ type: 'step', id: 'isolation', phase: 'skip', detail: note });
   const deployOpts = {
     client,
     project: config.project,
@@ -266,26 +268,6 @@ export function renderApp(
     ...(withData ? { dataSecret: DATA_SECRET } : {}),
     tests,
   });
-}
-
-/** What rendering for one namespace changed or left out, as skip lines of the report. */
-function reportRender(r: ReturnType<Render>, emit: EventSink): void {
-  for (const d of r.dropped)
-    emit({
-      type: 'step',
-      id: `render:${d.file}#${d.index}`,
-      phase: 'skip',
-      detail: `${d.kind} ${d.name} not applied: ${d.reason}`,
-    });
-  for (const w of r.rewrites)
-    emit({
-      type: 'step',
-      id: `render:${w.object}:${w.field}`,
-      phase: 'skip',
-      detail: `${w.object} ${w.field}: ${w.from} → ${w.to} (its Service moved into this namespace)`,
-    });
-  for (const note of wideningPolicies(r.objects.map((o) => o.object)))
-    emit({ type: 'step', id: 'isolation', phase: 'skip', detail: note });
 }
 
 function taggedImages(config: Config, registry: string, tag: string): Record<string, string> {
