@@ -176,6 +176,16 @@ const prerelease = z
       )
       .optional()
       .describe('Quiet window during which `prerelease up` may run, e.g. "22:00-06:00 Europe/Warsaw".'),
+    ingressDomain: z
+      .string()
+      .regex(
+        /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+        'must be a DNS domain such as "prerelease.example.com"',
+      )
+      .optional()
+      .describe(
+        'Domain for prerelease Ingress hosts: each host becomes <first label>-<namespace>.<domain> (point a wildcard DNS record at the ingress controller). Unset: Ingresses are not applied, so a prerelease never claims a production host on the shared cluster.',
+      ),
     database: z
       .enum(['shared', 'ephemeral'])
       .default('shared')

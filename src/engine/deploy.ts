@@ -89,6 +89,6 @@ export function reportRender(r: Pick<RenderResult, 'dropped' | 'rewrites'>, emit
       type: 'step',
       id: `render:${w.object}:${w.field}`,
       phase: 'skip',
-      detail: `${w.object} ${w.field}: ${w.from} → ${w.to} (its Service moved into this namespace)`,
+      detail: `${w.object} ${w.field}: ${w.from} → ${w.to} (${w.why})`,
     });
 }

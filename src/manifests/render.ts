@@ -9,6 +9,8 @@
  *     Service of namespace `back` in the set) are pointed at the one namespace, in
  *     container env values, command and args, and ConfigMap data — the objects moved, so
  *     the names that reach them move too. Every rewrite is listed in `rewrites`;
+ *   - prerelease only: Ingress hosts become hosts of the prerelease under
+ *     `ingressDomain` (listed in `rewrites`), and without it Ingresses are not rendered;
  *   - the image of each container / initContainer whose repository (ignoring registry
  *     host and tag) is one devenv builds, replaced by the reference it built;
  *   - `envFrom: [{secretRef: {name: <data secret>, optional: true}}]` appended to every
@@ -63,16 +65,23 @@ export interface RenderInput {
   clusterScopedKinds?: ReadonlySet<string>;
   /** Render the integration-test Jobs (`dev.devenv/role: test`) too; default: drop them. */
   tests?: boolean;
+  /**
+   * Prerelease: Ingress hosts become `<first label>-<namespace>.<ingressDomain>`; without
+   * it, Ingresses are dropped (on a shared cluster, a copy of production's Ingress would
+   * claim production's host names).
+   */
+  ingressDomain?: string;
 }
 
-/** A cluster DNS name rewritten because prerelease moved the Service it names. */
-export interface DnsRewrite {
+/** A value prerelease rewrote: a cluster DNS name of a moved Service, or an Ingress host. */
+export interface Rewrite {
   /** describeObject() of the object that holds the value. */
   object: string;
   /** Where in it, e.g. "containers[portal].env[API_URL]" or "data[config.ini]". */
   field: string;
   from: string;
   to: string;
+  why: string;
 }
 
 export interface DroppedDoc {
@@ -93,10 +102,12 @@ export interface RenderResult {
   /** Source documents deliberately not rendered (e.g. Namespace objects in prerelease). */
   dropped: DroppedDoc[];
   /** Prerelease: cluster DNS names pointed at the one namespace. */
-  rewrites: DnsRewrite[];
+  rewrites: Rewrite[];
 }
 
 type Path = readonly (string | number)[];
+
+const MOVED = 'its Service moved into this namespace';
 
 /** A uniform view over a yaml Document or a plain object, for the few edits rendering makes. */
 interface Editor {
@@ -240,7 +251,7 @@ export function renderManifests(input: RenderInput): RenderResult {
           input.namespace,
         )
       : undefined;
-  const rewrites: DnsRewrite[] = [];
+  const rewrites: Rewrite[] = [];
 
   const objects: RenderedObject[] = [];
   const dropped: DroppedDoc[] = [];
@@ -258,6 +269,23 @@ export function renderManifests(input: RenderInput): RenderResult {
     }
     const { group, version } = splitApiVersion(apiVersion);
     const namespaced = !clusterScoped.has(kind);
+
+    if (
+      input.namespace !== undefined &&
+      kind === 'Ingress' &&
+      group === 'networking.k8s.io' &&
+      !input.ingressDomain
+    ) {
+      const hosts = ingressHosts(ed);
+      dropped.push({
+        file: d.file,
+        index: d.index,
+        kind,
+        name,
+        reason: `on the shared cluster it would claim ${hosts.length ? `host ${hosts.join(', ')}` : 'every host'}; set prerelease.ingressDomain to give prerelease hosts of their own`,
+      });
+      continue;
+    }
 
     if (
       !input.tests &&
@@ -343,7 +371,13 @@ export function renderManifests(input: RenderInput): RenderResult {
               const to = dns(value);
               if (to === value) return;
               ed.set(path, to);
-              rewrites.push({ object: `${kind} ${name}`, field: `${where}.${field}`, from: value, to });
+              rewrites.push({
+                object: `${kind} ${name}`,
+                field: `${where}.${field}`,
+                from: value,
+                to,
+                why: MOVED,
+              });
             };
             const base = [...podSpec, list, i];
             if (Array.isArray(c.env))
@@ -371,9 +405,41 @@ export function renderManifests(input: RenderInput): RenderResult {
           const to = dns(v);
           if (to === v) continue;
           ed.set(['data', k], to);
-          rewrites.push({ object: `${kind} ${name}`, field: `data[${k}]`, from: v, to });
+          rewrites.push({ object: `${kind} ${name}`, field: `data[${k}]`, from: v, to, why: MOVED });
         }
       }
+    }
+
+    // Prerelease: Ingress hosts of its own under prerelease.ingressDomain.
+    if (
+      input.namespace !== undefined &&
+      input.ingressDomain &&
+      kind === 'Ingress' &&
+      group === 'networking.k8s.io'
+    ) {
+      const rename = (h: string) => prereleaseHost(h, input.namespace!, input.ingressDomain!);
+      const rules = ed.get(['spec', 'rules']);
+      if (Array.isArray(rules))
+        rules.forEach((r: unknown, i: number) => {
+          if (!isRecord(r) || typeof r.host !== 'string') return;
+          const to = rename(r.host);
+          ed.set(['spec', 'rules', i, 'host'], to);
+          rewrites.push({
+            object: `${kind} ${name}`,
+            field: `rules[${i}].host`,
+            from: r.host,
+            to,
+            why: 'a host of its own under prerelease.ingressDomain',
+          });
+        });
+      const tls = ed.get(['spec', 'tls']);
+      if (Array.isArray(tls))
+        tls.forEach((t: unknown, i: number) => {
+          if (!isRecord(t) || !Array.isArray(t.hosts)) return;
+          t.hosts.forEach((h: unknown, j: number) => {
+            if (typeof h === 'string') ed.set(['spec', 'tls', i, 'hosts', j], rename(h));
+          });
+        });
     }
 
     // Prerelease: bindings to service accounts of the source's namespaces follow them.
@@ -457,6 +523,27 @@ export function dnsRewriter(
       if (long) return `${svc}.${to}.svc`;
       return services.has(`${svc}.${ns}`) ? `${svc}.${to}` : m;
     });
+}
+
+/**
+ * A prerelease's own host for a production host: `<first label>-<namespace>.<domain>`, one
+ * label under the domain so that one wildcard DNS record and certificate cover every
+ * prerelease ("shop.example.com" in prerelease-nightly-20261123 under prerelease.example.com
+ * → "shop-prerelease-nightly-20261123.prerelease.example.com"). A label longer than 63
+ * characters is shortened with a hash; a wildcard host keeps its "*." prefix.
+ */
+export function prereleaseHost(host: string, namespace: string, domain: string): string {
+  const wildcard = host.startsWith('*.');
+  const first = (wildcard ? host.slice(2) : host).split('.')[0] || 'host';
+  let label = `${first}-${namespace}`;
+  if (label.length > 63) label = `${label.slice(0, 54)}-${contentHash(label).slice(0, 8)}`;
+  return `${wildcard ? '*.' : ''}${label}.${domain}`;
+}
+
+function ingressHosts(ed: Editor): string[] {
+  const rules = ed.get(['spec', 'rules']);
+  if (!Array.isArray(rules)) return [];
+  return rules.flatMap((r: unknown) => (isRecord(r) && typeof r.host === 'string' ? [r.host] : []));
 }
 
 function asStrings(v: unknown): Record<string, string> {

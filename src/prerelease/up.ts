@@ -266,6 +266,7 @@ export function renderApp(
     namespace,
     images,
     ...(withData ? { dataSecret: DATA_SECRET } : {}),
+    ...(config.prerelease.ingressDomain ? { ingressDomain: config.prerelease.ingressDomain } : {}),
     tests,
   });
 }

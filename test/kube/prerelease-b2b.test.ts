@@ -124,6 +124,16 @@ function cycle(mode: 'shared' | 'ephemeral') {
       const db = pods.items.find((p) => p.metadata.labels['app.kubernetes.io/name'] === 'devenv-db');
       expect(db?.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     }
+    // Ingress hosts of its own, never the manifests' hosts, on the shared cluster.
+    const ingress = await readObject(client, {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      namespace: ns,
+      name: 'storefront',
+    });
+    expect((ingress as { spec?: { rules?: Array<{ host?: string }> } })?.spec?.rules?.[0]?.host).toBe(
+      `shop-${ns}.prerelease.b2b.example.com`,
+    );
     // The tests are not run by up.
     expect(
       await readObject(client, { apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name: 'itest' }),

@@ -4,7 +4,7 @@ import { DevenvError } from '../../src/errors.ts';
 import { canonicalJson } from '../../src/manifests/hash.ts';
 import { imageRepository, parseImageRef, replacementFor } from '../../src/manifests/images.ts';
 import { parseManifestText } from '../../src/manifests/parse.ts';
-import { type RenderInput, renderManifests } from '../../src/manifests/render.ts';
+import { prereleaseHost, type RenderInput, renderManifests } from '../../src/manifests/render.ts';
 import { ANNOTATION_HASH, ANNOTATION_SOURCE, type RenderedObject } from '../../src/manifests/types.ts';
 
 // A production-style manifest: comments, quoting, block scalars, anchors and merge keys,
@@ -463,6 +463,53 @@ data:
     const dev = renderManifests(base({ docs: docsOf(text) }));
     expect(dev.rewrites).toEqual([]);
     expect((byKind(dev.objects, 'ConfigMap').object as any).data.upstream).toBe('api.back.svc.cluster.local');
+  });
+
+  it('prerelease: Ingresses get hosts of their own under ingressDomain, or are not applied', () => {
+    const text = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: front-web}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [shop.example.com], secretName: shop-tls}]
+  rules:
+  - host: shop.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: storefront, port: {number: 80}}}}]}
+`;
+    const ns = 'prerelease-nightly-20261123';
+    const without = renderManifests(base({ docs: docsOf(text), env: 'prerelease', namespace: ns }));
+    expect(without.objects).toEqual([]);
+    expect(without.dropped).toEqual([
+      expect.objectContaining({
+        kind: 'Ingress',
+        name: 'shop',
+        reason: expect.stringMatching(/would claim host shop\.example\.com; set prerelease\.ingressDomain/),
+      }),
+    ]);
+    const r = renderManifests(
+      base({ docs: docsOf(text), env: 'prerelease', namespace: ns, ingressDomain: 'pre.example.com' }),
+    );
+    const spec = (r.objects[0]!.object as any).spec;
+    expect(spec.rules[0].host).toBe(`shop-${ns}.pre.example.com`);
+    expect(spec.tls[0].hosts).toEqual([`shop-${ns}.pre.example.com`]);
+    expect(r.rewrites).toEqual([
+      expect.objectContaining({
+        object: 'Ingress shop',
+        from: 'shop.example.com',
+        to: `shop-${ns}.pre.example.com`,
+      }),
+    ]);
+    // Dev keeps the hosts as written.
+    expect((renderManifests(base({ docs: docsOf(text) })).objects[0]!.object as any).spec.rules[0].host).toBe(
+      'shop.example.com',
+    );
+    // Within DNS limits: one label of at most 63 characters under the domain.
+    const long = prereleaseHost('storefront.example.com', `prerelease-${'x'.repeat(52)}`, 'pre.example.com');
+    expect(long.split('.')[0]!.length).toBeLessThanOrEqual(63);
+    expect(long.endsWith('.pre.example.com')).toBe(true);
+    expect(prereleaseHost('*.shop.example.com', 'prerelease-a', 'pre.example.com')).toBe(
+      '*.shop-prerelease-a.pre.example.com',
+    );
   });
 
   it('leaves the integration-test Jobs out unless asked for them', () => {
