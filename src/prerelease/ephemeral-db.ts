@@ -9,6 +9,8 @@
  *   Deployment devenv-db      1 replica, Recreate; volumes of the compose file → emptyDir;
  *                             the compose healthcheck → readiness probe
  *   Service    devenv-db      the database port
+ *   ConfigMap  devenv-db-init database.initScripts at /docker-entrypoint-initdb.d (the
+ *                             official images run them on first start, before Ready)
  *
  * Apps reach it as `devenv-db:<port>` through the usual `devenv-data` Secret. No shared
  * server, no admin URL, nothing to drop: deleting the namespace removes it all.
@@ -18,6 +20,7 @@
  * Pure module: no I/O.
  */
 
+import { basename } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { ComposeSource } from '../data/plan.ts';
 import { type DatabasePlan, mainDatabase, planData } from '../data/plan.ts';
@@ -26,6 +29,7 @@ import { badInput } from '../errors.ts';
 
 export const EPHEMERAL_DB = 'devenv-db';
 export const EPHEMERAL_DB_ENV = 'devenv-db-env';
+export const EPHEMERAL_DB_INIT = 'devenv-db-init';
 const COMPONENT = { 'app.kubernetes.io/name': EPHEMERAL_DB, 'app.kubernetes.io/component': 'database' };
 
 export interface EphemeralCredentials {
@@ -56,6 +60,8 @@ export function planEphemeralDatabase(
   root: string,
   compose: ComposeSource,
   creds: EphemeralCredentials,
+  /** database.initScripts: mounted at /docker-entrypoint-initdb.d, run by the image at first start. */
+  initScripts: ReadonlyArray<{ name: string; sql: string }> = [],
 ): EphemeralDatabase {
   const { objectStore: _ignored, ...databaseOnly } = config;
   const plan = planData({
@@ -83,6 +89,14 @@ export function planEphemeralDatabase(
     target: m.target,
     readOnly: m.readOnly,
   }));
+  // The official images run /docker-entrypoint-initdb.d/*.sql in name order on an empty
+  // data directory, before the server that the readiness probe checks starts listening.
+  const initFiles = Object.fromEntries(
+    initScripts.map((s, i) => [
+      `${String(i).padStart(2, '0')}-${basename(s.name).replace(/[^-._a-zA-Z0-9]/g, '_')}`,
+      s.sql,
+    ]),
+  );
   const probe = readinessProbe(plan.spec.healthcheck);
   const container: Record<string, unknown> = {
     name: 'db',
@@ -90,12 +104,29 @@ export function planEphemeralDatabase(
     ...(plan.spec.cmd ? { args: plan.spec.cmd } : {}),
     ports: [{ name: 'db', containerPort: port }],
     envFrom: [{ secretRef: { name: EPHEMERAL_DB_ENV } }],
-    ...(volumes.length > 0
-      ? { volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: v.target, readOnly: v.readOnly })) }
+    ...(volumes.length > 0 || initScripts.length > 0
+      ? {
+          volumeMounts: [
+            ...volumes.map((v) => ({ name: v.name, mountPath: v.target, readOnly: v.readOnly })),
+            ...(initScripts.length > 0
+              ? [{ name: 'init-scripts', mountPath: '/docker-entrypoint-initdb.d', readOnly: true }]
+              : []),
+          ],
+        }
       : {}),
     ...(probe ? { readinessProbe: probe } : {}),
   };
   const objects: Array<Record<string, unknown>> = [
+    ...(initScripts.length > 0
+      ? [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: EPHEMERAL_DB_INIT, labels: { ...COMPONENT } },
+            data: initFiles,
+          },
+        ]
+      : []),
     {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -117,7 +148,16 @@ export function planEphemeralDatabase(
           spec: {
             terminationGracePeriodSeconds: 10,
             containers: [container],
-            ...(volumes.length > 0 ? { volumes: volumes.map((v) => ({ name: v.name, emptyDir: {} })) } : {}),
+            ...(volumes.length > 0 || initScripts.length > 0
+              ? {
+                  volumes: [
+                    ...volumes.map((v) => ({ name: v.name, emptyDir: {} })),
+                    ...(initScripts.length > 0
+                      ? [{ name: 'init-scripts', configMap: { name: EPHEMERAL_DB_INIT } }]
+                      : []),
+                  ],
+                }
+              : {}),
           },
         },
       },

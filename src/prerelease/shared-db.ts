@@ -24,7 +24,7 @@ interface Sql {
   close(): Promise<void>;
 }
 
-async function open(admin: AdminConnection): Promise<Sql> {
+async function open(admin: AdminConnection, opts: { multipleStatements?: boolean } = {}): Promise<Sql> {
   const where = `${admin.engine}://${admin.host}:${admin.port}`;
   try {
     if (admin.engine === 'postgres') {
@@ -55,6 +55,7 @@ async function open(admin: AdminConnection): Promise<Sql> {
       password: admin.password,
       ...(admin.database ? { database: admin.database } : {}),
       connectTimeout: 15_000,
+      ...(opts.multipleStatements ? { multipleStatements: true } : {}),
     });
     return {
       async query(sql, params) {
@@ -155,5 +156,45 @@ export async function dropPrereleaseDatabase(
     return { database: e.database ? 'dropped' : 'absent', user: e.user ? 'dropped' : 'absent' };
   } finally {
     await sql.close().catch(() => undefined);
+  }
+}
+
+/**
+ * `database.initScripts` on a NEW prerelease database, in order, as its own user (the
+ * same rights the app has), each script in one round trip. On failure the database and
+ * user are dropped again, so the next `up` starts clean and runs the scripts again;
+ * the error names the script and the server's message.
+ */
+export async function runInitScripts(
+  admin: AdminConnection,
+  names: DatabaseNames,
+  password: string,
+  namespace: string,
+  scripts: ReadonlyArray<{ name: string; sql: string }>,
+): Promise<void> {
+  if (scripts.length === 0) return;
+  const sql = await open(
+    { ...admin, user: names.user, password, database: names.database },
+    { multipleStatements: true },
+  );
+  let failed: { name: string; message: string } | undefined;
+  try {
+    for (const s of scripts) {
+      try {
+        await sql.query(s.sql);
+      } catch (err) {
+        failed = { name: s.name, message: (err as Error).message };
+        break;
+      }
+    }
+  } finally {
+    await sql.close().catch(() => undefined);
+  }
+  if (failed) {
+    await dropPrereleaseDatabase(admin, names, namespace).catch(() => undefined);
+    throw new DevenvError(
+      `init script ${failed.name} failed on the prerelease database ${names.database}: ${failed.message}`,
+      { details: ['The database was dropped again; fix the script and run "devenv prerelease up" again.'] },
+    );
   }
 }

@@ -18,6 +18,8 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -319,13 +321,15 @@ async function provisionData(
     if (data.database.mode === 'shared') {
       const { admin, names } = data.database;
       const password = (owned?.DB_USER === names.user && owned.DB_PASSWORD) || randomSecret();
-      const { ensurePrereleaseDatabase } = await import('./shared-db.ts');
+      const { ensurePrereleaseDatabase, runInitScripts } = await import('./shared-db.ts');
+      const scripts = initScripts(s);
       const created = await step(
         emit,
         'database',
-        `database ${names.database} (user ${names.user}) on ${admin.engine}://${admin.host}:${admin.port}`,
+        `database ${names.database} (user ${names.user}) on ${admin.engine}://${admin.host}:${admin.port}${scripts.length ? `, init scripts ${scripts.map((x) => x.name).join(', ')}` : ''}`,
         async () => {
           const isNew = await ensurePrereleaseDatabase(admin, names, password, s.namespace);
+          if (isNew) await runInitScripts(admin, names, password, s.namespace, scripts);
           return isNew ? true : skipped(false, `database ${names.database} exists on ${admin.host}`);
         },
       );
@@ -334,12 +338,18 @@ async function provisionData(
     } else {
       const user = 'devenv';
       const password = (owned?.DB_USER === user && owned.DB_PASSWORD) || randomSecret();
-      const db = planEphemeralDatabase(s.config, data.database.root, data.database.compose, {
-        user,
-        password,
-        // Derived, so that running `up` again renders the same server Secret.
-        rootPassword: createHash('sha256').update(`root:${password}`).digest('base64url').slice(0, 32),
-      });
+      const db = planEphemeralDatabase(
+        s.config,
+        data.database.root,
+        data.database.compose,
+        {
+          user,
+          password,
+          // Derived, so that running `up` again renders the same server Secret.
+          rootPassword: createHash('sha256').update(`root:${password}`).digest('base64url').slice(0, 32),
+        },
+        initScripts(s),
+      );
       emit({
         type: 'step',
         id: 'database',
@@ -368,6 +378,14 @@ async function provisionData(
     });
   }
   return out;
+}
+
+/** database.initScripts, read from the checkout (names as written in devenv.yaml). */
+function initScripts(s: PrereleaseSession): Array<{ name: string; sql: string }> {
+  return (s.config.database?.initScripts ?? []).map((name) => ({
+    name,
+    sql: readFileSync(resolve(s.root, name), 'utf8'),
+  }));
 }
 
 function isOwnedSecret(labels: Record<string, string>, project: string): boolean {

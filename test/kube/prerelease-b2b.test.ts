@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as YAML from 'yaml';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
@@ -45,6 +46,51 @@ async function b2bCopy(edit: (doc: YAML.Document) => void = () => undefined) {
 interface Pod {
   metadata: { name: string; labels: Record<string, string> };
   status: { conditions?: Array<{ type: string; status: string }> };
+}
+
+/**
+ * The rows of the fixture's init script, read with the credentials devenv gave the pods
+ * (the devenv-data Secret). The ephemeral server is reached on its Service's ClusterIP
+ * (routed from this host by kube-proxy, once it has programmed the new Service).
+ */
+async function productsInDatabase(client: KubeClient, ns: string, mode: 'shared' | 'ephemeral') {
+  const secret = await readObject(client, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    namespace: ns,
+    name: 'devenv-data',
+  });
+  const v = (k: string) => Buffer.from((secret?.data as Record<string, string>)[k]!, 'base64').toString();
+  let host = v('DB_HOST');
+  if (mode === 'ephemeral') {
+    const svc = await readObject(client, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      namespace: ns,
+      name: 'devenv-db',
+    });
+    host = (svc as { spec?: { clusterIP?: string } })?.spec?.clusterIP ?? host;
+  }
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const c = new pg.Client({
+      host,
+      port: Number(v('DB_PORT')),
+      user: v('DB_USER'),
+      password: v('DB_PASSWORD'),
+      database: v('DB_NAME'),
+      connectionTimeoutMillis: 3000,
+    });
+    try {
+      await c.connect();
+      return (await c.query('SELECT sku FROM products ORDER BY sku')).rows.map((r) => r.sku as string);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
 }
 
 function cycle(mode: 'shared' | 'ephemeral') {
@@ -124,6 +170,8 @@ function cycle(mode: 'shared' | 'ephemeral') {
       const db = pods.items.find((p) => p.metadata.labels['app.kubernetes.io/name'] === 'devenv-db');
       expect(db?.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     }
+    // database.initScripts ran on the prerelease database, as the app's own user.
+    expect(await productsInDatabase(client, ns, mode)).toEqual(['B2B-001', 'B2B-002']);
     // Ingress hosts of its own, never the manifests' hosts, on the shared cluster.
     const ingress = await readObject(client, {
       apiVersion: 'networking.k8s.io/v1',

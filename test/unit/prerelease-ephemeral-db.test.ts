@@ -89,6 +89,24 @@ describe('ephemeral prerelease database', () => {
     });
   });
 
+  it('mounts database.initScripts where the official images run them at first start', () => {
+    const db = planEphemeralDatabase(cfg('postgres'), root, compose('postgres'), creds, [
+      { name: 'db/schema.sql', sql: 'CREATE TABLE t (id int);' },
+      { name: 'db/seed data.sql', sql: 'INSERT INTO t VALUES (1);' },
+    ]);
+    expect(find(db.objects, 'ConfigMap')).toMatchObject({
+      metadata: { name: 'devenv-db-init' },
+      data: { '00-schema.sql': 'CREATE TABLE t (id int);', '01-seed_data.sql': 'INSERT INTO t VALUES (1);' },
+    });
+    const pod = find(db.objects, 'Deployment').spec.template.spec;
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: 'init-scripts',
+      mountPath: '/docker-entrypoint-initdb.d',
+      readOnly: true,
+    });
+    expect(pod.volumes).toContainEqual({ name: 'init-scripts', configMap: { name: 'devenv-db-init' } });
+  });
+
   it('refuses a compose file with a bind mount, naming the file (exit 2)', () => {
     const text = readFileSync(join(root, 'compose', 'postgres.yaml'), 'utf8').replace(
       '- data:/var/lib/postgresql/data',
