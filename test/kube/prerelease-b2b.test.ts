@@ -60,7 +60,8 @@ async function productsInDatabase(client: KubeClient, ns: string, mode: 'shared'
     namespace: ns,
     name: 'devenv-data',
   });
-  const v = (k: string) => Buffer.from((secret?.data as Record<string, string>)[k]!, 'base64').toString();
+  const data = (secret?.data ?? {}) as Record<string, string>;
+  const v = (k: string) => Buffer.from(data[k] ?? '', 'base64').toString();
   let host = v('DB_HOST');
   if (mode === 'ephemeral') {
     const svc = await readObject(client, {
