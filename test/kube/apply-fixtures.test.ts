@@ -62,7 +62,13 @@ async function renderFixture(
   dir: string,
   config: Config,
   images: Record<string, string>,
-  opts: { project: string; env: DeployEnv; namespace?: string; defaultNamespace?: string },
+  opts: {
+    project: string;
+    env: DeployEnv;
+    namespace?: string;
+    defaultNamespace?: string;
+    ingressDomain?: string;
+  },
   dataNamespaces: string[],
 ) {
   const docs: SourceDoc[] = [];
@@ -225,7 +231,8 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
         service: 'api',
         version: '1.0.0',
         cache: 'PONG',
-        database: 'configured',
+        // DATABASE_URL arrived (nothing listens at that address in this test).
+        database: expect.objectContaining({ name: 'app', reachable: false }),
       });
       const info2 = JSON.parse((await serviceGet(client, back, 'api', '/api/info')).body);
       expect(info2.hits).toBe(info1.hits + 1);
@@ -246,10 +253,16 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
     const ns = `devenv-pre-${runId}`;
     cleanup.push({ ns, project, env: 'prerelease' });
 
-    const rendered = await renderFixture(dir, config, images, { project, env: 'prerelease', namespace: ns }, [
-      ns,
-    ]);
+    const rendered = await renderFixture(
+      dir,
+      config,
+      images,
+      { project, env: 'prerelease', namespace: ns, ingressDomain: config.prerelease.ingressDomain! },
+      [ns],
+    );
+    // The source Namespaces, and the integration-test Job (`prerelease test` runs it).
     expect(rendered.dropped.map((d) => `${d.kind}/${d.name}`).sort()).toEqual([
+      'Job/itest',
       'Namespace/b2b',
       'Namespace/back',
       'Namespace/front-web',
