@@ -5,7 +5,9 @@
  *   - engine has the image AND registry serves it → nothing to do (build and load skipped);
  *   - engine has it, registry does not            → push only;
  *   - engine lacks it                             → build, then push unless served.
- * After a push the registry is asked again: a push the registry does not serve is a failure.
+ * The registry is asked as soon as the tag is known, while the engine builds (the answer
+ * is waited for only when the push step needs it). After a push the registry is asked
+ * again: a push the registry does not serve is a failure.
  *
  * Images carry devenv's labels (managed-by, project, service), added as one cached LABEL
  * line after the built stage's FROM where possible (dockerfile.ts explains why).
@@ -69,11 +71,17 @@ export async function ensureImage(
   let ctx: BuildContext | undefined;
   let ref = '';
   let built = false;
+  /** "Does the registry serve the tag?", asked as soon as the tag is known (during the build). */
+  let served: Promise<{ ok: boolean } | { err: unknown }> | undefined;
   const t0 = performance.now();
   await step(sink, buildId, `build ${service.name}`, async () => {
     const c = await scanContext(service, opts.root, opts.cache ? { cache: opts.cache } : {});
     ctx = c;
     ref = `${registry}/${repo}:${c.tag}`;
+    served = registryHasManifest(registry, repo, c.tag).then(
+      (ok) => ({ ok }),
+      (err: unknown) => ({ err }),
+    );
     if (await imageExists(ref)) return skipped(undefined, `${ref} already built (same content)`);
     const labels = devenvLabels(opts.project, { [SERVICE_LABEL]: service.name });
     // Labels go in as one cached LABEL line after the built stage's FROM (dockerfile.ts);
@@ -82,12 +90,14 @@ export async function ensureImage(
     const text = dfEntry?.type === 'file' ? await readFile(c.dockerfileAbs, 'utf8').catch(() => '') : '';
     const inline = insertAfterBuiltFrom(text, labelInstruction(labels), c.target) !== undefined;
     await buildImage({
-      contextTar: contextTar(
-        c,
-        inline
-          ? { transformDockerfile: (t) => insertAfterBuiltFrom(t, labelInstruction(labels), c.target) ?? t }
-          : {},
-      ),
+      // A factory: a build the engine refuses with BuildKit is sent again, to the classic builder.
+      contextTar: () =>
+        contextTar(
+          c,
+          inline
+            ? { transformDockerfile: (t) => insertAfterBuiltFrom(t, labelInstruction(labels), c.target) ?? t }
+            : {},
+        ),
       dockerfile: c.dockerfile,
       tags: [ref],
       buildArgs: c.buildArgs,
@@ -103,9 +113,9 @@ export async function ensureImage(
 
   let pushed = false;
   await step(sink, loadId, `push ${ref}`, async () => {
-    if (await registryHasManifest(registry, repo, tag)) {
-      return skipped(undefined, `${ref} already in the registry`);
-    }
+    const before = (await served) ?? { ok: await registryHasManifest(registry, repo, tag) };
+    if ('err' in before) throw before.err;
+    if (before.ok) return skipped(undefined, `${ref} already in the registry`);
     await pushImage(ref);
     if (!(await registryHasManifest(registry, repo, tag))) {
       throw new DevenvError(`pushed ${ref}, but registry ${registry} does not serve it`);

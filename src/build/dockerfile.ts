@@ -8,6 +8,8 @@
  * (test/bench/reload.ts measured devenv at 1.9x a raw build+push with three labels).
  * One LABEL line right after the built stage's FROM is cached with the base layers, so
  * an edit costs nothing extra, and the labels are inherited by the final image.
+ * (BuildKit, devenv's builder where the engine has it, writes API labels into the image
+ * config without a step; the inline line is harmless there and keeps both builders alike.)
  */
 
 /** One LABEL instruction carrying every label (keys sorted, values JSON-quoted). */

@@ -3,10 +3,22 @@
  * Part of the Docker adapter (the only module family that imports dockerode); callers
  * pass plain data and streams and get plain data back.
  *
- * Builds use the engine's classic builder (the API's default), which needs no BuildKit
- * session and runs on every engine devenv supports. Output arrives as JSON lines; each
- * human line is forwarded to `onLine`, and a failed build throws a DevenvError whose
- * `details` are the last lines of the build output (the compiler error is in there).
+ * Builds use the engine's BuildKit where it has one (Docker >= 18.09 on Linux; what
+ * `docker build` itself uses since Docker 23), through the same /build endpoint with the
+ * context tar as the request body (`version=2`; dockerode opens the session BuildKit asks
+ * registry credentials through). BuildKit runs metadata-only instructions (ENV, EXPOSE,
+ * USER, CMD, LABEL...) without a container, where the classic builder creates and commits
+ * one container per instruction after the first changed layer: on the pyapp fixture an
+ * edit took ~1.1 s classic, ~0.45 s BuildKit. The classic builder remains: engines that
+ * report no BuildKit (Podman's Docker API, Windows, API < 1.39), DEVENV_BUILDER=classic,
+ * and an engine that refuses the BuildKit request (then the build is retried classic, and
+ * once that works, classic is kept for the process).
+ *
+ * Output arrives as JSON lines (BuildKit's progress as base64 protobuf inside them, decoded
+ * by buildkit-progress.ts into `docker build --progress=plain`-like lines: `#3 [2/5] COPY
+ * ...`, `#4 <output of RUN>`, `#4 DONE 0.3s`); each human line is forwarded to `onLine`, and a failed build
+ * throws a DevenvError whose `details` are the last lines of the build output (the
+ * compiler error is in there).
  */
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -16,6 +28,9 @@ import { docker } from './engine.ts';
 /** How many trailing build-output lines a failure carries. */
 const FAIL_LINES = 40;
 
+/** The id of the /build messages that carry BuildKit's progress (see buildkit-progress.ts). */
+const BUILDKIT_TRACE = 'moby.buildkit.trace';
+
 interface JsonMessage {
   stream?: string;
   status?: string;
@@ -23,11 +38,18 @@ interface JsonMessage {
   id?: string;
   error?: string;
   errorDetail?: { message?: string };
-  aux?: { ID?: string; Tag?: string; Digest?: string };
+  /** An object (image id, push digest), or BuildKit's base64 progress (id moby.buildkit.trace). */
+  aux?: { ID?: string; Tag?: string; Digest?: string } | string;
 }
 
+export type BuilderBackend = 'buildkit' | 'classic';
+
 export interface BuildImageOptions {
-  contextTar: Readable;
+  /**
+   * The context as a tar stream. A factory (preferred) lets a build the engine refused
+   * with BuildKit be sent again to the classic builder.
+   */
+  contextTar: Readable | (() => Readable);
   /** The Dockerfile's path inside the context tar. */
   dockerfile: string;
   /** Full refs (`repo:tag`) the image gets. */
@@ -38,16 +60,66 @@ export interface BuildImageOptions {
   /** Each line of build output, as it arrives. */
   onLine?: (line: string) => void;
   signal?: AbortSignal;
+  /** Default: defaultBuilder() (BuildKit where the engine has it). */
+  builder?: BuilderBackend;
 }
 
 export interface BuildImageResult {
   /** `sha256:…` image id. */
   imageId: string;
   lines: string[];
+  /** The builder that built it. */
+  builder: BuilderBackend;
+}
+
+let chosenBuilder: Promise<BuilderBackend> | undefined;
+
+/**
+ * The builder devenv uses on this engine: DEVENV_BUILDER (`buildkit` | `classic`) when set,
+ * else BuildKit when the engine is Docker on Linux with API >= 1.39, else classic. Asked
+ * once per process.
+ */
+export function defaultBuilder(): Promise<BuilderBackend> {
+  chosenBuilder ??= (async (): Promise<BuilderBackend> => {
+    const forced = process.env.DEVENV_BUILDER;
+    if (forced === 'buildkit' || forced === 'classic') return forced;
+    try {
+      const v = await (await docker()).version();
+      const podman = (v.Components ?? []).some((c) => /podman/i.test(String(c.Name)));
+      const [major = 0, minor = 0] = String(v.ApiVersion).split('.').map(Number);
+      const recent = major > 1 || (major === 1 && minor >= 39);
+      return v.Os === 'linux' && recent && !podman ? 'buildkit' : 'classic';
+    } catch {
+      return 'classic';
+    }
+  })();
+  return chosenBuilder;
 }
 
 export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
+  const builder = opts.builder ?? (await defaultBuilder());
+  const first = await buildWith(builder, opts);
+  if (!('refused' in first)) return first;
+  // The engine would not start a BuildKit build (no session support, no BuildKit): the
+  // same build through the classic builder, which every engine has.
+  if (typeof opts.contextTar !== 'function') throw first.refused;
+  opts.onLine?.(`BuildKit not available on this engine (${first.reason}); using the classic builder`);
+  const second = await buildWith('classic', opts);
+  if ('refused' in second) throw second.refused;
+  if (opts.builder === undefined) chosenBuilder = Promise.resolve('classic');
+  return second;
+}
+
+async function buildWith(
+  builder: BuilderBackend,
+  opts: BuildImageOptions,
+): Promise<BuildImageResult | { refused: DevenvError; reason: string }> {
   const d = await docker();
+  // Only a BuildKit build sends progress as protobuf: its decoder (and protobufjs) is loaded
+  // for it alone, and before the request (nothing is awaited once the streams are open).
+  const progress =
+    builder === 'buildkit' ? new (await import('./buildkit-progress.ts')).BuildkitProgress() : undefined;
+  const contextTar = typeof opts.contextTar === 'function' ? opts.contextTar() : opts.contextTar;
   const lines: string[] = [];
   let imageId = '';
   let failure: string | undefined;
@@ -62,7 +134,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   };
   // A tar stream that fails (e.g. the context changed mid-send) must fail the build.
   let tarError: Error | undefined;
-  opts.contextTar.once('error', (err: Error) => {
+  contextTar.once('error', (err: Error) => {
     tarError = err;
   });
   let out: NodeJS.ReadableStream;
@@ -77,19 +149,29 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
       pull: false,
       ...(opts.target ? { target: opts.target } : {}),
       ...(opts.signal ? { abortSignal: opts.signal } : {}),
+      ...(builder === 'buildkit' ? { version: '2' as const } : {}),
     };
-    out = await d.buildImage(opts.contextTar, options);
+    out = await d.buildImage(contextTar, options);
   } catch (err) {
-    throw new DevenvError(`docker build failed: ${tarError?.message ?? messageOf(err)}`, {
+    const error = new DevenvError(`docker build failed: ${tarError?.message ?? messageOf(err)}`, {
       cause: tarError ?? err,
       details: lines.slice(-FAIL_LINES),
     });
+    if (builder === 'buildkit' && !tarError && !opts.signal?.aborted) {
+      contextTar.destroy(); // the retry sends a fresh stream
+      return { refused: error, reason: messageOf(err) };
+    }
+    throw error;
   }
   try {
     await follow(d, out, (m) => {
+      if (m.id === BUILDKIT_TRACE && typeof m.aux === 'string') {
+        for (const line of progress?.push(m.aux) ?? []) emit(line);
+        return;
+      }
       if (m.stream) emit(m.stream);
       if (m.status) emit(m.progress ? `${m.status} ${m.progress}` : m.status);
-      if (m.aux?.ID) imageId = m.aux.ID;
+      if (typeof m.aux === 'object' && m.aux.ID) imageId = m.aux.ID;
       if (m.error) {
         failure = m.errorDetail?.message ?? m.error;
         emit(failure);
@@ -98,6 +180,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   } catch (err) {
     failure ??= messageOf(err);
   }
+  for (const line of progress?.flush() ?? []) emit(line);
   if (tarError) failure = tarError.message;
   if (failure !== undefined) {
     throw new DevenvError(`docker build failed: ${lastLine(failure)}`, {
@@ -109,7 +192,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   if (!imageId && first) imageId = (await imageId_(first)) ?? '';
   // The API takes one `t` here (typed as such); further refs are plain tags of the result.
   for (const extra of opts.tags.slice(1)) await tagImage(imageId || (first as string), extra);
-  return { imageId, lines };
+  return { imageId, lines, builder };
 }
 
 async function imageId_(ref: string): Promise<string | undefined> {

@@ -31,6 +31,9 @@ export interface ReloadTimings {
 
 export async function reloadService(ctx: ReloadContext, service: ServiceConfig): Promise<ReloadTimings> {
   const { config, root } = ctx.loaded;
+  // The deploy half loads while the image builds (a no-op once the modules are loaded).
+  const later = Promise.all([import('../manifests/render.ts'), import('./deploy.ts')]);
+  later.catch(() => undefined); // a failed build must not leave this rejection unhandled
   const { ensureImage } = await import('../build/builder.ts');
   const { registryHost } = await import('../cluster/k3dconfig.ts');
   const img = await ensureImage(service, {
@@ -42,8 +45,7 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
   if (ctx.images[img.repo] === img.ref) {
     return { buildMs: img.buildMs, loadMs: img.loadMs, rolloutMs: 0, tag: img.tag, result: 'unchanged' };
   }
-  const { renderManifests } = await import('../manifests/render.ts');
-  const { deploy } = await import('./deploy.ts');
+  const [{ renderManifests }, { deploy }] = await later;
   const images = { ...ctx.images, [img.repo]: img.ref };
   const ownDocs = ctx.docs.get(service.name) ?? [];
   const rendered = renderManifests({

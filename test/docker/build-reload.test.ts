@@ -7,20 +7,29 @@
 // base), and the registry binary under $DEVENV_TEST_CACHE/registry-*/[bin/]registry
 // (test/cluster/build.sh builds it; or DEVENV_TEST_REGISTRY_BIN). Without the binary this
 // file is skipped with the reason printed; under CI=true that is a failure.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureImage } from '../../src/build/builder.ts';
-import { HashCache } from '../../src/build/context.ts';
+import { contextTar, HashCache, scanContext } from '../../src/build/context.ts';
 import { registryHasManifest } from '../../src/build/registry.ts';
 import { planSync, syncToPods } from '../../src/build/sync.ts';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { createContainer, removeContainer, startContainer } from '../../src/docker/containers.ts';
+import { engineInfo } from '../../src/docker/engine.ts';
 import { execRun } from '../../src/docker/exec.ts';
-import { imageExists, inspectImage, removeImage } from '../../src/docker/images.ts';
+import {
+  buildImage,
+  defaultBuilder,
+  imageExists,
+  inspectImage,
+  removeImage,
+} from '../../src/docker/images.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
 import type { ProgressEvent, ReloadEvent, StepEvent } from '../../src/engine/events.ts';
 import { classifyChangeSet } from '../../src/watch/changeset.ts';
@@ -56,6 +65,7 @@ if (dockerAvailable && !registryBin) {
   process.stderr.write(`${msg}\n[docker tier] build-reload: SKIPPED\n`);
 }
 
+const execFileP = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const project = `bt${Date.now().toString(36)}`;
@@ -227,7 +237,120 @@ describe.skipIf(!dockerAvailable || !registryBin)(
       await write('continued/Dockerfile', `FROM \\\n  ${BASE_IMAGE}\nRUN true\n`);
       const r2 = await ensure(c.sink, service({ name: 'continued', context: 'continued' }));
       expect((await inspectImage(r2.ref))?.labels).toMatchObject({ 'dev.devenv/service': 'continued' });
-      expect(c.steps('build:continued', 'progress').some((e) => e.detail?.includes('LABEL'))).toBe(true);
+      // The classic builder shows the API's labels as a LABEL step; BuildKit writes them
+      // into the image config without one.
+      if ((await defaultBuilder()) === 'classic')
+        expect(c.steps('build:continued', 'progress').some((e) => e.detail?.includes('LABEL'))).toBe(true);
+    });
+
+    it('builds with BuildKit where the engine has it, and with the classic builder on request', async () => {
+      const info = await engineInfo();
+      const [major = 0, minor = 0] = info.apiVersion.split('.').map(Number);
+      if (major === 1 && minor >= 39 && !process.env.DEVENV_BUILDER)
+        expect(await defaultBuilder()).toBe('buildkit');
+      await write(
+        'both/Dockerfile',
+        `FROM ${BASE_IMAGE}\nCOPY a.txt /a.txt\nENV MODE=test\nCMD ["sleep", "infinity"]\n`,
+      );
+      await write('both/a.txt', 'a\n');
+      const ctx = await scanContext(service({ name: 'both', context: 'both' }), root, { cache });
+      for (const builder of ['buildkit', 'classic'] as const) {
+        const ref = `${registry}/${project}/both:${builder}`;
+        refs.add(ref);
+        const lines: string[] = [];
+        const r = await buildImage({
+          contextTar: () => contextTar(ctx),
+          dockerfile: 'Dockerfile',
+          tags: [ref],
+          labels: { 'dev.devenv/builder-test': builder },
+          builder,
+          onLine: (l) => lines.push(l),
+        });
+        expect(r.builder).toBe(builder);
+        expect(r.imageId).toMatch(/^sha256:/);
+        expect(lines.some((l) => l.includes('COPY a.txt /a.txt'))).toBe(true);
+        expect((await inspectImage(ref))?.labels).toMatchObject({ 'dev.devenv/builder-test': builder });
+        expect(await execRunOnce(ref, ['sh', '-c', 'cat /a.txt; echo $MODE'])).toBe('a\ntest\n');
+      }
+      // A failed build carries the compiler's stderr in its details with either builder; with
+      // BuildKit it comes through the protobuf progress as the step's output (`#N <line>`),
+      // followed by the step's ERROR line.
+      await write('both/Dockerfile', `FROM ${BASE_IMAGE}\nRUN echo "lib.rs:7: error[E0308]" >&2; exit 2\n`);
+      const broken = await scanContext(service({ name: 'both', context: 'both' }), root, { cache });
+      const failed = async (builder: 'buildkit' | 'classic') => {
+        const err = await buildImage({
+          contextTar: contextTar(broken), // a stream, not a factory: no classic retry behind BuildKit
+          dockerfile: 'Dockerfile',
+          tags: [`${registry}/${project}/both:broken-${builder}`],
+          builder,
+        }).then(
+          () => undefined,
+          (e: unknown) => e as { message: string; details?: string[] },
+        );
+        expect(err?.message).toMatch(/^docker build failed: .*2$/);
+        return err?.details ?? [];
+      };
+      expect(await failed('classic')).toContainEqual(expect.stringContaining('lib.rs:7: error[E0308]'));
+      const details = await failed('buildkit');
+      const at = details.findIndex((l) => /^#\d+ lib\.rs:7: error\[E0308\]$/.test(l));
+      expect(at, details.join('\n')).toBeGreaterThanOrEqual(0);
+      const step = details[at]?.split(' ')[0];
+      expect(details.slice(at + 1)).toContainEqual(
+        expect.stringMatching(new RegExp(`^${step} ERROR: .*exit code: 2`)),
+      );
+    });
+
+    it('DEVENV_BUILDER=classic forces the classic builder; unset, the engine decides (one process each)', async () => {
+      // defaultBuilder() asks once per process, so each choice is made in a child process
+      // that builds through src/docker/images.ts against the same engine.
+      await write('choice/Dockerfile', `FROM ${BASE_IMAGE}\nCOPY a.txt /a.txt\n`);
+      await write('choice/a.txt', 'choice\n');
+      const ctx = await scanContext(service({ name: 'choice', context: 'choice' }), root, { cache });
+      const tarPath = join(root, 'choice.tar');
+      await pipeline(contextTar(ctx), createWriteStream(tarPath));
+      const script = join(root, 'choose-builder.mjs');
+      await writeFile(
+        script,
+        `import { createReadStream } from 'node:fs';
+const [imagesUrl, tar, ref] = process.argv.slice(2);
+const { buildImage, defaultBuilder } = await import(imagesUrl);
+const lines = [];
+try {
+  const r = await buildImage({ contextTar: () => createReadStream(tar), dockerfile: 'Dockerfile', tags: [ref], onLine: (l) => lines.push(l) });
+  process.stdout.write(JSON.stringify({ chosen: await defaultBuilder(), builder: r.builder, lines }));
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(String(err?.stack ?? err) + '\\n' + lines.join('\\n'));
+  process.exit(1);
+}
+`,
+      );
+      const imagesUrl = new URL('../../src/docker/images.ts', import.meta.url).href;
+      const run = async (forced: string | undefined) => {
+        const ref = `${registry}/${project}/choice:${forced ?? 'default'}`;
+        refs.add(ref);
+        const { DEVENV_BUILDER: _, ...env } = process.env;
+        const { stdout } = await execFileP(process.execPath, [script, imagesUrl, tarPath, ref], {
+          env: forced ? { ...env, DEVENV_BUILDER: forced } : env,
+          timeout: 120_000,
+        });
+        expect(await execRunOnce(ref, ['cat', '/a.txt'])).toBe('choice\n');
+        return JSON.parse(stdout) as { chosen: string; builder: string; lines: string[] };
+      };
+      const classic = await run('classic');
+      expect(classic).toMatchObject({ chosen: 'classic', builder: 'classic' });
+      expect(classic.lines).toContainEqual(expect.stringMatching(/^Step 1\/2 : FROM /));
+      expect(classic.lines.some((l) => /^#\d+ /.test(l))).toBe(false);
+
+      const info = await engineInfo();
+      const [major = 0, minor = 0] = info.apiVersion.split('.').map(Number);
+      const expected = major === 1 && minor >= 39 ? 'buildkit' : 'classic';
+      const chosen = await run(undefined);
+      expect(chosen).toMatchObject({ chosen: expected, builder: expected });
+      if (expected === 'buildkit') {
+        expect(chosen.lines).toContainEqual(expect.stringMatching(/^#\d+ \[2\/2\] COPY a\.txt \/a\.txt$/));
+        expect(chosen.lines.some((l) => l.startsWith('Step 1/2'))).toBe(false);
+      }
     });
 
     it('uses service.image as the repository', async () => {
