@@ -12,6 +12,21 @@
  *   - at the timeout: a failing readiness probe (from the pod's events), Unschedulable
  *     (the scheduler's message), or what the pods are still waiting for.
  * Those failures are reported as soon as they are certain, not at the timeout.
+ *
+ * Noticing: each workload's object and its pods are WATCHED (two watch streams); any change
+ * wakes the wait, which then reads the workload, its pods and ReplicaSets afresh and judges
+ * them as before. A poll (1 s) remains as the safety net, and where a watch cannot be opened
+ * (RBAC without `watch`, a proxy that drops long requests) or ends, the wait polls as it
+ * did without watches (every 200 ms for the first 15 s, then every second).
+ *
+ * When is a container "up"? (the contract of `done`)
+ *   - WITH a readiness probe: as soon as the kubelet reports it ready. The probe passed
+ *     against THIS instance (same restart count) after it started, which is what the probe
+ *     is for; waiting longer would only delay every reload. A crash after that is a later
+ *     failure of a pod that did serve (`kubectl rollout status` does not wait for it either).
+ *   - WITHOUT one: the kubelet calls it ready the moment the process starts, so it must
+ *     keep running, same instance, for `settleMs` (2 s): an app that dies at once (missing
+ *     setting, bad import) is then reported as failing, not as rolled out.
  */
 
 import type { EventSink } from '../engine/events.ts';
@@ -19,7 +34,7 @@ import { DevenvError } from '../errors.ts';
 import { describeObject, type KubeObject } from '../manifests/types.ts';
 import type { KubeClient } from './client.ts';
 import { readLogs } from './logs.ts';
-import { type LiveObject, mapLimit, readObject, sleep } from './objects.ts';
+import { type LiveObject, mapLimit, readObject } from './objects.ts';
 
 export const ROLLOUT_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 
@@ -45,7 +60,8 @@ export interface RolloutOptions {
   newPodsReady?: boolean;
   /**
    * How long a container WITHOUT a readiness probe must have run, unrestarted, to count
-   * as up (default 2 s; with a probe, 0.5 s). Catches apps that crash right after start.
+   * as up (default 2 s). Catches apps that crash right after start. A container WITH a
+   * readiness probe counts as up once the kubelet reports it ready (see the contract above).
    */
   settleMs?: number;
   /** Step id of a workload's events (default "rollout:<namespace>/<name>"). */
@@ -386,31 +402,61 @@ async function waitOne(
   timeoutMs: number,
   emit: EventSink,
 ): Promise<Outcome> {
+  const wake = new ChangeWake(opts.client);
+  try {
+    return await judge(opts, w, deadline, timeoutMs, emit, wake);
+  } finally {
+    wake.stop();
+  }
+}
+
+async function judge(
+  opts: RolloutOptions,
+  w: Workload,
+  deadline: number,
+  timeoutMs: number,
+  emit: EventSink,
+  wake: ChangeWake,
+): Promise<Outcome> {
   const { client } = opts;
-  // Most dev rollouts finish within seconds: poll fast at first (a save should show as soon
-  // as the new pod is ready), then back off so a long wait stays light on a shared cluster.
+  // Changes arrive through the watches. Without them (not opened, or ended), poll fast at
+  // first (a save should show as soon as the new pod is ready), then back off so a long
+  // wait stays light on a shared cluster. With them, the poll is only a safety net.
   const started = Date.now();
   const slowPollMs = opts.pollMs ?? 1000;
-  const pollEvery = (): number => (Date.now() - started < 15_000 ? Math.min(200, slowPollMs) : slowPollMs);
+  const pollEvery = (): number =>
+    wake.watching || Date.now() - started >= 15_000 ? slowPollMs : Math.min(200, slowPollMs);
   const stuckMs = opts.stuckMs ?? 60_000;
   const firstSeen = new Map<string, number>();
   let lastMessage = '';
   const settleMs = opts.settleMs ?? 2000;
   /** "<pod>/<container>/<restartCount>" → when this wait first saw that instance running and ready. */
   const runningSince = new Map<string, number>();
+  const { apiVersion, kind, namespace } = w.ref;
+  void wake.watch(await client.pathOf({ apiVersion, kind, namespace }), {
+    fieldSelector: `metadata.name=${w.ref.name}`,
+  });
+  let podsWatched = false;
   for (;;) {
     if (opts.signal?.aborted) return { ok: false, error: `${w.what}: rollout wait cancelled`, lines: [] };
+    // Changes from here on wake the next wait at once, even those that land during the reads.
+    wake.arm();
     const live = (await readObject(client, w.ref)) as Live | undefined;
     if (!live) return { ok: false, error: `${w.what} does not exist (deleted while waiting?)`, lines: [] };
     const st = workloadStatus(live, { newPodsReady: opts.newPodsReady === true });
     if (st.done && live.kind === 'Job') return { ok: true };
+    const selector = selectorString(live.spec?.selector);
+    if (!podsWatched && selector) {
+      podsWatched = true;
+      void wake.watch(`/api/v1/namespaces/${encodeURIComponent(w.ref.namespace)}/pods`, {
+        labelSelector: selector,
+      });
+    }
     const pods = await currentPods(client, live);
     if (st.done) {
-      // The controller's counters lag behind the pods, and a container without a readiness
-      // probe is "ready" the moment it starts, so one that crashes right after starting
-      // looks available for a while. Done means: every container of the new pods runs and
-      // is ready, and has kept running (same instance) for 0.5 s when a readiness probe
-      // vouches for it, `settleMs` (2 s) when nothing does.
+      // The controller's counters lag behind the pods, so done means: every container of
+      // the new pods runs and is ready, and (the contract above) one without a readiness
+      // probe has kept running, same instance, for `settleMs`.
       const now = Date.now();
       let wait = 0;
       // (No pods to look at, e.g. zero replicas: the controller's word is all there is.)
@@ -426,15 +472,16 @@ async function waitOne(
             allRunning = false;
             continue;
           }
+          if (probed.has(c.name)) continue; // the kubelet's probe vouches for this instance
           const k = `${pod.metadata.name}/${c.name}/${c.restartCount}`;
           const since = runningSince.get(k) ?? now;
           runningSince.set(k, since);
-          wait = Math.max(wait, since + (probed.has(c.name) ? 500 : settleMs) - now);
+          wait = Math.max(wait, since + settleMs - now);
         }
       }
       if (allRunning && wait <= 0) return { ok: true };
       if (allRunning) {
-        await sleep(Math.min(wait, pollEvery()), opts.signal);
+        await wake.next(Math.min(wait, pollEvery()), opts.signal);
         continue;
       }
       st.message = 'containers of the new pods are restarting';
@@ -447,6 +494,7 @@ async function waitOne(
     const problems = pods.flatMap(podProblems);
     const now = Date.now();
     const current = new Set<string>();
+    let nextStuck = Number.POSITIVE_INFINITY;
     for (const p of problems) {
       const k = `${p.pod}/${p.container ?? ''}/${p.reason}`;
       current.add(k);
@@ -455,7 +503,7 @@ async function waitOne(
       if (!p.fatal && now - since >= stuckMs) {
         p.fatal = true;
         p.summary = `${p.summary} for ${Math.round((now - since) / 1000)} s`;
-      }
+      } else if (!p.fatal) nextStuck = Math.min(nextStuck, since + stuckMs - now);
     }
     for (const k of firstSeen.keys()) if (!current.has(k)) firstSeen.delete(k);
     const fatal = problems.filter((p) => p.fatal);
@@ -489,7 +537,85 @@ async function waitOne(
       }
       return { ok: false, error, lines };
     }
-    await sleep(Math.min(pollEvery(), Math.max(0, deadline - Date.now())), opts.signal);
+    // Wake at the next change, or when a problem turns "stuck", the deadline passes, or the poll is due.
+    await wake.next(Math.max(0, Math.min(pollEvery(), nextStuck, deadline - Date.now())), opts.signal);
+  }
+}
+
+/**
+ * Wakes a rollout wait when something it watches changes. `arm()` before reading; a change
+ * seen since then makes `next()` return at once, otherwise `next()` waits for the next
+ * change or the given time, whichever comes first. Watch streams are only triggers: what
+ * changed is read afresh by the caller, so no event needs parsing and none can be misread.
+ */
+class ChangeWake {
+  readonly #client: KubeClient;
+  readonly #handles: Array<{ stop(): void }> = [];
+  #open = 0;
+  #failed = false;
+  #stopped = false;
+  #changed = false;
+  #wakeUp: (() => void) | undefined;
+
+  constructor(client: KubeClient) {
+    this.#client = client;
+  }
+
+  /** True while every watch asked for is open (then polling is only a safety net). */
+  get watching(): boolean {
+    return this.#open > 0 && !this.#failed;
+  }
+
+  /** Opens a watch on a collection; any event wakes the wait. A watch that fails or ends
+   * turns `watching` off for good (the wait polls again), and wakes the wait once. */
+  async watch(path: string, query: Record<string, string>): Promise<void> {
+    if (this.#stopped || this.#failed) return;
+    try {
+      const h = await this.#client.stream(path, { query: { ...query, watch: 'true' } }, () => this.#change());
+      if (this.#stopped) {
+        h.stop();
+        return;
+      }
+      this.#handles.push(h);
+      this.#open++;
+      void h.done.then(() => {
+        if (this.#stopped) return;
+        this.#failed = true;
+        this.#change();
+      });
+    } catch {
+      this.#failed = true; // e.g. 403: no `watch` verb; polling does the job
+    }
+  }
+
+  arm(): void {
+    this.#changed = false;
+  }
+
+  next(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.#changed || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.#wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      this.#wakeUp = done;
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const h of this.#handles) h.stop();
+    this.#wakeUp?.();
+  }
+
+  #change(): void {
+    this.#changed = true;
+    this.#wakeUp?.();
   }
 }
 
@@ -509,24 +635,23 @@ async function currentPods(client: KubeClient, w: Live): Promise<LivePod[]> {
   const ns = w.metadata.namespace ?? 'default';
   const selector = selectorString(w.spec?.selector);
   if (!selector) return [];
-  const list = await client.request<{ items: LivePod[] }>(
-    'GET',
-    `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`,
-    {
+  // Both lists are read AFTER the workload, so they are at least as new as its status.
+  const [list, rsList] = await Promise.all([
+    client.request<{ items: LivePod[] }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, {
       query: { labelSelector: selector },
-    },
-  );
+    }),
+    w.kind === 'Deployment'
+      ? client.request<{ items: LiveObject[] }>(
+          'GET',
+          `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/replicasets`,
+          { query: { labelSelector: selector } },
+        )
+      : undefined,
+  ]);
   let pods = list.items.filter((p) => !p.metadata.deletionTimestamp);
   if (w.kind === 'Deployment') {
     const revision = w.metadata.annotations?.['deployment.kubernetes.io/revision'];
-    const rsList = await client.request<{ items: LiveObject[] }>(
-      'GET',
-      `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/replicasets`,
-      {
-        query: { labelSelector: selector },
-      },
-    );
-    const rs = rsList.items.find(
+    const rs = rsList?.items.find(
       (r) =>
         r.metadata.ownerReferences?.some((o) => o.uid === w.metadata.uid) &&
         revision !== undefined &&
