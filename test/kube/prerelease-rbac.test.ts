@@ -4,7 +4,7 @@
 // kubeconfig), so the role is proved sufficient; and the admission policy is proved to
 // stop that identity outside its fence (foreign namespaces, RoleBindings elsewhere).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,6 +12,7 @@ import * as YAML from 'yaml';
 import { connect, KubeApiError, type KubeClient } from '../../src/kube/client.ts';
 import { deleteObject, readObject, serverSideApply } from '../../src/kube/objects.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import { writeTokenKubeconfig } from '../support/token-kubeconfig.ts';
 
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
@@ -51,31 +52,13 @@ describe.skipIf(!kubeconfig)("devenv's ClusterRole and admission fence on the re
   beforeAll(async () => {
     admin = connect({ kubeconfig: kubeconfig as string, context: 'devenv-test' });
     for (const o of manifests) await serverSideApply(admin, o, 'devenv-test-admin');
-    const token = await admin.request<{ status: { token: string } }>(
-      'POST',
-      '/api/v1/namespaces/devenv-system/serviceaccounts/devenv-prerelease/token',
-      {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: { expirationSeconds: 3600 },
-        },
-      },
-    );
-    const base = YAML.parse(readFileSync(kubeconfig as string, 'utf8'));
-    const cluster = base.clusters.find((c: { name: string }) => c.name === 'devenv-test');
-    writeFileSync(
-      saKubeconfig,
-      YAML.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [cluster],
-        users: [{ name: 'devenv-prerelease', user: { token: token.status.token } }],
-        contexts: [{ name: 'devenv-test', context: { cluster: 'devenv-test', user: 'devenv-prerelease' } }],
-        'current-context': 'devenv-test',
-      }),
-      { mode: 0o600 },
-    );
+    await writeTokenKubeconfig({
+      admin,
+      kubeconfig: kubeconfig as string,
+      namespace: 'devenv-system',
+      serviceAccount: 'devenv-prerelease',
+      file: saKubeconfig,
+    });
     restricted = connect({ kubeconfig: saKubeconfig, context: 'devenv-test' });
     await admin.request('POST', '/api/v1/namespaces', { body: { metadata: { name: foreign } } });
     // The policy is enforced once the API server has loaded it.

@@ -10,19 +10,18 @@
 // The diagnoses of other failures are test/kube/rollout-failures.test.ts's.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as YAML from 'yaml';
 import type { ProgressEvent } from '../../src/engine/events.ts';
 import { DevenvError } from '../../src/errors.ts';
 import { connect, KubeApiError, type KubeClient } from '../../src/kube/client.ts';
 import { serverSideApply } from '../../src/kube/objects.ts';
 import { type LivePod, waitForRollouts } from '../../src/kube/rollout.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import { writeTokenKubeconfig } from '../support/token-kubeconfig.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
@@ -251,32 +250,14 @@ describe.skipIf(!kubeconfig)('rollout wait on the real test cluster', () => {
         },
       ];
       for (const o of objects) await serverSideApply(admin, o, MANAGER);
-      const token = await admin.request<{ status: { token: string } }>(
-        'POST',
-        `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
-        {
-          body: {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'TokenRequest',
-            spec: { expirationSeconds: 3600 },
-          },
-        },
-      );
-      const base = YAML.parse(readFileSync(kubeconfig as string, 'utf8'));
-      const cluster = base.clusters.find((c: { name: string }) => c.name === 'devenv-test');
       const file = join(buildDir!, 'kubeconfig');
-      await writeFile(
+      await writeTokenKubeconfig({
+        admin,
+        kubeconfig: kubeconfig as string,
+        namespace: ns,
+        serviceAccount: sa,
         file,
-        YAML.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [cluster],
-          users: [{ name: sa, user: { token: token.status.token } }],
-          contexts: [{ name: 'devenv-test', context: { cluster: 'devenv-test', user: sa } }],
-          'current-context': 'devenv-test',
-        }),
-        { mode: 0o600 },
-      );
+      });
       restricted = connect({ kubeconfig: file, context: 'devenv-test' });
       // The Role is in force once the authorizer has seen it; then listing works and watching does not.
       await until('the Role to take effect', 30_000, () =>

@@ -80,10 +80,24 @@ describe.skipIf(!kubeconfig)('interrupted and concurrent up', () => {
   });
 
   it('a second concurrent up of the same project is refused with a clear message', async () => {
-    const first = spawn(process.execPath, args(), { env, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 1500)); // the first holds the lock by now
+    // A new version, so the first up has a build and a rollout to do (an up with nothing to
+    // change is over in about a second); the second starts once the first is building,
+    // which it does only while holding the project's lock.
+    writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "intr2-${project}"\n`);
+    const first = spawn(process.execPath, args(), { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise((r) => first.once('exit', r));
+    let out = '';
+    first.stdout!.on('data', (c) => (out += c));
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (/build:web start/.test(out) || first.exitCode !== null) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 20);
+    });
     const second = spawnSync(process.execPath, args(), { env, encoding: 'utf8', timeout: 120_000 });
-    await new Promise((r) => first.once('exit', r));
+    await exited;
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(/another "devenv up" is running for project/);
   });
