@@ -95,15 +95,19 @@ async function serviceGet(client: KubeClient, namespace: string, name: string, p
     `/api/v1/namespaces/${namespace}/services/${name}`,
   );
   const url = `http://${svc.spec.clusterIP}:${svc.spec.ports[0]!.port}${path}`;
+  // Until kube-proxy has programmed a Service created a moment ago, its ClusterIP leads to
+  // the default route (refused, or another server's 404): ask until a 200 answer or 30 s
+  // pass; the last answer is returned either way. Every path asked for here answers 200.
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      return { status: res.status, body: await res.text() };
+      const res = await fetch(url, { signal: AbortSignal.timeout(3000), headers: { connection: 'close' } });
+      const answer = { status: res.status, body: await res.text() };
+      if (answer.status === 200 || Date.now() > deadline) return answer;
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 500));
     }
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
