@@ -230,6 +230,8 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
         ].sort(),
       );
 
+      // The api reaches its cache once kube-proxy has programmed the cache's new ClusterIP.
+      expect(await cacheAnswer(client, back)).toBe('PONG');
       const info1 = JSON.parse((await serviceGet(client, back, 'api', '/api/info')).body);
       expect(info1).toMatchObject({
         service: 'api',
