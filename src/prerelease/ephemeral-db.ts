@@ -24,6 +24,7 @@ import { basename } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { ComposeSource } from '../data/plan.ts';
 import { type DatabasePlan, mainDatabase, planData } from '../data/plan.ts';
+import type { DataAccess } from '../data/types.ts';
 import type { HealthSpec } from '../docker/containers.ts';
 import { badInput } from '../errors.ts';
 
@@ -42,10 +43,9 @@ export interface EphemeralDatabase {
   engine: DatabasePlan['engine'];
   database: string;
   user: string;
-  /** Host and port pods use (the Service). */
-  host: string;
-  port: number;
   image: string;
+  /** The database as pods reach it (the Service), for the devenv-data Secret. */
+  access: NonNullable<DataAccess['database']>;
   /** Deployment, Service and Secret, as plain manifests (rendered like devenv's other objects). */
   objects: Array<Record<string, unknown>>;
 }
@@ -172,13 +172,21 @@ export function planEphemeralDatabase(
       },
     },
   ];
+  const database = mainDatabase(config);
   return {
     engine: plan.engine,
-    database: mainDatabase(config),
+    database,
     user: creds.user,
-    host: EPHEMERAL_DB,
-    port,
     image: plan.spec.image,
+    access: {
+      engine: plan.engine,
+      host: EPHEMERAL_DB,
+      port,
+      user: creds.user,
+      password: creds.password,
+      database,
+      databases: [database],
+    },
     objects,
   };
 }

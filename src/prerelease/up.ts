@@ -357,15 +357,7 @@ async function provisionData(
         detail: `database ${db.database} (user ${db.user}) on an ephemeral ${db.engine} server in ${s.namespace} (${db.image})`,
       });
       out.ephemeral = db;
-      out.access = {
-        engine: db.engine,
-        host: db.host,
-        port: db.port,
-        user: db.user,
-        password,
-        database: db.database,
-        databases: [db.database],
-      };
+      out.access = db.access;
       out.database = { mode: 'ephemeral', database: db.database, user: db.user, created: !owned };
     }
   }

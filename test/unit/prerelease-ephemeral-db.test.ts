@@ -44,8 +44,7 @@ describe('ephemeral prerelease database', () => {
       engine: 'postgres',
       database: 'shop_main',
       user: 'devenv',
-      host: 'devenv-db',
-      port: 5432,
+      access: { host: 'devenv-db', port: 5432, user: 'devenv', password: 'pw-app', database: 'shop_main' },
     });
     const secret = find(db.objects, 'Secret');
     expect(secret.metadata.name).toBe('devenv-db-env');
@@ -79,7 +78,7 @@ describe('ephemeral prerelease database', () => {
 
   it('MySQL: the official image interface, root password included; default image', () => {
     const db = planEphemeralDatabase(cfg('mysql'), root, compose('mysql'), creds);
-    expect(db.port).toBe(3306);
+    expect(db.access.port).toBe(3306);
     expect(db.image).toBe('mysql:8.4');
     expect(find(db.objects, 'Secret').stringData).toMatchObject({
       MYSQL_ROOT_PASSWORD: 'pw-root',
@@ -131,15 +130,7 @@ describe('ephemeral prerelease database', () => {
     );
     expect(plan.database?.mode).toBe('ephemeral');
     const db = planEphemeralDatabase(cfg('postgres'), root, compose('postgres'), creds);
-    const secret = prereleaseDataSecret('shop', 'prerelease-n1', plan, {
-      engine: db.engine,
-      host: db.host,
-      port: db.port,
-      user: db.user,
-      password: creds.password,
-      database: db.database,
-      databases: [db.database],
-    })!;
+    const secret = prereleaseDataSecret('shop', 'prerelease-n1', plan, db.access)!;
     expect(secret.stringData).toMatchObject({
       DATABASE_URL: 'postgresql://devenv:pw-app@devenv-db:5432/shop_main',
       DB_HOST: 'devenv-db',
