@@ -75,6 +75,16 @@ function serviceUrl(project: string): string {
   return `http://${ip}:80/`;
 }
 
+function countOk(out: string): number {
+  return out.match(/reload:web ok/g)?.length ?? 0;
+}
+
+/** true once `n` answers in a row contain `want` (a Service may still hold an old pod). */
+async function onlyAnswer(url: string, want: string, n: number): Promise<true | undefined> {
+  for (let i = 0; i < n; i++) if (!(await get(url))?.includes(want)) return undefined;
+  return true;
+}
+
 function setVersion(dir: string, v: string): void {
   writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "${v}"\n`);
 }
@@ -130,6 +140,7 @@ describe.skipIf(!kubeconfig)('hot reload (rebuild) on the real test cluster', ()
     await waitFor('the failure report', () => (/reload:web FAILED/.test(up.out) ? true : undefined), 180_000);
     expect(up.out).toMatch(/SyntaxError|CrashLoopBackOff|Error/);
     expect(await get(url)).toContain('pyapp 1.1.0');
+    const oks = countOk(up.out);
     writeFileSync(appPy, good);
     setVersion(dir, '1.2.0');
     await waitFor(
@@ -137,6 +148,11 @@ describe.skipIf(!kubeconfig)('hot reload (rebuild) on the real test cluster', ()
       async () => ((await get(url))?.includes('pyapp 1.2.0') ? true : undefined),
       180_000,
     );
+    // The first new answer can come while the old pod is still behind the Service
+    // (the rollout is not over yet). The fix's own reload report says the rollout is
+    // done; after it, only kube-proxy's sync stands between us and new answers only.
+    await waitFor('the reload report of the fix', () => (countOk(up.out) > oks ? true : undefined), 180_000);
+    await waitFor('only pyapp 1.2.0 behind the Service', () => onlyAnswer(url, 'pyapp 1.2.0', 5), 60_000);
   });
 
   it('Ctrl-C stops watching and leaves the environment running', async () => {
