@@ -10,19 +10,30 @@
  * again: a push the registry does not serve is a failure.
  *
  * Images carry devenv's labels (managed-by, project, service), added as one cached LABEL
- * line after the built stage's FROM where possible (dockerfile.ts explains why).
+ * line after the built stage's FROM where possible (dockerfile.ts explains why). After a
+ * build, the service's older images in the local engine are collected (image-gc.ts: the
+ * newest KEEP_IMAGES stay), during the push and never the image just built; collection is
+ * best effort and never fails the build.
  *
  * Reports `build:<service>` and `load:<service>` step events (with timings) through the
  * sink; every build-output line goes out as a `progress` event of `build:<service>`.
  */
 import { readFile } from 'node:fs/promises';
 import type { ServiceConfig } from '../config/schema.ts';
-import { buildImage, imageExists, pushImage } from '../docker/images.ts';
+import {
+  buildImage,
+  imageExists,
+  listLabelledImageRefs,
+  pushImage,
+  removeImageRefs,
+  splitRef,
+} from '../docker/images.ts';
 import { devenvLabels } from '../docker/labels.ts';
 import { type EventSink, skipped, step } from '../engine/events.ts';
 import { DevenvError } from '../errors.ts';
 import { type BuildContext, contextTar, type HashCache, scanContext } from './context.ts';
 import { insertAfterBuiltFrom, labelInstruction } from './dockerfile.ts';
+import { imagesToRemove, inRepository, KEEP_IMAGES } from './image-gc.ts';
 import { registryHasManifest } from './registry.ts';
 
 export const DEFAULT_REGISTRY = 'localhost:5001';
@@ -111,6 +122,8 @@ export async function ensureImage(
   const t1 = performance.now();
   const tag = (ctx as BuildContext | undefined)?.tag ?? '';
 
+  // Collected while the push runs (old images share no layer the push still needs).
+  const collected = built ? collectOldImages(opts.project, service.name, ref) : Promise.resolve();
   let pushed = false;
   await step(sink, loadId, `push ${ref}`, async () => {
     const before = (await served) ?? { ok: await registryHasManifest(registry, repo, tag) };
@@ -124,5 +137,42 @@ export async function ensureImage(
     return undefined;
   });
   const t2 = performance.now();
+  await collected;
   return { ref, repo, tag, built, pushed, buildMs: Math.round(t1 - t0), loadMs: Math.round(t2 - t1) };
+}
+
+/**
+ * Removes the service's images beyond the newest KEEP_IMAGES from `justBuilt`'s repository
+ * (devenv-labelled for this project and service only; never `justBuilt`). Best effort: an
+ * image a container uses stays, and an engine error leaves the images for the next build.
+ */
+async function collectOldImages(project: string, service: string, justBuilt: string): Promise<void> {
+  try {
+    const images = await listLabelledImageRefs(
+      devenvLabels(project, { [SERVICE_LABEL]: service }),
+      splitRef(justBuilt).repo,
+    );
+    await removeImageRefs(imagesToRemove(images, KEEP_IMAGES, new Set([justBuilt])));
+  } catch {
+    // Nothing to report: the images stay until a later build collects them.
+  }
+}
+
+/**
+ * `destroy`: removes every image devenv built for the project (by labels), each by its tags
+ * in the service's own repository only (a user's tag elsewhere keeps the image). Never
+ * forced: an image a container uses is kept, with the engine's reason.
+ */
+export async function removeBuiltImages(
+  project: string,
+  services: ReadonlyArray<Pick<ServiceConfig, 'name' | 'image'>>,
+): Promise<{ removed: string[]; kept: Array<{ ref: string; why: string }> }> {
+  const images = await listLabelledImageRefs(devenvLabels(project));
+  const own = images.filter((i) => {
+    const name = i.labels[SERVICE_LABEL];
+    if (name === undefined) return false;
+    const svc = services.find((s) => s.name === name) ?? { name };
+    return inRepository(i.ref, serviceRepository(svc, project));
+  });
+  return removeImageRefs(own.map((i) => i.ref));
 }

@@ -60,7 +60,7 @@ export function buildProgram(): Command {
     .action(later('down', 5));
   program
     .command('destroy')
-    .description('delete the cluster, data containers and volumes created by devenv')
+    .description('delete the cluster, data containers, volumes and images created by devenv')
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--context <ctx>', "an allow-listed existing cluster: remove devenv's objects from it")
     .option('--kubeconfig <file>', 'kubeconfig file for --context')

@@ -1,5 +1,6 @@
 /**
- * Images through the Docker engine API: build from a context tar, exists, tag, push.
+ * Images through the Docker engine API: build from a context tar, exists, tag, push,
+ * list by labels, remove.
  * Part of the Docker adapter (the only module family that imports dockerode); callers
  * pass plain data and streams and get plain data back.
  *
@@ -24,6 +25,7 @@ import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { DevenvError } from '../errors.ts';
 import { docker } from './engine.ts';
+import { labelFilter } from './labels.ts';
 
 /** How many trailing build-output lines a failure carries. */
 const FAIL_LINES = 40;
@@ -335,4 +337,62 @@ export async function removeImage(ref: string, opts: { force?: boolean } = {}): 
     if (statusOf(err) === 404) return false;
     throw err;
   }
+}
+
+export interface LabelledImageRef {
+  /** `repository:tag`. */
+  ref: string;
+  /** The image's creation time, ms since the epoch. */
+  created: number;
+  labels: Record<string, string>;
+}
+
+/**
+ * The tags of the images that carry every one of `labels` (devenv's: managed-by, project,
+ * service), optionally only those in `repository`. With a repository, creation times come
+ * from inspecting each image (the list API gives whole seconds, too coarse to order builds
+ * seconds apart); dangling (untagged) images are not listed.
+ */
+export async function listLabelledImageRefs(
+  labels: Record<string, string>,
+  repository?: string,
+): Promise<LabelledImageRef[]> {
+  const d = await docker();
+  const list = await d.listImages({ filters: JSON.stringify({ label: labelFilter(labels) }) });
+  const out: LabelledImageRef[] = [];
+  for (const img of list) {
+    const tags = (img.RepoTags ?? []).filter(
+      (t) => t !== '<none>:<none>' && (repository === undefined || splitRef(t).repo === repository),
+    );
+    if (tags.length === 0) continue;
+    let created = img.Created * 1000;
+    if (repository !== undefined) {
+      const info = await d
+        .getImage(img.Id)
+        .inspect()
+        .catch(() => undefined);
+      created = (info && Date.parse(String(info.Created))) || created;
+    }
+    for (const ref of tags) out.push({ ref, created, labels: { ...(img.Labels ?? {}) } });
+  }
+  return out;
+}
+
+/**
+ * Removes each ref (untags it; the image goes with its last tag), never forcing: a ref whose
+ * image a container still uses is kept and reported with the engine's reason.
+ */
+export async function removeImageRefs(
+  refs: readonly string[],
+): Promise<{ removed: string[]; kept: Array<{ ref: string; why: string }> }> {
+  const removed: string[] = [];
+  const kept: Array<{ ref: string; why: string }> = [];
+  for (const ref of refs) {
+    try {
+      if (await removeImage(ref)) removed.push(ref);
+    } catch (err) {
+      kept.push({ ref, why: messageOf(err) });
+    }
+  }
+  return { removed, kept };
 }

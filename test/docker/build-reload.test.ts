@@ -360,6 +360,71 @@ try {
       expect(await registryHasManifest(registry, `${project}/custom-name`, r.tag)).toBe(true);
     });
 
+    it('keeps the 3 newest images of a service; `destroy` removes the rest of what it built, and only that', async () => {
+      const gc = service({ name: 'gcsvc', context: 'gcsvc' });
+      await write('gcsvc/Dockerfile', `FROM ${BASE_IMAGE}\nCOPY v.txt /v.txt\n`);
+      const built: string[] = [];
+      const version = async (v: number) => {
+        await write('gcsvc/v.txt', `${v}\n`);
+        const r = await ensure(collector().sink, gc);
+        expect(r.built).toBe(true);
+        return r.ref;
+      };
+      const userTag = `${project}-mine/keep:v1`;
+      const repoOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'));
+      const manual = `${repoOf(`${registry}/${project}/gcsvc:x`)}:manual`; // same repo, no devenv labels
+      const holder = `${project}-holder`;
+      try {
+        built.push(await version(1));
+        await execFileP('docker', ['tag', built[0]!, userTag]); // the user's tag on a devenv image
+        await execFileP('docker', ['tag', BASE_IMAGE, manual]);
+        built.push(await version(2));
+        await execFileP('docker', ['create', '--name', holder, built[1]!]); // a container uses v2
+        for (const v of [3, 4, 5]) built.push(await version(v));
+        const [r1, r2, r3, r4, r5] = built as [string, string, string, string, string];
+        // v1's devenv tag went (its image stays, under the user's tag); v2 stays (in use).
+        expect(await imageExists(r1)).toBe(false);
+        expect(await imageExists(userTag)).toBe(true);
+        expect(await imageExists(r2)).toBe(true);
+        for (const r of [r3, r4, r5]) expect(await imageExists(r)).toBe(true);
+        expect(await imageExists(manual)).toBe(true);
+
+        // Reverting to v1's content rebuilds its tag (from the build cache: possibly with
+        // v1's old creation time); the image just built is never collected.
+        await write('gcsvc/v.txt', '1\n');
+        const again = await ensure(collector().sink, gc);
+        expect(again.ref).toBe(r1);
+        expect(await imageExists(r1)).toBe(true);
+
+        // `devenv destroy`: every image it built for the project goes, but not the user's
+        // tag, the unlabelled image in its repository, or the image a container uses.
+        await write(
+          'devenv.yaml',
+          `apiVersion: devenv.dev/v1alpha1\nproject: ${project}\nservices:\n  - name: gcsvc\n    context: gcsvc\n    manifests: [gcsvc]\n`,
+        );
+        const out = await execFileP(
+          process.execPath,
+          [
+            join(import.meta.dirname, '..', '..', 'devenv'),
+            '-c',
+            join(root, 'devenv.yaml'),
+            'destroy',
+            '--yes',
+          ],
+          { env: { ...process.env, DEVENV_STATE_DIR: join(root, '.state'), NO_COLOR: '1' } },
+        );
+        expect(out.stdout).toMatch(/removed \d+ image\(s\) devenv built/);
+        expect(out.stdout).toContain(`kept image ${r2}:`);
+        for (const r of [r1, r3, r4, r5]) expect(await imageExists(r)).toBe(false);
+        expect(await imageExists(r2)).toBe(true);
+        expect(await imageExists(userTag)).toBe(true);
+        expect(await imageExists(manual)).toBe(true);
+      } finally {
+        await execFileP('docker', ['rm', '-f', holder]).catch(() => undefined);
+        for (const r of [...built, userTag, manual]) await removeImage(r, { force: true }).catch(() => false);
+      }
+    });
+
     it('a failing build reports the build output lines', async () => {
       await write(
         'broken/Dockerfile',

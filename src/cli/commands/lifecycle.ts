@@ -1,11 +1,12 @@
 /**
  * `devenv down` (stop, keep data) and `devenv destroy` (remove what devenv created,
- * volumes included). Both act only on devenv-labelled objects. With --context (an
+ * volumes and built images included). Both act only on devenv-labelled objects. With --context (an
  * allow-listed existing cluster) the cluster itself is never stopped or deleted: destroy
  * removes devenv's objects from it instead.
  */
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
 import { resolveTarget } from '../../engine/target.ts';
 import { badInput } from '../../errors.ts';
 import type { GlobalOptions } from '../main.ts';
@@ -42,8 +43,8 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
   const target = resolveTarget(config, opts.context, opts.kubeconfig);
   const what =
     target.kind === 'k3d'
-      ? `the k3d cluster "${config.project}", the data containers and their VOLUMES (all data) of project "${config.project}"`
-      : `devenv's objects of project "${config.project}" in context ${target.context}, and the data containers and their VOLUMES`;
+      ? `the k3d cluster "${config.project}", the data containers and their VOLUMES (all data) and the images devenv built for project "${config.project}"`
+      : `devenv's objects of project "${config.project}" in context ${target.context}, the data containers and their VOLUMES, and the images devenv built`;
   if (!opts.yes) {
     if (!process.stdin.isTTY)
       throw badInput(`devenv destroy removes ${what}. Pass --yes to confirm when not on a terminal.`);
@@ -89,8 +90,22 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
       `removed ${r.containers.length} data container(s) and ${r.volumes.length} volume(s)\n`,
     );
   }
+  await removeBuiltImages(config);
   const { removeNetworks } = await import('../../docker/networks.ts');
   const { ownerLabels } = await import('../../manifests/types.ts');
   await removeNetworks(ownerLabels(config.project, 'dev')).catch(() => []);
   return 0;
+}
+
+/** The images devenv built for the project (by labels); one a container uses is kept, and said. */
+async function removeBuiltImages(config: Config): Promise<void> {
+  const builder = await import('../../build/builder.ts');
+  const { describeDockerError } = await import('../../docker/engine.ts');
+  try {
+    const r = await builder.removeBuiltImages(config.project, config.services);
+    process.stdout.write(`removed ${r.removed.length} image(s) devenv built\n`);
+    for (const k of r.kept) process.stdout.write(`kept image ${k.ref}: ${k.why}\n`);
+  } catch (err) {
+    process.stdout.write(`images left in place (Docker engine: ${describeDockerError(err)})\n`);
+  }
 }
