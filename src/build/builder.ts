@@ -11,9 +11,9 @@
  *
  * Images carry devenv's labels (managed-by, project, service), added as one cached LABEL
  * line after the built stage's FROM where possible (dockerfile.ts explains why). After a
- * build, the service's older images in the local engine are collected (image-gc.ts: the
- * newest KEEP_IMAGES stay), during the push and never the image just built; collection is
- * best effort and never fails the build.
+ * build and its push, the service's older images in the local engine are collected
+ * (image-gc.ts: the newest KEEP_IMAGES stay; never the image just built) in the
+ * background (`collected`); collection is best effort and never fails the build.
  *
  * Reports `build:<service>` and `load:<service>` step events (with timings) through the
  * sink; every build-output line goes out as a `progress` event of `build:<service>`.
@@ -62,6 +62,11 @@ export interface EnsureImageResult {
   /** Wall times of the two steps (scan + build; registry check + push + verify). */
   buildMs: number;
   loadMs: number;
+  /**
+   * The collection of the service's old images, started after the push and left running
+   * (it is off the reload's path); settles when done and never rejects.
+   */
+  collected: Promise<void>;
 }
 
 /** The image repository of a service: `service.image`, or `<project>/<service name>`. */
@@ -122,8 +127,6 @@ export async function ensureImage(
   const t1 = performance.now();
   const tag = (ctx as BuildContext | undefined)?.tag ?? '';
 
-  // Collected while the push runs (old images share no layer the push still needs).
-  const collected = built ? collectOldImages(opts.project, service.name, ref) : Promise.resolve();
   let pushed = false;
   await step(sink, loadId, `push ${ref}`, async () => {
     const before = (await served) ?? { ok: await registryHasManifest(registry, repo, tag) };
@@ -137,8 +140,19 @@ export async function ensureImage(
     return undefined;
   });
   const t2 = performance.now();
-  await collected;
-  return { ref, repo, tag, built, pushed, buildMs: Math.round(t1 - t0), loadMs: Math.round(t2 - t1) };
+  // Not waited for: the rollout that follows needs nothing from it (run during the push, it
+  // slowed the push by ~50 ms).
+  const collected = built ? collectOldImages(opts.project, service.name, ref) : Promise.resolve();
+  return {
+    ref,
+    repo,
+    tag,
+    built,
+    pushed,
+    buildMs: Math.round(t1 - t0),
+    loadMs: Math.round(t2 - t1),
+    collected,
+  };
 }
 
 /**

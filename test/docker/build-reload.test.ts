@@ -185,6 +185,7 @@ describe.skipIf(!dockerAvailable || !registryBin)(
 
     const ensure = async (sink: (e: ProgressEvent) => void, svc = service()) => {
       const r = await ensureImage(svc, { project, root, registry, onEvent: sink, cache });
+      await r.collected; // the old-image collection, left running by ensureImage
       refs.add(r.ref);
       return r;
     };
