@@ -22,6 +22,7 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-prox
 done
 [ -x "$REGISTRY_BIN" ] || die "$REGISTRY_BIN missing: run test/cluster/build.sh first"
 [ -x "$COREDNS_BIN" ] || die "$COREDNS_BIN missing: run test/cluster/build.sh first"
+[ -x "$CRI_CLEAN_BIN" ] || die "$CRI_CLEAN_BIN missing: run test/cluster/build.sh first"
 [ -f "$PAUSE_DIR/pause.tar" ] || die "$PAUSE_DIR/pause.tar missing: run test/cluster/build.sh first"
 for c in containerd runc ctr etcd iptables openssl jq curl conntrack; do
   command -v "$c" >/dev/null || die "$c not found: run test/cluster/build.sh first"
@@ -367,6 +368,15 @@ evictionHard:
 imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98
 EOF
+# The kubelet exits at once when its first CRI call answers "server is not initialized
+# yet": containerd serves its socket (what `ctr version` saw above) before the CRI plugin
+# has recovered its state and loaded the CNI config, which on a slow or busy machine ends
+# seconds later (a CI run failed this way). cri-clean makes real CRI calls, so its success
+# means the CRI serves; it also removes pod sandboxes an unclean stop left behind (none
+# after stop.sh), which the new kubelet would otherwise find.
+t=$(date +%s)
+wait_for "containerd CRI" 120 containerd "$CRI_CLEAN_BIN" "unix://$SOCK"
+[ $(( $(date +%s) - t )) -lt 3 ] || log "containerd CRI ready after $(( $(date +%s) - t )) s"
 spawn kubelet kubelet \
   --config="$STATE/config/kubelet.yaml" --kubeconfig="$KUBECONFIG_FILE" \
   --root-dir="$STATE/kubelet" --cert-dir="$STATE/kubelet/pki" \

@@ -1,7 +1,8 @@
 // cri-clean stops and removes every pod sandbox of a CRI runtime (what `crictl rmp -af`
 // does), so that the runtime runs CNI DEL: pod IPs, port maps and network namespaces are
 // released. test/cluster/stop.sh runs it against the test cluster's containerd after the
-// kubelet has stopped. (crictl itself is not used: its module fails checksum
+// kubelet has stopped; test/cluster/start.sh polls it before starting the kubelet (its
+// CRI calls fail with "server is not initialized yet" until the CRI plugin serves). (crictl itself is not used: its module fails checksum
 // verification through the proxy this project's machines use.)
 package main
 
