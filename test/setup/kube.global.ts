@@ -43,7 +43,7 @@ export default async function setup(project: TestProject): Promise<(() => void) 
     engineMissing(
       'kube',
       `test/cluster/start.sh failed (${(err as Error).message.split('\n')[0]})`,
-      'Run "bash test/cluster/build.sh" first.',
+      'Its output above names the failing component and log; "bash test/cluster/build.sh" builds what it needs.',
     );
     return undefined;
   }
