@@ -41,8 +41,12 @@ if [ "$healthy" = 1 ] && api /readyz >/dev/null 2>&1 && node_ready && dns_health
   print_ready
   exit 0
 fi
-if [ -d "$RUN" ] && ls "$RUN"/*.pid >/dev/null 2>&1; then
-  log "stale or partial cluster found, stopping it"
+# Whatever an earlier cluster left: a stale or partial one (pid files), or one killed with
+# its pid files lost (a cut-off CI run leaves shims, pod mounts and cgroups under $STATE,
+# and the rm -rf below fails on their busy mounts). stop.sh stops what the pid files name
+# and sweeps the rest; on a clean state it takes well under a second.
+if [ -d "$STATE" ]; then
+  if ls "$RUN"/*.pid >/dev/null 2>&1; then log "stale or partial cluster found, stopping it"; fi
   "$HERE/stop.sh"
 fi
 
