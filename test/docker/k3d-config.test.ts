@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderK3dConfig } from '../../src/cluster/k3dconfig.ts';
 import { checkConfigFile } from '../../src/config/load.ts';
+import { toolMissing } from '../setup/tier.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const cache = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
@@ -20,8 +21,7 @@ const k3d = existsSync(cache)
       .map((d) => join(cache, d, 'bin', 'k3d'))
       .find((p) => existsSync(p))
   : undefined;
-if (!k3d && process.env.CI === 'true')
-  throw new Error('k3d binary missing: run test/cluster/build.sh (CI=true: not skipped)');
+if (!k3d) toolMissing('k3d-config', 'k3d binary missing: run test/cluster/build.sh');
 
 describe.skipIf(!k3d)('k3d accepts the rendered cluster config', () => {
   const out = mkdtempSync(join(tmpdir(), 'devenv-k3d-'));

@@ -12,17 +12,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolMissing } from '../setup/tier.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const demo = join(root, 'test', 'support', 'dashboard-demo.ts');
 const hasTmux = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
-const inCI = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
-
-if (!hasTmux && !inCI) {
-  process.stderr.write(
-    '\n[tui-tmux] SKIPPED: tmux is not installed (apt-get install -y tmux); the real-terminal test needs it.\n\n',
-  );
-}
+if (!hasTmux) toolMissing('tui-tmux', 'tmux is not installed (apt-get install -y tmux)');
 
 const WIDTH = 100;
 const HEIGHT = 40;
@@ -55,7 +50,7 @@ function logRows(s: string): string[] {
   return rows.slice(from + 1, to).filter((r) => r.trim() !== '');
 }
 
-describe.skipIf(!hasTmux && !inCI)('dashboard in a real terminal (tmux)', () => {
+describe.skipIf(!hasTmux)('dashboard in a real terminal (tmux)', () => {
   beforeAll(() => {
     if (!hasTmux) throw new Error('tmux is missing and CI is set: install tmux (apt-get install -y tmux)');
     const cmd = [
