@@ -380,7 +380,8 @@ EOF
 # after stop.sh), which the new kubelet would otherwise find.
 t=$(date +%s)
 wait_for "containerd CRI" 120 containerd "$CRI_CLEAN_BIN" "unix://$SOCK"
-[ $(( $(date +%s) - t )) -lt 3 ] || log "containerd CRI ready after $(( $(date +%s) - t )) s"
+t=$(( $(date +%s) - t ))
+[ "$t" -lt 3 ] || log "containerd CRI ready after $t s"
 spawn kubelet kubelet \
   --config="$STATE/config/kubelet.yaml" --kubeconfig="$KUBECONFIG_FILE" \
   --root-dir="$STATE/kubelet" --cert-dir="$STATE/kubelet/pki" \

@@ -2,8 +2,9 @@
 // does), so that the runtime runs CNI DEL: pod IPs, port maps and network namespaces are
 // released. test/cluster/stop.sh runs it against the test cluster's containerd after the
 // kubelet has stopped; test/cluster/start.sh polls it before starting the kubelet (its
-// CRI calls fail with "server is not initialized yet" until the CRI plugin serves). (crictl itself is not used: its module fails checksum
-// verification through the proxy this project's machines use.)
+// CRI calls fail with "server is not initialized yet" until the CRI plugin serves).
+// (crictl itself is not used: its module fails checksum verification through the proxy
+// this project's machines use.)
 package main
 
 import (
