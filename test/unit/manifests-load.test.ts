@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DevenvError } from '../../src/errors.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 import { parseManifestText } from '../../src/manifests/parse.ts';
+import { toolMissing } from '../setup/tier.ts';
 
 let root: string;
 const write = (rel: string, text: string) => {
@@ -33,6 +34,8 @@ const hasKubectl = (() => {
     return false;
   }
 })();
+if (!hasKubectl)
+  toolMissing('manifests-load', 'kubectl not found (kustomize folders are rendered by `kubectl kustomize`)');
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'devenv-manifests-'));
