@@ -46,6 +46,12 @@ export interface EnsureImageOptions {
   /** host:port of the plain-HTTP registry the cluster pulls from. Default localhost:5001. */
   registry?: string;
   onEvent?: EventSink;
+  /**
+   * Settles when the registry can take pushes (up: once the cluster step has created or
+   * started it). The build runs meanwhile; the registry is asked and pushed to only after.
+   * A rejection fails the push step with that error.
+   */
+  registryReady?: Promise<unknown>;
   /** Digest cache; default: the process-wide one. */
   cache?: HashCache;
 }
@@ -94,10 +100,12 @@ export async function ensureImage(
     const c = await scanContext(service, opts.root, opts.cache ? { cache: opts.cache } : {});
     ctx = c;
     ref = `${registry}/${repo}:${c.tag}`;
-    served = registryHasManifest(registry, repo, c.tag).then(
-      (ok) => ({ ok }),
-      (err: unknown) => ({ err }),
-    );
+    served = Promise.resolve(opts.registryReady)
+      .then(() => registryHasManifest(registry, repo, c.tag))
+      .then(
+        (ok) => ({ ok }),
+        (err: unknown) => ({ err }),
+      );
     if (await imageExists(ref)) return skipped(undefined, `${ref} already built (same content)`);
     const labels = devenvLabels(opts.project, { [SERVICE_LABEL]: service.name });
     // Labels go in as one cached LABEL line after the built stage's FROM (dockerfile.ts);

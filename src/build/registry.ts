@@ -43,3 +43,28 @@ export async function registryHasManifest(
   if (res.status === 404) return false;
   throw new DevenvError(`image registry ${registry} answered ${res.status} to HEAD ${url}`);
 }
+
+/**
+ * Waits until `registry` answers its API root (GET /v2/ → 200, or 401 where auth is on).
+ * `up` calls it once the cluster step has created or started the registry container: k3d
+ * reports the container started before the registry listens on its host port, and a push
+ * racing it failed with ECONNREFUSED on a first `up`.
+ */
+export async function waitForRegistry(registry: string, timeoutMs = 60_000): Promise<number> {
+  const t0 = performance.now();
+  let last = '';
+  while (performance.now() - t0 < timeoutMs) {
+    try {
+      const res = await fetch(`http://${registry}/v2/`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200 || res.status === 401) return Math.round(performance.now() - t0);
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new DevenvError(
+    `image registry ${registry} did not answer within ${Math.round(timeoutMs / 1000)} s (${last}); ` +
+      `check its container ("docker ps -a --filter name=registry") and that no other program holds the port`,
+  );
+}

@@ -4,7 +4,7 @@
  * command runs, so `devenv --help` never loads the Kubernetes client, dockerode or blessed.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { DevenvError, EXIT_BAD_INPUT, EXIT_FAILURE, notAvailable } from '../errors.ts';
+import { DevenvError, EXIT_BAD_INPUT, EXIT_FAILURE } from '../errors.ts';
 import { errorLine } from './output.ts';
 
 /** Options every command sees. */
@@ -31,12 +31,6 @@ function lazy(load: () => Promise<{ run: Runner }>) {
   };
 }
 
-function later(command: string, issue: number) {
-  return async (): Promise<void> => {
-    throw notAvailable(command, issue);
-  };
-}
-
 export function buildProgram(): Command {
   const program = new Command('devenv')
     .description('Production-shaped Kubernetes environments on your laptop and in nightly CI.')
@@ -57,7 +51,12 @@ export function buildProgram(): Command {
   program
     .command('down')
     .description('stop the cluster and data containers; keep data')
-    .action(later('down', 5));
+    .option(
+      '--context <ctx>',
+      'an allow-listed existing cluster: it is left running; only data containers stop',
+    )
+    .option('--kubeconfig <file>', 'kubeconfig file for --context')
+    .action(lazy(() => import('./commands/lifecycle.ts').then((m) => ({ run: m.down }))));
   program
     .command('destroy')
     .description('delete the cluster, data containers, volumes and images created by devenv')

@@ -70,10 +70,14 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
     // 2. Cluster ∥ data services ∥ builds.
     const network = target.kind === 'k3d' ? await ensureClusterNetwork(config, emit) : undefined;
+    //    Builds start at once; their pushes wait for the registry the cluster step
+    //    creates or starts (k3d), which is ready only once it answers on its host port.
+    const cluster = ensureCluster(target, opts.loaded, emit);
+    const registryReady = target.kind === 'k3d' ? cluster.then(() => registryUp(config, emit)) : undefined;
     const [client, data, images] = await Promise.all([
-      ensureCluster(target, opts.loaded, emit),
+      cluster,
       ensureData(config, root, network, emit),
-      buildAll(config, root, emit),
+      buildAll(config, root, emit, registryReady),
     ]);
 
     // 3. Render with the images just built, plus devenv's own objects, and reconcile.
@@ -189,14 +193,36 @@ async function ensureData(config: Config, root: string, network: string | undefi
   return ensureDataServices({ config, root, ...(network ? { network } : {}), onEvent: emit });
 }
 
-async function buildAll(config: Config, root: string, emit: EventSink): Promise<Record<string, string>> {
+/** The k3d registry answers on its host port: the step the pushes wait for. */
+async function registryUp(config: Config, emit: EventSink): Promise<void> {
+  const { waitForRegistry } = await import('../build/registry.ts');
+  const { registryHost } = await import('../cluster/k3dconfig.ts');
+  const registry = registryHost(config);
+  await step(emit, 'registry', `registry ${registry}`, async () => {
+    const ms = await waitForRegistry(registry);
+    return ms < 50 ? skipped(undefined, `registry ${registry} answers`) : undefined;
+  });
+}
+
+async function buildAll(
+  config: Config,
+  root: string,
+  emit: EventSink,
+  registryReady?: Promise<unknown>,
+): Promise<Record<string, string>> {
   const { ensureImage } = await import('../build/builder.ts');
   const { registryHost } = await import('../cluster/k3dconfig.ts');
   const registry = registryHost(config);
   const images: Record<string, string> = {};
   // Builds share the engine's CPUs: one at a time is as fast overall and keeps output readable.
   for (const svc of config.services) {
-    const r = await ensureImage(svc, { project: config.project, root, registry, onEvent: emit });
+    const r = await ensureImage(svc, {
+      project: config.project,
+      root,
+      registry,
+      onEvent: emit,
+      ...(registryReady ? { registryReady } : {}),
+    });
     images[r.repo] = r.ref;
   }
   return images;
