@@ -9,6 +9,11 @@
  * Pure module: no I/O.
  */
 import { z } from 'zod';
+import {
+  DEFAULT_OBJECT_STORE_ENGINE,
+  OBJECT_STORE_ENGINE_NAMES,
+  OBJECT_STORE_ENGINES,
+} from '../data/engines.ts';
 
 export const API_VERSION = 'devenv.dev/v1alpha1';
 
@@ -130,10 +135,27 @@ const database = z
 
 const objectStore = z
   .strictObject({
-    image: z.string().optional().describe('MinIO image override. Default: minio/minio.'),
-    compose: relPath.optional().describe("A project's own compose file for the object store."),
+    engine: z
+      .enum(OBJECT_STORE_ENGINE_NAMES)
+      .default(DEFAULT_OBJECT_STORE_ENGINE)
+      .describe(
+        `S3-compatible server. ${OBJECT_STORE_ENGINE_NAMES.map((e) => `${e}: ${OBJECT_STORE_ENGINES[e].status}`).join('; ')}. Switching a project that has data needs \`devenv up --switch-object-store\`.`,
+      ),
+    image: z
+      .string()
+      .optional()
+      .describe(
+        `Image override (e.g. a mirror). Default, pinned: ${OBJECT_STORE_ENGINE_NAMES.map((e) => `${e}: ${OBJECT_STORE_ENGINES[e].image}`).join('; ')}.`,
+      ),
+    compose: relPath
+      .optional()
+      .describe(
+        "A project's own compose file for the object store (default: devenv's compose/<engine>.yaml).",
+      ),
     port: hostPort.default(9000).describe('Host port of the S3 API.'),
-    consolePort: hostPort.default(9001).describe('Host port of the MinIO console.'),
+    consolePort: hostPort
+      .default(9001)
+      .describe('Host port of the web console (MinIO console, SeaweedFS admin UI).'),
     buckets: z
       .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'))
       .default([]),
@@ -142,7 +164,7 @@ const objectStore = z
       .optional()
       .describe('A folder uploaded once into a bucket.'),
   })
-  .describe('S3-compatible object storage (MinIO in place of S3).');
+  .describe('S3-compatible object storage in place of S3 (MinIO or SeaweedFS).');
 
 const tls = z
   .strictObject({

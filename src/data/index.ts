@@ -44,6 +44,7 @@ import {
   readCredentials,
 } from './credentials.ts';
 import { applyInitScripts, createDatabases, type DbTarget, query, SqlError } from './database.ts';
+import { OBJECT_STORE_ENGINES, type ObjectStoreEngine } from './engines.ts';
 import {
   type ComposeSource,
   completeSpec,
@@ -51,6 +52,7 @@ import {
   type DataPlan,
   dataLabels,
   type ObjectStorePlan,
+  objectStoreEngine,
   planData,
   type ServicePlan,
 } from './plan.ts';
@@ -60,7 +62,7 @@ import { type DataAccess, type DataEndpoints, type DataRole, S3_REGION, SNAPSHOT
 export type { DataEndpoints } from './types.ts';
 
 /** devenv's own compose files (compose/ at the package root). */
-export function defaultComposeFile(name: 'postgres' | 'mysql' | 'minio'): string {
+export function defaultComposeFile(name: 'postgres' | 'mysql' | ObjectStoreEngine['compose']): string {
   return fileURLToPath(new URL(`../../compose/${name}.yaml`, import.meta.url));
 }
 
@@ -106,7 +108,13 @@ export function resolveDataPlan(config: Config, root: string, opts: { readOnly?:
         }
       : {}),
     ...(config.objectStore
-      ? { objectStore: composeSource(root, config.objectStore.compose, defaultComposeFile('minio')) }
+      ? {
+          objectStore: composeSource(
+            root,
+            config.objectStore.compose,
+            defaultComposeFile(OBJECT_STORE_ENGINES[objectStoreEngine(config)].compose),
+          ),
+        }
       : {}),
     env: process.env,
   });
@@ -282,7 +290,7 @@ export async function ensureDataServices(opts: EnsureOptions): Promise<DataEndpo
 function describe(s: ServicePlan): string {
   return s.role === 'database'
     ? `${(s as DatabasePlan).engine} (${s.spec.image})`
-    : `MinIO (${s.spec.image})`;
+    : `${OBJECT_STORE_ENGINES[(s as ObjectStorePlan).engine].title} (${s.spec.image})`;
 }
 
 async function prepare(s: ServicePlan, emit: EventSink): Promise<Prepared> {
@@ -472,7 +480,7 @@ async function apply(
   return {
     state,
     changed,
-    detail: `MinIO ready on ${access.endpoint}${access.consoleUrl ? `, console ${access.consoleUrl}` : ''}${notes.length ? ` (${notes.join('; ')})` : ' (unchanged)'}`,
+    detail: `${OBJECT_STORE_ENGINES[os.engine].title} ready on ${access.endpoint}${access.consoleUrl ? `, console ${access.consoleUrl}` : ''}${notes.length ? ` (${notes.join('; ')})` : ' (unchanged)'}`,
   };
 }
 

@@ -10,11 +10,29 @@ import type { ContainerSpec, MountSpec, PortBinding } from '../docker/containers
 import { COMPONENT_LABEL, devenvLabels, ROLE_LABEL, SPEC_HASH_LABEL } from '../docker/labels.ts';
 import { badInput } from '../errors.ts';
 import type { Credentials } from './credentials.ts';
+import {
+  DATABASE_ENGINES,
+  DEFAULT_OBJECT_STORE_ENGINE,
+  OBJECT_STORE_ENGINES,
+  type ObjectStoreEngineName,
+} from './engines.ts';
 import { type DataRole, DB_ALIAS, type DbEngine, MINIO_ALIAS } from './types.ts';
 
-export const DEFAULT_IMAGES = { postgres: 'postgres', mysql: 'mysql', minio: 'minio/minio' } as const;
-export const DEFAULT_VERSIONS = { postgres: '16', mysql: '8.4' } as const;
+export const DEFAULT_VERSIONS = {
+  postgres: DATABASE_ENGINES.postgres.version,
+  mysql: DATABASE_ENGINES.mysql.version,
+} as const;
 export const DEFAULT_PORTS = { postgres: 5432, mysql: 3306, s3: 9000, console: 9001 } as const;
+
+/** The object store engine of a config (objectStore.engine, default minio). */
+export function objectStoreEngine(config: Config): ObjectStoreEngineName {
+  return config.objectStore?.engine ?? DEFAULT_OBJECT_STORE_ENGINE;
+}
+
+/** The image the object store runs: objectStore.image, else the engine's pinned default. */
+export function objectStoreImage(config: Config): string {
+  return config.objectStore?.image ?? OBJECT_STORE_ENGINES[objectStoreEngine(config)].image;
+}
 
 export interface ComposeSource {
   text: string;
@@ -40,6 +58,8 @@ export interface ServicePlan {
   /** devenv.yaml key that selects the image (for messages). */
   imageKey: string;
   composeFile: string;
+  /** Prefix of the volumes devenv names for it (devenv-<project>-<db|engine>). */
+  volumePrefix: string;
   /** The spec without the image-dependent parts (see completeSpec). */
   spec: ContainerSpec;
   ports: PlannedPort[];
@@ -63,6 +83,7 @@ export interface DatabasePlan extends ServicePlan {
 
 export interface ObjectStorePlan extends ServicePlan {
   role: 'objectStore';
+  engine: ObjectStoreEngineName;
   buckets: string[];
   seed?: { folder: string; bucket: string };
   consoleContainerPort?: number;
@@ -78,8 +99,15 @@ export interface DataPlan {
   credentials: Credentials;
 }
 
+/** One container per role (an engine switch recreates it); named as before engines existed. */
 export function containerName(project: string, role: DataRole): string {
   return `devenv-${project}-${role === 'database' ? 'db' : 'minio'}`;
+}
+
+/** The prefix of a service's volume names: each object store engine has its own volumes. */
+export function volumePrefix(project: string, role: DataRole, engine?: ObjectStoreEngineName): string {
+  if (role === 'database') return `devenv-${project}-db`;
+  return `devenv-${project}-${OBJECT_STORE_ENGINES[engine ?? DEFAULT_OBJECT_STORE_ENGINE].short}`;
 }
 
 /** Labels of every data object of a project (container or volume), optionally of one role. */
@@ -93,7 +121,7 @@ export function mainDatabase(config: Config): string {
 }
 
 export function databaseImage(db: NonNullable<Config['database']>): string {
-  return db.image ?? `${DEFAULT_IMAGES[db.engine]}:${db.version ?? DEFAULT_VERSIONS[db.engine]}`;
+  return db.image ?? `${DATABASE_ENGINES[db.engine].repository}:${db.version ?? DEFAULT_VERSIONS[db.engine]}`;
 }
 
 /** Variables devenv passes to the database compose file. */
@@ -112,12 +140,22 @@ export function databaseVars(config: Config, creds: Credentials): Record<string,
   };
 }
 
-/** Variables devenv passes to the object store compose file. */
+/**
+ * Variables devenv passes to the object store compose file: the engine-neutral S3_* set,
+ * and the MINIO_* names that compose files written before engines existed use.
+ */
 export function objectStoreVars(config: Config, creds: Credentials): Record<string, string> {
   const os = config.objectStore!;
+  const image = objectStoreImage(config);
   return {
     DEVENV_PROJECT: config.project,
-    MINIO_IMAGE: os.image ?? DEFAULT_IMAGES.minio,
+    S3_ENGINE: objectStoreEngine(config),
+    S3_IMAGE: image,
+    S3_PORT: String(os.port),
+    S3_CONSOLE_PORT: String(os.consolePort),
+    S3_ACCESS_KEY: creds.objectStore.accessKeyId,
+    S3_SECRET_KEY: creds.objectStore.secretAccessKey,
+    MINIO_IMAGE: image,
     MINIO_PORT: String(os.port),
     MINIO_CONSOLE_PORT: String(os.consolePort),
     MINIO_ROOT_USER: creds.objectStore.accessKeyId,
@@ -150,6 +188,7 @@ export function planData(input: PlanInput): DataPlan {
       'database.image',
       DEFAULT_PORTS[config.database.engine],
       { [vars.DB_PORT!]: 'database.port' },
+      volumePrefix(config.project, 'database'),
     );
     const main = mainDatabase(config);
     plan.database = {
@@ -163,6 +202,8 @@ export function planData(input: PlanInput): DataPlan {
   if (config.objectStore) {
     if (!input.objectStore) throw new Error('planData: objectStore compose source missing');
     const os = config.objectStore;
+    const engine = objectStoreEngine(config);
+    const def = OBJECT_STORE_ENGINES[engine];
     const vars = objectStoreVars(config, credentials);
     const base = planService(
       'objectStore',
@@ -171,15 +212,17 @@ export function planData(input: PlanInput): DataPlan {
       vars,
       input.env,
       'objectStore.image',
-      DEFAULT_PORTS.s3,
+      def.s3Port,
       { [String(os.port)]: 'objectStore.port', [String(os.consolePort)]: 'objectStore.consolePort' },
+      volumePrefix(config.project, 'objectStore', engine),
     );
     const consolePort =
-      base.ports.find((p) => p.containerPort === DEFAULT_PORTS.console) ??
+      base.ports.find((p) => p.containerPort === def.consolePort) ??
       base.ports.find((p) => p.containerPort !== base.containerPort);
     plan.objectStore = {
       ...base,
       role: 'objectStore',
+      engine,
       buckets: os.buckets,
       ...(os.seed ? { seed: os.seed } : {}),
       ...(consolePort ? { consoleContainerPort: consolePort.containerPort } : {}),
@@ -198,6 +241,7 @@ function planService(
   imageKey: string,
   defaultPort: number,
   portKeys: Record<string, string>,
+  prefix: string,
 ): ServicePlan {
   const compose = parseCompose(src.text, src.file, src.dir, { ...(env ?? {}), ...vars });
   if (compose.services.length !== 1) {
@@ -207,14 +251,11 @@ function planService(
     );
   }
   const svc = compose.services[0] as ComposeService;
-  const short = role === 'database' ? 'db' : 'minio';
   const volLabels = dataLabels(project, role);
   const volumes: ServicePlan['volumes'] = [];
   const mounts: MountSpec[] = svc.volumes.map((m) => {
     if (m.type === 'bind') return { ...m };
-    const name = m.source
-      ? `devenv-${project}-${short}-${m.source}`
-      : anonVolumeName(project, short, m.target);
+    const name = m.source ? `${prefix}-${m.source}` : anonVolumeName(prefix, m.target);
     volumes.push({ name, labels: volLabels });
     return { type: 'volume', source: name, target: m.target, readOnly: m.readOnly };
   });
@@ -250,6 +291,7 @@ function planService(
     alias: role === 'database' ? DB_ALIAS : MINIO_ALIAS,
     imageKey,
     composeFile: src.file,
+    volumePrefix: prefix,
     spec,
     ports,
     volumes,
@@ -259,8 +301,8 @@ function planService(
   };
 }
 
-function anonVolumeName(project: string, short: string, target: string): string {
-  return `devenv-${project}-${short}-anon-${createHash('sha256').update(target).digest('hex').slice(0, 12)}`;
+function anonVolumeName(prefix: string, target: string): string {
+  return `${prefix}-anon-${createHash('sha256').update(target).digest('hex').slice(0, 12)}`;
 }
 
 /**
@@ -273,13 +315,12 @@ export function completeSpec(
   plan: ServicePlan,
   image: { id: string; volumes: string[] },
 ): { spec: ContainerSpec; volumes: ServicePlan['volumes']; hash: string } {
-  const short = plan.role === 'database' ? 'db' : 'minio';
   const mounts = [...plan.spec.mounts];
   const volumes = [...plan.volumes];
   for (const target of image.volumes) {
     const norm = target.replace(/\/+$/, '') || '/';
     if (mounts.some((m) => m.target.replace(/\/+$/, '') === norm)) continue;
-    const name = anonVolumeName(plan.project, short, norm);
+    const name = anonVolumeName(plan.volumePrefix, norm);
     volumes.push({ name, labels: dataLabels(plan.project, plan.role) });
     mounts.push({ type: 'volume', source: name, target: norm, readOnly: false });
   }

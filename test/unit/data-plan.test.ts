@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.ts';
 import { ensureCredentials, generateCredentials, readCredentials } from '../../src/data/credentials.ts';
 import { clientCommand, dumpCommands, quoteString, restoreCommand } from '../../src/data/database.ts';
+import { OBJECT_STORE_ENGINES } from '../../src/data/engines.ts';
 import { completeSpec, dataLabels, planData } from '../../src/data/plan.ts';
 import { checkSnapshotName, defaultSnapshotName, snapshotKey } from '../../src/data/snapshot.ts';
 
@@ -32,6 +33,45 @@ const plan = planData({
 });
 
 describe('data plan', () => {
+  it('defaults to images that exist, pinned: MinIO from quay.io by digest (Docker Hub no longer serves minio/minio)', () => {
+    expect(plan.objectStore!.engine).toBe('minio');
+    expect(plan.objectStore!.spec.image).toBe(
+      'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z@sha256:14cea493d9a34af32f524e538b8346cf79f3321eff8e708c1e2960462bd8936e',
+    );
+    // The compose file's own default (used when run by hand) is the same pinned image.
+    expect(src('minio').text).toContain(`\${MINIO_IMAGE:-${OBJECT_STORE_ENGINES.minio.image}}`);
+    expect(src('seaweedfs').text).toContain(`\${S3_IMAGE:-${OBJECT_STORE_ENGINES.seaweedfs.image}}`);
+    for (const e of Object.values(OBJECT_STORE_ENGINES))
+      expect(e.image).toMatch(/^[^@]+:[^:@/]+(@sha256:[0-9a-f]{64})?$/);
+  });
+
+  it('plans SeaweedFS from compose/seaweedfs.yaml: S3 port 8333, its own volumes, admin credentials from the project', () => {
+    const c = configSchema.parse({
+      apiVersion: 'devenv.dev/v1alpha1',
+      project: 'my-shop',
+      objectStore: { engine: 'seaweedfs', port: 19000, consolePort: 19001 },
+    });
+    const os = planData({
+      config: c,
+      root: '/proj',
+      credentials: creds,
+      objectStore: src('seaweedfs'),
+      env: {},
+    }).objectStore!;
+    expect(os.engine).toBe('seaweedfs');
+    expect(os.spec.image).toBe(OBJECT_STORE_ENGINES.seaweedfs.image);
+    expect(os.containerName).toBe('devenv-my-shop-minio');
+    expect(os.volumes.map((v) => v.name)).toEqual(['devenv-my-shop-seaweedfs-data']);
+    expect(os.containerPort).toBe(8333);
+    expect(os.hostPort).toBe(19000);
+    expect(os.consoleHostPort).toBe(19001);
+    expect(os.spec.env).toContain(`AWS_ACCESS_KEY_ID=${creds.objectStore.accessKeyId}`);
+    expect(os.spec.env).toContain(`AWS_SECRET_ACCESS_KEY=${creds.objectStore.secretAccessKey}`);
+    expect(os.spec.cmd?.[0]).toBe('mini');
+    // The default engine's volumes keep their old names (existing projects keep their data).
+    expect(plan.objectStore!.volumes.map((v) => v.name)).toEqual(['devenv-my-shop-minio-data']);
+  });
+
   it('names containers and volumes after the project, with labels', () => {
     expect(plan.database!.containerName).toBe('devenv-my-shop-db');
     expect(plan.objectStore!.containerName).toBe('devenv-my-shop-minio');
