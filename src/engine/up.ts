@@ -21,6 +21,7 @@ import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
 import { ensureDir, projectStateDir } from '../state/paths.ts';
 import { type EventSink, skipped, step } from './events.ts';
 import { acquireLock } from './lock.ts';
+import { DATA_SECRET, namespaceOf, toPlain } from './render.ts';
 import { resolveTarget, type Target } from './target.ts';
 
 export interface UpOptions {
@@ -44,7 +45,7 @@ export interface UpResult {
   ms: number;
 }
 
-export const DATA_SECRET = 'devenv-data';
+export { DATA_SECRET } from './render.ts';
 
 /** The address pods of a non-k3d cluster use to reach data services published on this machine. */
 export function defaultDataHost(): string {
@@ -68,6 +69,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const { renderManifests } = await import('../manifests/render.ts');
     renderAll(config, docs, {}, renderManifests); // a dry render: throws on bad manifests
 
+    // The host ports a cluster to create or start needs are free (else: who holds them).
+    if (target.kind === 'k3d') await checkClusterPorts(config);
+
     // 2. Cluster ∥ data services ∥ builds.
     const network = target.kind === 'k3d' ? await ensureClusterNetwork(config, emit) : undefined;
     //    Builds start at once; their pushes wait for the registry the cluster step
@@ -82,8 +86,10 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
     // 3. Render with the images just built, plus devenv's own objects, and reconcile.
     const generated = await generatedDocs(config, target, data, docs, images, renderManifests);
-    const appDocs = config.tls ? await withTlsRestart(config, docs) : docs;
-    const app = renderAll(config, appDocs, images, renderManifests);
+    //    The services render through the SAME function as reload (render.ts), so a reload
+    //    applies what the next up would and that up writes nothing.
+    const { renderServices } = await import('./render.ts');
+    const app = await renderServices(config, docs, images);
     const objects = [...app.objects, ...generated];
     const { deploy, reportRender } = await import('./deploy.ts');
     reportRender(app, emit);
@@ -125,6 +131,16 @@ export function renderAll(
     images,
     ...(config.database || config.objectStore ? { dataSecret: DATA_SECRET } : {}),
   });
+}
+
+/** Before a k3d cluster is created or started: its host ports must be free. */
+async function checkClusterPorts(config: Config): Promise<void> {
+  const k3d = await import('../cluster/k3d.ts');
+  const { clusterName } = await import('../cluster/k3dconfig.ts');
+  const existing = await k3d.getCluster(clusterName(config.project));
+  if (existing && k3d.isRunning(existing)) return;
+  const { assertPortsFree, clusterHostPorts } = await import('./ports.ts');
+  await assertPortsFree(clusterHostPorts(config));
 }
 
 async function ensureClusterNetwork(config: Config, emit: EventSink): Promise<string> {
@@ -230,8 +246,9 @@ async function buildAll(
 
 /**
  * devenv's own objects, rendered like the project's manifests (same labels, hash, apply
- * and prune): the data-services Secret in every app namespace, the TLS Secret and CA
- * ConfigMap in the namespace of the service that terminates TLS.
+ * and prune): the data-services Secret in every app namespace and, on k3d, the TLS
+ * passthrough Service and the ingress controller. (The TLS Secret and CA ConfigMap are
+ * rendered with the TLS service itself, by render.ts, so reload applies them too.)
  */
 async function generatedDocs(
   config: Config,
@@ -257,24 +274,7 @@ async function generatedDocs(
       });
   }
   if (config.tls) {
-    const { ensureLeaf } = await import('../tls/store.ts');
-    const { tlsObjects } = await import('../tls/objects.ts');
-    const leaf = await ensureLeaf({ project: config.project, hosts: config.tls.hosts });
-    const ns = namespaceOfService(
-      config.services.find((s) => s.name === config.tls?.service),
-      docs,
-      config.project,
-    );
-    const { secret, configMap } = tlsObjects({
-      namespace: ns,
-      secretName: config.tls.secretName,
-      certPem: leaf.certPem,
-      keyPem: leaf.keyPem,
-      caPem: leaf.caPem,
-      labels: {},
-    });
-    out.push({ file: '<devenv:tls>', index: out.length, doc: { ...secret } });
-    out.push({ file: '<devenv:tls>', index: out.length, doc: { ...configMap } });
+    const ns = namespaceOf(docs.get(config.tls.service) ?? [], config.project);
     const selector = serviceSelector(
       config.services.find((s) => s.name === config.tls?.service),
       docs,
@@ -307,45 +307,6 @@ function reachableFromPods(data: DataEndpoints, host: string) {
   };
 }
 
-/**
- * The TLS service reads its certificate at start, so its pod template carries the
- * certificate's fingerprint: a renewed certificate changes the template and rolls the pods.
- */
-async function withTlsRestart(
-  config: Config,
-  docs: Map<string, SourceDoc[]>,
-): Promise<Map<string, SourceDoc[]>> {
-  const tls = config.tls!;
-  const { ensureLeaf } = await import('../tls/store.ts');
-  const { certFingerprint } = await import('../tls/x509.ts');
-  const { CERT_SHA256_ANNOTATION } = await import('../tls/objects.ts');
-  const leaf = await ensureLeaf({ project: config.project, hosts: tls.hosts });
-  const fp = certFingerprint(leaf.certPem);
-  const out = new Map(docs);
-  out.set(
-    tls.service,
-    (docs.get(tls.service) ?? []).map((d) => {
-      const kind = (toPlain(d) as { kind?: string })?.kind ?? '';
-      if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(kind)) return d;
-      const path = ['spec', 'template', 'metadata', 'annotations', CERT_SHA256_ANNOTATION];
-      if (typeof (d.doc as { clone?: unknown }).clone === 'function') {
-        const doc = (d.doc as import('yaml').Document).clone();
-        doc.setIn(path, fp);
-        return { ...d, doc };
-      }
-      const plain = structuredClone(d.doc) as Record<string, unknown>;
-      let cur = plain;
-      for (const k of path.slice(0, -1)) {
-        cur[k] ??= {};
-        cur = cur[k] as Record<string, unknown>;
-      }
-      cur[path.at(-1)!] = fp;
-      return { ...d, doc: plain };
-    }),
-  );
-  return out;
-}
-
 /** The selector of the first Service in a service's manifests: its pods. */
 function serviceSelector(
   svc: ServiceConfig | undefined,
@@ -356,22 +317,4 @@ function serviceSelector(
     if (obj?.kind === 'Service' && obj.spec?.selector) return obj.spec.selector;
   }
   return undefined;
-}
-
-function toPlain(d: SourceDoc): unknown {
-  return typeof (d.doc as { toJS?: unknown }).toJS === 'function'
-    ? (d.doc as { toJS(): unknown }).toJS()
-    : d.doc;
-}
-
-function namespaceOfService(
-  svc: ServiceConfig | undefined,
-  docs: Map<string, SourceDoc[]>,
-  fallback: string,
-): string {
-  for (const d of (svc && docs.get(svc.name)) ?? []) {
-    const obj = toPlain(d) as { metadata?: { namespace?: string } };
-    if (obj?.metadata?.namespace) return obj.metadata.namespace;
-  }
-  return fallback;
 }

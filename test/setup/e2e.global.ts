@@ -1,30 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { engineMissing } from './tier.ts';
+
+/** What the k3d e2e tier runs on; provided to its tests. */
+export interface E2eEnv {
+  /** The k3d binary (DEVENV_K3D, else the one test/cluster/build.sh built, else PATH). */
+  k3d: string;
+  /** The node image: real rancher/k3s where present, else the k3s-compatible stand-in. */
+  nodeImage: string;
+  /** True for the stand-in (built from upstream Kubernetes; NOT k3s). */
+  standin: boolean;
+  /** Images of k3d's helpers, set through K3D_IMAGE_* and the config (undefined: k3d's own). */
+  loadbalancerImage?: string;
+  toolsImage?: string;
+  registryImage?: string;
+  /** Base image for the fixtures' Python services (offline: devenv-test/python:3.11). */
+  pythonImage: string;
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    e2eReason: string | null;
+    e2e: E2eEnv | null;
+  }
+}
+
+const root = join(import.meta.dirname, '..', '..');
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+function versions(): Record<string, string> {
+  const out = sh('bash', [
+    '-c',
+    `source ${join(root, 'test/cluster/versions.sh')}; echo "$K8S_VERSION $K3D_VERSION $REGISTRY_VERSION $K3D_BIN"`,
+  ]);
+  const [k8s, k3d, registry, k3dBin] = out.split(' ') as [string, string, string, string];
+  return { k8s, k3d, registry, k3dBin };
+}
+const hasImage = (ref: string) => {
+  try {
+    sh('docker', ['image', 'inspect', ref]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** The first local image of `repo` (e.g. rancher/k3s), by `docker images`. */
+function localImage(repo: string): string | undefined {
+  try {
+    return sh('docker', ['images', repo, '--format', '{{.Repository}}:{{.Tag}}'])
+      .split('\n')
+      .find((l) => l && !l.endsWith(':<none>'));
+  } catch {
+    return undefined;
   }
 }
 
 /**
- * The k3d end-to-end tier needs the real k3s image (rancher/k3s), which only a machine
- * with internet can pull. Where it is absent the tier is SKIPPED with that reason, even
- * under CI (TESTING.md: build machines report it as skipped, never as passed).
+ * The k3d end-to-end tier runs the real k3d binary against the real Docker engine. Its
+ * node image is, in order: DEVENV_E2E_K3S_IMAGE; a real rancher/k3s image already in the
+ * engine (a laptop); else the k3s-compatible stand-in test/k3d/build.sh builds offline from
+ * upstream Kubernetes (build machines, CI), with stand-ins for k3d's load balancer, tools
+ * and registry images. Which one ran is printed here and in the run's summary line. Under
+ * CI=true a missing engine, k3d or image fails the run.
  */
 export default async function setup(project: TestProject): Promise<void> {
-  let reason: string | null = null;
+  project.provide('e2e', null);
   try {
-    const { docker } = await import('../../src/docker/engine.ts');
-    const d = await docker();
-    const images = await d.listImages({ filters: JSON.stringify({ reference: ['rancher/k3s'] }) });
-    if (images.length === 0)
-      reason = 'no rancher/k3s image in the Docker engine and no registry to pull it from';
+    sh('docker', ['info', '--format', '{{.ServerVersion}}']);
   } catch (err) {
-    reason = `no Docker engine: ${(err as Error).message}`;
-  }
-  if (reason)
-    process.stderr.write(
-      `\n[e2e tier] SKIPPED: ${reason}. Run "npm run test:e2e" on a laptop with internet.\n\n`,
+    engineMissing(
+      'e2e',
+      `no Docker engine (${(err as Error).message.split('\n')[0]})`,
+      'Start dockerd (.ci/run: test/k3d/dockerd.sh).',
     );
-  project.provide('e2eReason', reason);
+    return;
+  }
+  const v = versions();
+  const k3d = process.env.DEVENV_K3D ?? (existsSync(v.k3dBin as string) ? (v.k3dBin as string) : 'k3d');
+  try {
+    sh(k3d, ['version']);
+  } catch {
+    engineMissing(
+      'e2e',
+      `no k3d binary (${k3d})`,
+      'Run "bash test/cluster/build.sh" (builds k3d) or put k3d on PATH.',
+    );
+    return;
+  }
+  const pythonImage = process.env.DEVENV_E2E_PYTHON_IMAGE ?? 'devenv-test/python:3.11';
+  const real = process.env.DEVENV_E2E_K3S_IMAGE ?? localImage('rancher/k3s');
+  let env: E2eEnv;
+  if (real) {
+    env = { k3d, nodeImage: real, standin: false, pythonImage };
+  } else {
+    const tag = (name: string, version: string) => `devenv-test/${name}:${version}`;
+    env = {
+      k3d,
+      nodeImage: tag('k3s-standin', v.k8s as string),
+      standin: true,
+      loadbalancerImage: tag('k3d-proxy', (v.k3d as string).replace(/^v/, '')),
+      toolsImage: tag('k3d-tools', (v.k3d as string).replace(/^v/, '')),
+      registryImage: tag('registry', v.registry as string),
+      pythonImage,
+    };
+  }
+  const missing = [
+    env.nodeImage,
+    env.loadbalancerImage,
+    env.toolsImage,
+    env.registryImage,
+    pythonImage,
+  ].filter((i): i is string => i !== undefined && !hasImage(i));
+  if (missing.length) {
+    engineMissing(
+      'e2e',
+      `images missing: ${missing.join(', ')}`,
+      'Run "bash test/images/build.sh && bash test/k3d/build.sh".',
+    );
+    return;
+  }
+  const what = env.standin
+    ? `${env.nodeImage} (k3s-compatible stand-in built from upstream Kubernetes ${v.k8s}; not k3s)`
+    : `${env.nodeImage} (real k3s)`;
+  process.env.DEVENV_E2E_SUMMARY = `e2e tier: real k3d ${sh(k3d, ['version'])
+    .split('\n')[0]
+    ?.replace(/^k3d version /, '')}, node image ${what}`;
+  process.stderr.write(`\n[e2e tier] ${process.env.DEVENV_E2E_SUMMARY}\n\n`);
+  project.provide('e2e', env);
 }

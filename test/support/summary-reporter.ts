@@ -15,7 +15,11 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     const flaky: TestCase[] = [];
+    /** Wall time of each tier's files (they run one at a time, so the sum is the tier's time). */
+    const tierMs = new Map<string, number>();
     for (const m of testModules) {
+      const tier = m.project.name;
+      tierMs.set(tier, (tierMs.get(tier) ?? 0) + (m.diagnostic().duration ?? 0));
       for (const t of m.children.allTests()) {
         const state = t.result().state;
         if (state === 'passed') passed++;
@@ -34,6 +38,10 @@ export default class SummaryReporter implements Reporter {
         `\npassed on retry: ${relative(process.cwd(), t.module.moduleId)}: ${t.fullName}\n    ${why}\n`,
       );
     }
+    const times = [...tierMs].map(([t, ms]) => `${t} ${(ms / 1000).toFixed(0)} s`).join(', ');
+    if (times) process.stdout.write(`\ntime per tier: ${times}\n`);
+    // The e2e tier's global setup names the cluster it ran on (real k3s or the stand-in).
+    if (process.env.DEVENV_E2E_SUMMARY) process.stdout.write(`\n${process.env.DEVENV_E2E_SUMMARY}\n`);
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

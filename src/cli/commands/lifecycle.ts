@@ -94,6 +94,13 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
   const { removeNetworks } = await import('../../docker/networks.ts');
   const { ownerLabels } = await import('../../manifests/types.ts');
   await removeNetworks(ownerLabels(config.project, 'dev')).catch(() => []);
+  // Last: the project's state (generated credentials, TLS leaf, rendered k3d config), so an
+  // interrupted destroy can be run again with what it needs. The user's CA is not the
+  // project's: it stays (devenv trust --uninstall removes it).
+  const { rmSync } = await import('node:fs');
+  const { projectStateDir } = await import('../../state/paths.ts');
+  rmSync(projectStateDir(config.project), { recursive: true, force: true });
+  process.stdout.write(`removed the project's state (credentials, certificates)\n`);
   return 0;
 }
 
