@@ -1,16 +1,15 @@
 /**
- * The reload path: a service's change set → new content-tagged image → the SAME render +
- * server-side apply as `up` (not a separate code path) → rollout wait. An unchanged
- * context yields the same tag, so nothing is rebuilt or re-applied. A failed build or
- * rollout throws; the previous pods keep serving (a Deployment only replaces pods that
- * became Ready), and the next save tries again.
+ * The reload path: a service's change set → new content-tagged image → the SAME render
+ * (render.ts renderServices) + server-side apply as `up` (not a separate code path) →
+ * rollout wait. An unchanged context yields the same tag, so nothing is rebuilt or
+ * re-applied. A failed build or rollout throws; the previous pods keep serving (a
+ * Deployment only replaces pods that became Ready), and the next save tries again.
  */
 import type { LoadedConfig } from '../config/load.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { SourceDoc } from '../manifests/types.ts';
 import type { EventSink } from './events.ts';
-import { DATA_SECRET } from './up.ts';
 
 export interface ReloadContext {
   loaded: LoadedConfig;
@@ -32,7 +31,7 @@ export interface ReloadTimings {
 export async function reloadService(ctx: ReloadContext, service: ServiceConfig): Promise<ReloadTimings> {
   const { config, root } = ctx.loaded;
   // The deploy half loads while the image builds (a no-op once the modules are loaded).
-  const later = Promise.all([import('../manifests/render.ts'), import('./deploy.ts')]);
+  const later = Promise.all([import('./render.ts'), import('./deploy.ts')]);
   later.catch(() => undefined); // a failed build must not leave this rejection unhandled
   const { ensureImage } = await import('../build/builder.ts');
   const { registryHost } = await import('../cluster/k3dconfig.ts');
@@ -45,17 +44,14 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
   if (ctx.images[img.repo] === img.ref) {
     return { buildMs: img.buildMs, loadMs: img.loadMs, rolloutMs: 0, tag: img.tag, result: 'unchanged' };
   }
-  const [{ renderManifests }, { deploy }] = await later;
+  const [{ renderServices }, { deploy }] = await later;
   const images = { ...ctx.images, [img.repo]: img.ref };
-  const ownDocs = ctx.docs.get(service.name) ?? [];
-  const rendered = renderManifests({
-    docs: ownDocs,
-    project: config.project,
-    env: 'dev',
-    defaultNamespace: config.project,
+  // The same render as `up` (render.ts): what the next `up` would apply, so it writes nothing.
+  const rendered = await renderServices(
+    config,
+    new Map([[service.name, ctx.docs.get(service.name) ?? []]]),
     images,
-    ...(config.database || config.objectStore ? { dataSecret: DATA_SECRET } : {}),
-  });
+  );
   const t0 = performance.now();
   // Only this service's objects are applied; pruning stays with `up`, which sees all of them.
   await deploy({

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import { prepareFixture, ROOT, TEST_CONTEXT } from '../support/fixture.ts';
+import { prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
 const root = ROOT;
@@ -99,6 +99,36 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
 
   it('without the CA: rejected with a certificate error', async () => {
     await expect(connect()).rejects.toThrow(/self[- ]signed|unable to (get|verify)|certificate/i);
+  });
+
+  it('reload of the TLS service applies what up applies: it rolls nothing and the next up writes nothing', () => {
+    // Before render.ts, reload rendered the chat without the certificate annotation: the
+    // reload rolled it (annotation gone) and the next up rolled it back ("1 updated").
+    const generation = () =>
+      execFileSync(
+        'kubectl',
+        [
+          '--kubeconfig',
+          kubeconfig!,
+          '-n',
+          'social',
+          'get',
+          'deploy',
+          'chat',
+          '-o',
+          'jsonpath={.metadata.generation}',
+        ],
+        { encoding: 'utf8' },
+      ).trim();
+    const before = generation();
+    const file = join(dir, 'devenv.yaml');
+    const reload = runDevenv(file, ['reload', 'chat', '--context', CONTEXT], env);
+    expect(reload.code, reload.out).toBe(0);
+    expect(generation()).toBe(before);
+    const again = runDevenv(file, ['up', '--no-watch', '--context', CONTEXT], env);
+    expect(again.code, again.out).toBe(0);
+    expect(again.stdout).toMatch(/: 0 created, 0 updated, \d+ unchanged, 0 pruned/);
+    expect(generation()).toBe(before);
   });
 
   it('keys never appear in the output of up or status', () => {
