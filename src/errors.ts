@@ -5,11 +5,11 @@
  * Exit codes (stable, documented in the README):
  *   1  an operation failed (engine error, rollout failure, a required doctor check)
  *   2  bad input: config, flags or manifests; nothing was created
- *   3  the command exists but is not available yet in this version
+ * Every command listed by --help works; none answers "not available yet" (messages to a
+ * user never send them to an issue tracker).
  */
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
-export const EXIT_NOT_AVAILABLE = 3;
 
 export class DevenvError extends Error {
   readonly exitCode: number;
@@ -28,13 +28,4 @@ export class DevenvError extends Error {
 
 export function badInput(message: string, details: readonly string[] = []): DevenvError {
   return new DevenvError(message, { exitCode: EXIT_BAD_INPUT, details });
-}
-
-export function notAvailable(command: string, issue: number): DevenvError {
-  return new DevenvError(
-    `"devenv ${command}" is not available yet in this version (tracked in issue #${issue}).`,
-    {
-      exitCode: EXIT_NOT_AVAILABLE,
-    },
-  );
 }
