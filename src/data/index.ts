@@ -85,6 +85,25 @@ export function databaseComposeSource(config: Config, root: string): ComposeSour
   return composeSource(root, db.compose, defaultComposeFile(db.engine === 'postgres' ? 'postgres' : 'mysql'));
 }
 
+/** The compose files of the configured data services (devenv's own, or the project's). */
+export function dataComposeSources(
+  config: Config,
+  root: string,
+): { database?: ComposeSource; objectStore?: ComposeSource } {
+  return {
+    ...(config.database ? { database: databaseComposeSource(config, root) } : {}),
+    ...(config.objectStore
+      ? {
+          objectStore: composeSource(
+            root,
+            config.objectStore.compose,
+            defaultComposeFile(OBJECT_STORE_ENGINES[objectStoreEngine(config)].compose),
+          ),
+        }
+      : {}),
+  };
+}
+
 /**
  * The desired state. Credentials are generated (once) unless `readOnly`, in which case
  * a project without credentials gets a DevenvError telling to run `devenv up`.
@@ -102,20 +121,7 @@ export function resolveDataPlan(config: Config, root: string, opts: { readOnly?:
     // Without stored credentials (read-only use before the first up), throwaway ones still
     // let the compose files be validated, so bad input is reported first.
     credentials: credentials ?? generateCredentials(),
-    ...(config.database
-      ? {
-          database: databaseComposeSource(config, root),
-        }
-      : {}),
-    ...(config.objectStore
-      ? {
-          objectStore: composeSource(
-            root,
-            config.objectStore.compose,
-            defaultComposeFile(OBJECT_STORE_ENGINES[objectStoreEngine(config)].compose),
-          ),
-        }
-      : {}),
+    ...dataComposeSources(config, root),
     env: process.env,
   });
   if (!credentials && (config.database || config.objectStore)) {

@@ -4,7 +4,7 @@
  * an image name leaves nothing behind.
  */
 import { badInput } from '../errors.ts';
-import { describeDockerError, docker } from './engine.ts';
+import { describeDockerError, docker, withTimeout } from './engine.ts';
 
 export interface ImageFacts {
   id: string;
@@ -67,4 +67,29 @@ export async function ensureImage(
 
 function firstLine(s: string): string {
   return (s.split('\n')[0] ?? s).slice(0, 200);
+}
+
+export type ImageAvailability =
+  | { state: 'present' }
+  | { state: 'pullable' }
+  | { state: 'missing'; reason: string };
+
+/**
+ * Where an image would come from, WITHOUT pulling it: present in the engine (no network
+ * at all), else a registry manifest request through the engine's distribution API
+ * (`GET /distribution/{name}/json`: the engine resolves the name with its own mirrors,
+ * credentials helpers and insecure-registry settings, as a pull would).
+ */
+export async function imageAvailability(ref: string, timeoutMs = 20_000): Promise<ImageAvailability> {
+  const full = withDefaultTag(ref);
+  if (await inspect(full)) return { state: 'present' };
+  const d = await docker();
+  try {
+    await withTimeout(d.getImage(full).distribution({}), timeoutMs, 'registry manifest request');
+    return { state: 'pullable' };
+  } catch (err) {
+    // dockerode prefixes "(HTTP code 500) server error - "; the engine's own words follow.
+    const reason = firstLine(describeDockerError(err)).replace(/^\(HTTP code \d+\)[^-]*-\s*/, '');
+    return { state: 'missing', reason: reason.trim() };
+  }
 }

@@ -69,6 +69,16 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const { renderManifests } = await import('../manifests/render.ts');
     renderAll(config, docs, {}, renderManifests); // a dry render: throws on bad manifests
 
+    // Pre-flight (preflight.ts): every image the run needs is present or pullable, and k3d
+    // is installed in a supported version; else one error naming each, nothing created.
+    const { preflight } = await import('./preflight.ts');
+    const k3dConfig = target.kind === 'k3d' ? k3dConfigFile(root, config.cluster.config) : undefined;
+    await preflight({
+      loaded: opts.loaded,
+      ...(k3dConfig ? { k3dConfigFile: k3dConfig } : {}),
+      onEvent: emit,
+    });
+
     // The host ports a cluster to create or start needs are free (else: who holds them).
     if (target.kind === 'k3d') await checkClusterPorts(config);
 
@@ -190,6 +200,8 @@ async function ensureCluster(target: Target, loaded: LoadedConfig, emit: EventSi
     await k3d.createCluster(out);
     return undefined;
   });
+  // Where the cluster listens on this machine; loud for expose: lan or wider bindings.
+  await (await import('./exposure.ts')).reportExposure(config, emit);
   return connect({ context: target.context });
 }
 

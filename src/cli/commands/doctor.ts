@@ -1,4 +1,4 @@
-import { findConfigFile, loadConfig } from '../../config/load.ts';
+import { findConfigFile, type LoadedConfig, loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import {
   type CheckResult,
@@ -17,7 +17,11 @@ import { dim, green, red, yellow } from '../output.ts';
 export async function run(opts: { json?: boolean }, _args: string[], global: GlobalOptions): Promise<number> {
   const file = global.config ?? findConfigFile();
   let config: Config | undefined;
-  if (file) config = loadConfig(file).config; // a broken config is reported (exit 2) rather than half-checked
+  let loaded: LoadedConfig | undefined;
+  if (file) {
+    loaded = loadConfig(file); // a broken config is reported (exit 2) rather than half-checked
+    config = loaded.config;
+  }
 
   const docker = await checkDocker();
   const holders = new Map<number, { name: string; project?: string }>();
@@ -27,6 +31,13 @@ export async function run(opts: { json?: boolean }, _args: string[], global: Glo
       holders.set(p.hostPort, { name: p.containerName, project: p.labels['dev.devenv/project'] });
     }
   }
+  // Where the project's cluster listens (live bindings against cluster.expose).
+  const { exposureCheck } = await import('../../doctor/exposure.ts');
+  const { clusterBindings } = await import('../../cluster/exposure.ts');
+  const bound =
+    config && docker.status !== 'fail'
+      ? await clusterBindings(config.project).catch(() => undefined)
+      : undefined;
   const checks: CheckResult[] = [
     await checkNode(),
     docker,
@@ -36,6 +47,8 @@ export async function run(opts: { json?: boolean }, _args: string[], global: Glo
       checkPorts(config, holders),
       checkDisk(process.cwd()),
     ])),
+    exposureCheck(config, bound),
+    ...(loaded && docker.status !== 'fail' ? [await checkImages(loaded)] : []),
   ];
   const report = summarize(checks);
 
@@ -59,4 +72,38 @@ export async function run(opts: { json?: boolean }, _args: string[], global: Glo
     );
   }
   return report.ok ? 0 : EXIT_FAILURE;
+}
+
+/** The images `up` would need (the same pre-flight `up` runs), present or pullable. */
+async function checkImages(loaded: LoadedConfig): Promise<CheckResult> {
+  const { checkPreflight } = await import('../../engine/preflight.ts');
+  const { k3dConfigFile } = await import('../../engine/up.ts');
+  const r = await checkPreflight({
+    loaded,
+    k3dConfigFile: k3dConfigFile(loaded.root, loaded.config.cluster.config),
+  });
+  const pulls = r.images.filter((i) => i.state === 'pullable').length;
+  const data = {
+    images: r.images.map((i) => ({ ref: i.ref, what: i.what, state: i.state })),
+    missing: r.imageProblems,
+  };
+  if (r.imageProblems.length > 0) {
+    return {
+      id: 'images',
+      title: 'images',
+      required: true,
+      status: 'fail',
+      detail: r.imageProblems.join('\n      '),
+      fix: 'Set the image named in each line to one you can pull (see "set at"), or pull it once with "docker pull".',
+      data,
+    };
+  }
+  return {
+    id: 'images',
+    title: 'images',
+    required: true,
+    status: 'ok',
+    detail: `${r.images.length} needed: ${r.images.length - pulls} present, ${pulls} pullable`,
+    data,
+  };
 }
