@@ -93,6 +93,12 @@ const cluster = z
     httpPort: hostPort.default(80).describe('Host port of the ingress (HTTP).'),
     httpsPort: hostPort.default(443).describe('Host port of the ingress (HTTPS).'),
     registryPort: hostPort.default(5001).describe('Host port of the local image registry.'),
+    expose: z
+      .enum(['localhost', 'lan'])
+      .default('localhost')
+      .describe(
+        'Where the cluster publishes its ingress (HTTP, HTTPS, TLS passthrough) on this machine. localhost: 127.0.0.1 only; lan: every interface, so another device on the network (a phone testing the site) reaches the dev apps, and so does anyone else on that network. The registry and the Kubernetes API stay on 127.0.0.1 either way. k3d fixes the bindings when it creates the cluster: after a change, recreate it (k3d cluster delete <project>, then up; data volumes stay).',
+      ),
     dataHost: z
       .string()
       .min(1)

@@ -66,6 +66,10 @@ export interface PublishedPort {
   containerName: string;
   containerId: string;
   hostPort: number;
+  /** The host address it is bound to ("0.0.0.0" / "::": every interface). */
+  hostIp: string;
+  /** The port inside the container. */
+  containerPort: number;
   labels: Record<string, string>;
 }
 
@@ -81,6 +85,8 @@ export async function publishedPorts(): Promise<PublishedPort[]> {
           containerName: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
           containerId: c.Id,
           hostPort: p.PublicPort,
+          hostIp: p.IP ?? '',
+          containerPort: p.PrivatePort,
           labels: c.Labels ?? {},
         });
       }

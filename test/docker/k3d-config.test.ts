@@ -47,6 +47,20 @@ describe.skipIf(!k3d)('k3d accepts the rendered cluster config', () => {
       expect(`${r.stdout}${r.stderr}`).toContain('k3d.io/v1alpha5#simple');
     });
   }
+  it('with cluster.expose: lan and a project port of its own (address-bound specs, kubeAPI.hostIP)', () => {
+    const result = checkConfigFile(join(root, 'fixtures', 'social', 'devenv.yaml'));
+    if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+    const config = { ...result.config, cluster: { ...result.config.cluster, expose: 'lan' as const } };
+    const base = readFileSync(join(root, 'k3d', 'cluster.yaml'), 'utf8').replace(
+      'registries:',
+      '  - port: 9000\n    nodeFilters: [loadbalancer]\nregistries:',
+    );
+    const file = join(out, 'lan.yaml');
+    writeFileSync(file, renderK3dConfig(base, 'k3d/cluster.yaml', config));
+    expect(readFileSync(file, 'utf8')).toContain('0.0.0.0:443:443');
+    const r = spawnSync(k3d!, ['config', 'migrate', file, join(out, 'lan.out.yaml')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
   it('and rejects a broken one (the check can fail)', () => {
     const file = join(out, 'bad.yaml');
     writeFileSync(file, 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nservers: one\n');

@@ -63,9 +63,9 @@ describe.skipIf(registry.status !== 0)('a project that adds devenv as the README
   beforeAll(() => {
     const packed = npm(['pack', '--pack-destination', dir, '--json'], root);
     expect(packed.status, packed.stderr).toBe(0);
-    const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
-      filename: string;
-    }>;
+    const { filename } = (
+      JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string }>
+    )[0]!;
     writeFileSync(join(dir, 'package.json'), '{ "name": "consumer", "version": "1.0.0", "private": true }\n');
     const r = npm(
       [
