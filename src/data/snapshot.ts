@@ -125,16 +125,15 @@ export async function createSnapshot(
   return { name, key, bytes };
 }
 
-/** Restores a snapshot into the running database (objects in the dump are dropped and recreated). */
-export async function restoreSnapshot(
+/** Bad input (exit 2) unless snapshot `name` exists for the project and was taken from this engine. */
+export async function checkRestorable(
   store: ObjectStore,
   t: DbTarget,
   project: string,
   name: string,
 ): Promise<void> {
   checkSnapshotName(name);
-  const key = snapshotKey(project, name);
-  const head = await store.head(SNAPSHOT_BUCKET, key).catch(() => undefined);
+  const head = await store.head(SNAPSHOT_BUCKET, snapshotKey(project, name)).catch(() => undefined);
   if (!head) {
     const have = (await listSnapshots(store, project)).map((s) => s.name);
     throw badInput(
@@ -145,6 +144,40 @@ export async function restoreSnapshot(
   if (engine && engine !== t.engine) {
     throw badInput(`snapshot "${name}" was taken from ${engine}; this project's database is ${t.engine}.`);
   }
+}
+
+/**
+ * The way back from a restore: before `db restore` replaces the databases, their current
+ * state is saved as a new snapshot, `before-restore-<UTC time>` (with `-2`, `-3`… if that
+ * name is taken), which `db restore` of that name brings back.
+ */
+export async function saveBeforeRestore(
+  store: ObjectStore,
+  t: DbTarget,
+  project: string,
+  databases: string[],
+  now = new Date(),
+): Promise<{ name: string; key: string; bytes: number }> {
+  await store.ensureBucket(SNAPSHOT_BUCKET);
+  const base = `before-restore-${defaultSnapshotName(now)}`;
+  let name = base;
+  for (let i = 2; await store.exists(SNAPSHOT_BUCKET, snapshotKey(project, name)); i++) name = `${base}-${i}`;
+  return createSnapshot(store, t, project, databases, name);
+}
+
+/**
+ * Restores a snapshot into the running database (objects in the dump are dropped and
+ * recreated). It replaces what is there: callers save the current state first
+ * (saveBeforeRestore), as `devenv db restore` does.
+ */
+export async function restoreSnapshot(
+  store: ObjectStore,
+  t: DbTarget,
+  project: string,
+  name: string,
+): Promise<void> {
+  await checkRestorable(store, t, project, name);
+  const key = snapshotKey(project, name);
   const src = await store.getStream(SNAPSHOT_BUCKET, key);
   const sql = new PassThrough();
   const unzip = pipeline(src, createGunzip(), sql);

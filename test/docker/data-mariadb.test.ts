@@ -22,7 +22,7 @@ import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
-import { runOnNetwork as runOnNetworkAs, stepPhases } from '../support/data.ts';
+import { expectRestoreUndoable, runOnNetwork as runOnNetworkAs, stepPhases } from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
@@ -259,6 +259,14 @@ describe.skipIf(!ok)('data services: MySQL (MariaDB) + MinIO', () => {
       'apple',
       'pear',
     ]);
+  });
+
+  it('a wrong restore can be undone: restore saves the current state first and names it', async () => {
+    await expectRestoreUndoable({
+      cli,
+      names: async () => (await rows(ep, 'SELECT name FROM items ORDER BY id')).map((r) => String(r.name)),
+      exec: (sql) => rows(ep, sql),
+    });
   });
 
   it('keeps rows across down -> up', async () => {

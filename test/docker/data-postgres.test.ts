@@ -21,7 +21,7 @@ import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
-import { runOnNetwork as runOnNetworkAs, stepPhases } from '../support/data.ts';
+import { expectRestoreUndoable, runOnNetwork as runOnNetworkAs, stepPhases } from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
@@ -277,6 +277,17 @@ describe.skipIf(!ok)('data services: Postgres + MinIO', () => {
     const missing = await cli(['db', 'restore', 'nope']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no snapshot named "nope".*before-drop/);
+  });
+
+  it('a wrong restore can be undone: restore saves the current state first and names it', async () => {
+    await expectRestoreUndoable({
+      cli,
+      names: () =>
+        withClient(ep, async (c) =>
+          (await c.query('SELECT name FROM items ORDER BY id')).rows.map((r) => r.name),
+        ),
+      exec: (sql) => withClient(ep, (c) => c.query(sql)),
+    });
   });
 
   it('keeps rows across down -> up (the stopped container is started again)', async () => {

@@ -1,4 +1,5 @@
 /** Helpers shared by the docker-tier data-service tests. */
+import { expect } from 'vitest';
 import { demuxBuffer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
@@ -36,3 +37,53 @@ export const stepPhases = (events: ProgressEvent[], id: string) =>
   events
     .filter((e): e is StepEvent => e.type === 'step' && e.id === id && e.phase !== 'progress')
     .map((e) => e.phase);
+
+type Cli = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/**
+ * A wrong `devenv db restore` can be undone, whatever the engine: the restore first saves
+ * the current databases as a snapshot and names it; restoring that one brings back what
+ * the wrong restore replaced. Needs a table `items (id int, name text)`; leaves it as it
+ * found it. `names()` reads `SELECT name FROM items ORDER BY id`; `exec` runs one statement.
+ */
+export async function expectRestoreUndoable(db: {
+  cli: Cli;
+  names: () => Promise<string[]>;
+  exec: (sql: string) => Promise<unknown>;
+}): Promise<void> {
+  const { cli } = db;
+  const before = await db.names();
+  const snap = await cli(['db', 'snapshot', 'undo-base']);
+  expect(snap.code, snap.stderr).toBe(0);
+  // Work done after that snapshot, which a restore of it would lose.
+  await db.exec("INSERT INTO items VALUES (100, 'after-snapshot')");
+  expect(await db.names()).toEqual([...before, 'after-snapshot']);
+
+  // A restore of a name that does not exist is refused before anything is saved.
+  const listBefore = (await cli(['db', 'snapshots'])).stdout;
+  const missing = await cli(['db', 'restore', 'no-such-snapshot']);
+  expect(missing.code).toBe(2);
+  expect((await cli(['db', 'snapshots'])).stdout).toBe(listBefore);
+
+  const wrong = await cli(['db', 'restore', 'undo-base']);
+  expect(wrong.stderr).toBe('');
+  expect(wrong.code).toBe(0);
+  const saved =
+    /^snapshot (before-restore-\d{8}-\d{6}(?:-\d+)?): the current .* before the restore .*; undo the restore with "devenv db restore \1"$/m.exec(
+      wrong.stdout,
+    )?.[1];
+  expect(saved, wrong.stdout).toBeDefined();
+  expect(await db.names()).toEqual(before); // the wrong restore replaced the new row
+  expect((await cli(['db', 'snapshots'])).stdout).toMatch(new RegExp(`^${saved}\\s+\\d`, 'm'));
+
+  // The undo: restoring the saved snapshot brings the new row back (and saves another).
+  const undo = await cli(['db', 'restore', saved!]);
+  expect(undo.code, undo.stderr).toBe(0);
+  const savedAgain = /^snapshot (before-restore-\S+):/m.exec(undo.stdout)?.[1];
+  expect(savedAgain).toBeDefined();
+  expect(savedAgain).not.toBe(saved);
+  expect(await db.names()).toEqual([...before, 'after-snapshot']);
+
+  await db.exec('DELETE FROM items WHERE id = 100');
+  expect(await db.names()).toEqual(before);
+}

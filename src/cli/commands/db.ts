@@ -9,11 +9,13 @@ import { clientCommand, type DbTarget } from '../../data/database.ts';
 import { connectObjectStore, dbTarget, resolveDataPlan } from '../../data/index.ts';
 import type { DatabasePlan, DataPlan } from '../../data/plan.ts';
 import {
+  checkRestorable,
   createSnapshot,
   defaultSnapshotName,
   listSnapshots,
   restoreSnapshot,
   SNAPSHOT_NAME_RE,
+  saveBeforeRestore,
 } from '../../data/snapshot.ts';
 import { SNAPSHOT_BUCKET } from '../../data/types.ts';
 import { inspectManaged } from '../../docker/containers.ts';
@@ -75,14 +77,23 @@ export async function snapshot(_opts: unknown, args: string[], global: GlobalOpt
   return 0;
 }
 
-/** `devenv db restore NAME`. */
+/**
+ * `devenv db restore NAME`. The databases' current state is saved as a snapshot first and
+ * named, so a wrong restore can be undone ("devenv db restore before-restore-…"). A name
+ * that does not exist is refused before anything is saved or replaced.
+ */
 export async function restore(_opts: unknown, args: string[], global: GlobalOptions): Promise<number> {
   const name = args[0];
   if (!name)
     throw badInput('which snapshot? "devenv db restore NAME" (list them with "devenv db snapshots").');
-  const { plan, target } = await context(global);
+  const { plan, db, target } = await context(global);
   const store = await connectObjectStore(plan);
   try {
+    await checkRestorable(store, target, plan.project, name);
+    const saved = await saveBeforeRestore(store, target, plan.project, db.databases);
+    process.stdout.write(
+      `${green('snapshot')} ${saved.name}: the current ${db.databases.join(', ')} before the restore (${formatBytes(saved.bytes)}); undo the restore with "devenv db restore ${saved.name}"\n`,
+    );
     const t0 = performance.now();
     await restoreSnapshot(store, target, plan.project, name);
     process.stdout.write(
