@@ -54,7 +54,7 @@ build() { # TAG HASH CONTEXT
   local tag="$1" hash="$2" ctx="$3" s
   if [ "$(current "$tag")" = "$hash" ]; then log "$tag cached"; return; fi
   s=$(date +%s)
-  docker build -q --build-arg "BASE=$BASE" --label "$LABEL=$hash" -t "$tag" "$ctx" >/dev/null
+  docker build -q --build-arg "BASE=$BASE" --label "$LABEL=$hash" -t "$tag" "$ctx" 2>&1 >/dev/null | grep -v -e DEPRECATED -e "legacy builder" -e BuildKit -e environment-variable -e "^$" >&2 || true
   log "$tag built in $(since "$s")"
 }
 WORK="$CACHE/k3d-standin"; mkdir -p "$WORK"

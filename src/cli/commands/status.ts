@@ -20,7 +20,8 @@ export interface StatusReport {
   cluster: {
     kind: 'k3d' | 'existing';
     context: string;
-    state: 'running' | 'stopped' | 'absent' | 'reachable' | 'unreachable';
+    /** k3d: running | stopped | absent, or unknown when k3d cannot be asked (detail says why). */
+    state: 'running' | 'stopped' | 'absent' | 'unknown' | 'reachable' | 'unreachable';
     detail?: string;
   };
   data: Array<{ role: string; container: string; status: string; health?: string; ports: unknown }>;
@@ -40,24 +41,38 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
     data: [],
     services: [],
   };
+  // Status reports; it fails only on bad input. No cluster yet (before the first `up`,
+  // after `destroy`) is a state to report, and so is a k3d that cannot be run: the data
+  // services are reported either way.
   let reachable = false;
+  const { connect } = await import('../../kube/client.ts');
+  let client: ReturnType<typeof connect> | undefined;
   if (target.kind === 'k3d') {
     const k3d = await import('../../cluster/k3d.ts');
+    const { clusterName } = await import('../../cluster/k3dconfig.ts');
     try {
-      const c = await k3d.getCluster(config.project);
+      const c = await k3d.getCluster(clusterName(config.project));
       report.cluster.state = c ? (k3d.isRunning(c) ? 'running' : 'stopped') : 'absent';
-      reachable = report.cluster.state === 'running';
+      if (!c) report.cluster.detail = 'no k3d cluster yet: "devenv up" creates it';
     } catch (err) {
+      report.cluster.state = 'unknown';
       report.cluster.detail = (err as Error).message;
     }
-  }
-  const { connect } = await import('../../kube/client.ts');
-  const client = connect({
-    context: target.context,
-    ...(target.kind === 'existing' && target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
-    timeoutMs: 5000,
-  });
-  if (target.kind === 'existing') {
+    if (report.cluster.state === 'running') {
+      try {
+        client = connect({ context: target.context, timeoutMs: 5000 });
+        reachable = true;
+      } catch (err) {
+        // The cluster runs but its context left the kubeconfig (edited by hand?).
+        report.cluster.detail = `${(err as Error).message} ("k3d kubeconfig merge ${clusterName(config.project)} --kubeconfig-merge-default-kubeconfig --kubeconfig-switch-context=false" restores it)`;
+      }
+    }
+  } else {
+    client = connect({
+      context: target.context,
+      ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+      timeoutMs: 5000,
+    });
     try {
       await client.request('GET', '/version');
       report.cluster.state = 'reachable';
@@ -75,7 +90,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
       report.cluster.detail ??= (err as Error).message;
     }
   }
-  if (reachable) {
+  if (reachable && client) {
     const { workloadStatus } = await import('../../kube/rollout.ts');
     const { serviceOfSource } = await import('../../kube/podinfo.ts');
     const { ownerSelector } = await import('../../manifests/types.ts');
@@ -118,7 +133,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
   const mark =
     st === 'running' || st === 'reachable'
       ? green(st)
-      : st === 'stopped'
+      : st === 'stopped' || st === 'absent'
         ? yellow(st)
         : red(st, process.stdout);
   process.stdout.write(
