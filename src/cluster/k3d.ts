@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MIN_K3D, versionAtLeast } from '../doctor/checks.ts';
 import { DevenvError } from '../errors.ts';
+import { k3dBinary, k3dNotFound } from './k3d-binary.ts';
 
 const run = promisify(execFile);
 
@@ -14,14 +15,14 @@ export const K3D_INSTALL_FIX = `Install k3d >= ${MIN_K3D}: https://k3d.io/#insta
 
 async function k3d(args: string[], timeoutMs = 300_000): Promise<string> {
   try {
-    const { stdout } = await run(process.env.DEVENV_K3D ?? 'k3d', args, {
+    const { stdout } = await run(k3dBinary(), args, {
       timeout: timeoutMs,
       maxBuffer: 16 << 20,
     });
     return stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new DevenvError(`k3d not found on PATH. ${K3D_INSTALL_FIX}`);
+    if (e.code === 'ENOENT') throw new DevenvError(`${k3dNotFound()}. ${K3D_INSTALL_FIX}`);
     const tail = (e.stderr ?? '').trim().split('\n').slice(-15);
     throw new DevenvError(`k3d ${args.slice(0, 2).join(' ')} failed`, { details: tail, cause: err });
   }

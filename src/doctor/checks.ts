@@ -105,11 +105,22 @@ async function binaryVersion(cmd: string, args: string[]): Promise<string | unde
   }
 }
 
+/** The k3d that `up` runs (DEVENV_K3D, else PATH: cluster/k3d-binary.ts), never another one. */
 export async function checkK3d(): Promise<CheckResult> {
-  const out = await binaryVersion('k3d', ['version']);
+  const { k3dBinary, k3dNotFound } = await import('../cluster/k3d-binary.ts');
+  const bin = k3dBinary();
+  const out = await binaryVersion(bin, ['version']);
   const fix = `Install k3d >= ${MIN_K3D}: see https://k3d.io (e.g. "curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash" or "brew install k3d").`;
   if (out === undefined)
-    return { id: 'k3d', title: 'k3d', required: true, status: 'fail', detail: 'k3d not found on PATH', fix };
+    return {
+      id: 'k3d',
+      title: 'k3d',
+      required: true,
+      status: 'fail',
+      detail: k3dNotFound(),
+      fix,
+      data: { binary: bin },
+    };
   const version = /k3d version v?([\d.]+)/.exec(out)?.[1];
   if (!version)
     return {
@@ -117,7 +128,8 @@ export async function checkK3d(): Promise<CheckResult> {
       title: 'k3d',
       required: true,
       status: 'warn',
-      detail: `could not read the k3d version from "${out.trim()}"`,
+      detail: `could not read the k3d version from "${out.trim()}" (${bin})`,
+      data: { binary: bin },
     };
   const ok = versionAtLeast(version, MIN_K3D);
   return {
@@ -125,9 +137,9 @@ export async function checkK3d(): Promise<CheckResult> {
     title: 'k3d',
     required: true,
     status: ok ? 'ok' : 'fail',
-    detail: `k3d ${version}`,
+    detail: `k3d ${version}${bin === 'k3d' ? '' : ` (${bin}, from DEVENV_K3D)`}`,
     ...(ok ? {} : { fix }),
-    data: { version },
+    data: { version, binary: bin },
   };
 }
 
