@@ -11,8 +11,10 @@
  *   on docker.io and quay.io). Kept as the default for existing projects (their data is in
  *   MinIO's format); new projects should prefer SeaweedFS.
  * - SeaweedFS: Apache-2.0, released weekly through 2026, images on Docker Hub
- *   (chrislusf/seaweedfs); `weed mini` runs master + volume + filer + S3 in one process,
- *   with admin credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+ *   (chrislusf/seaweedfs, one tag per release); `weed mini` runs master + volume + filer +
+ *   S3 in one process, with admin credentials from AWS_ACCESS_KEY_ID /
+ *   AWS_SECRET_ACCESS_KEY. 4.53 is the release the offline test image is built from
+ *   (test/images/seaweedfs/versions.env); pinned by tag (no published digest found).
  * - Postgres 16 / MySQL 8.4: Docker official images, major-version tags (supported until
  *   Nov 2028 / Apr 2032), so security patch releases arrive with a pull.
  *
@@ -50,7 +52,7 @@ export const OBJECT_STORE_ENGINES = {
   },
   seaweedfs: {
     title: 'SeaweedFS',
-    image: 'chrislusf/seaweedfs:4.47',
+    image: 'chrislusf/seaweedfs:4.53',
     compose: 'seaweedfs',
     short: 'seaweedfs',
     s3Port: 8333,

@@ -1,20 +1,30 @@
-// MinIO (the real server, built from its Go module into devenv-test/minio:latest) as the
-// project's object store, selected through objectStore.image in a temp devenv.yaml.
+// The project's object store, on EACH engine devenv offers (objectStore.engine: the real
+// MinIO and SeaweedFS servers, built from their Go modules into devenv-test/minio:latest
+// and devenv-test/seaweedfs:latest), selected through objectStore.engine + image in a
+// temp devenv.yaml. The same suite runs on both: buckets, seed folder, keys, path-style
+// access, presigned URLs, multipart uploads, the cluster network alias, idempotence,
+// destroy; and switching engines on a project that has data.
 // The S3 checks use AWS's SDK directly (not devenv's adapter), so they are independent
 // of the code under test.
+import { createHash, createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
+import { OBJECT_STORE_ENGINES, type ObjectStoreEngineName } from '../../src/data/engines.ts';
 import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
 import {
@@ -31,23 +41,20 @@ import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
-const PROJECT = `t-s3-${Math.random().toString(36).slice(2, 8)}`;
-const NETWORK = `${PROJECT}-net`;
-const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest';
 
-let dir: string;
-const ports: Record<string, number> = {};
-
-async function up(events: ProgressEvent[] = []): Promise<DataEndpoints> {
-  const { config, root } = loadConfig(join(dir, 'devenv.yaml'));
-  return ensureDataServices({
-    config,
-    root,
-    network: NETWORK,
-    onEvent: (e) => events.push(e),
-    timeoutMs: 120_000,
-  });
-}
+/** The offline test image of each engine (the default images need a registry). */
+const ENGINES: Array<{ engine: ObjectStoreEngineName; image: string; health: string }> = [
+  {
+    engine: 'minio',
+    image: process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest',
+    health: '/minio/health/live',
+  },
+  {
+    engine: 'seaweedfs',
+    image: process.env.DEVENV_TEST_SEAWEEDFS_IMAGE ?? 'devenv-test/seaweedfs:latest',
+    health: '/healthz',
+  },
+];
 
 function s3(ep: DataEndpoints, secret?: string): S3Client {
   const o = ep.host.objectStore!;
@@ -60,14 +67,84 @@ function s3(ep: DataEndpoints, secret?: string): S3Client {
   });
 }
 
+const toBytes = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
+  typeof d === 'string'
+    ? d
+    : d instanceof ArrayBuffer
+      ? new Uint8Array(d)
+      : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
+/** sha256 / HMAC-sha256 for the SigV4 signer, from node:crypto. */
+class Sha256 {
+  private readonly h;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret ? createHmac('sha256', toBytes(secret)) : createHash('sha256');
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.h.update(toBytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest());
+  }
+}
+
+/** A SigV4 presigned, path-style URL (what an app hands a browser for a direct upload/download). */
+async function presign(
+  ep: DataEndpoints,
+  method: 'GET' | 'PUT',
+  bucket: string,
+  key: string,
+): Promise<string> {
+  const o = ep.host.objectStore!;
+  const url = new URL(`${o.endpoint}/${bucket}/${key}`);
+  const signer = new SignatureV4({
+    service: 's3',
+    region: o.region,
+    credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
+    sha256: Sha256,
+    uriEscapePath: false,
+  });
+  const signed = await signer.presign(
+    {
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: url.pathname,
+      query: {},
+      // As AWS's S3 presigner: the payload is not signed (the browser sends it later).
+      headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    },
+    { expiresIn: 60 },
+  );
+  const q = new URLSearchParams(signed.query as Record<string, string>).toString();
+  return `${url.origin}${url.pathname}?${q}`;
+}
+
 const steps = (events: ProgressEvent[], id: string) =>
   events
     .filter((e): e is StepEvent => e.type === 'step' && e.id === id && e.phase !== 'progress')
     .map((e) => e.phase);
 
-describe.skipIf(!ok)('data services: MinIO object store', () => {
+describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ engine, image, health }) => {
+  const PROJECT = `t-s3-${engine.slice(0, 3)}-${Math.random().toString(36).slice(2, 8)}`;
+  const NETWORK = `${PROJECT}-net`;
+  const def = OBJECT_STORE_ENGINES[engine];
+  let dir: string;
+  const ports: Record<string, number> = {};
   let ep: DataEndpoints;
   const firstEvents: ProgressEvent[] = [];
+
+  async function up(events: ProgressEvent[] = []): Promise<DataEndpoints> {
+    const { config, root } = loadConfig(join(dir, 'devenv.yaml'));
+    return ensureDataServices({
+      config,
+      root,
+      network: NETWORK,
+      onEvent: (e) => events.push(e),
+      timeoutMs: 120_000,
+    });
+  }
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'devenv-s3-'));
@@ -83,7 +160,8 @@ describe.skipIf(!ok)('data services: MinIO object store', () => {
         'apiVersion: devenv.dev/v1alpha1',
         `project: ${PROJECT}`,
         'objectStore:',
-        `  image: ${MINIO_IMAGE}`,
+        `  engine: ${engine}`,
+        `  image: ${image}`,
         `  port: ${ports.s3}`,
         `  consolePort: ${ports.console}`,
         '  buckets: [uploads, avatars]',
@@ -114,7 +192,8 @@ describe.skipIf(!ok)('data services: MinIO object store', () => {
       consoleUrl: `http://127.0.0.1:${ports.console}`,
       buckets: ['uploads', 'avatars'],
     });
-    expect(ep.cluster.objectStore!.endpoint).toBe('http://devenv-minio:9000');
+    expect(done.detail).toContain(`${def.title} ready on`);
+    expect(ep.cluster.objectStore!.endpoint).toBe(`http://devenv-minio:${def.s3Port}`);
     const r = await s3(ep).send(new ListBucketsCommand({}));
     expect((r.Buckets ?? []).map((b) => b.Name).sort()).toEqual(['avatars', 'devenv-snapshots', 'uploads']);
     // The console answers on its port.
@@ -127,6 +206,53 @@ describe.skipIf(!ok)('data services: MinIO object store', () => {
     await c.send(new PutObjectCommand({ Bucket: 'avatars', Key: 'u/1.txt', Body: 'round trip' }));
     const got = await c.send(new GetObjectCommand({ Bucket: 'avatars', Key: 'u/1.txt' }));
     expect(await got.Body!.transformToString()).toBe('round trip');
+  });
+
+  it('path-style presigned URLs: a GET and a PUT signed for 60 s work without credentials', async () => {
+    const c = s3(ep);
+    await c.send(new PutObjectCommand({ Bucket: 'avatars', Key: 'p/get.txt', Body: 'presigned get' }));
+    const getUrl = await presign(ep, 'GET', 'avatars', 'p/get.txt');
+    expect(getUrl).toContain(`${ep.host.objectStore!.endpoint}/avatars/p/get.txt?`); // path-style
+    const got = await fetch(getUrl);
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe('presigned get');
+    const putUrl = await presign(ep, 'PUT', 'avatars', 'p/put.txt');
+    expect((await fetch(putUrl, { method: 'PUT', body: 'presigned put' })).status).toBe(200);
+    const back = await c.send(new GetObjectCommand({ Bucket: 'avatars', Key: 'p/put.txt' }));
+    expect(await back.Body!.transformToString()).toBe('presigned put');
+    // A tampered signature is refused.
+    expect((await fetch(getUrl.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000'))).status).toBe(
+      403,
+    );
+  });
+
+  it('multipart upload: two parts (5 MiB + 1 byte) assemble into one object', async () => {
+    const c = s3(ep);
+    const a = Buffer.alloc(5 * 1024 * 1024, 'a');
+    const b = Buffer.from('b');
+    const { UploadId } = await c.send(
+      new CreateMultipartUploadCommand({ Bucket: 'uploads', Key: 'big.bin' }),
+    );
+    const parts = [];
+    for (const [i, body] of [a, b].entries()) {
+      const r = await c.send(
+        new UploadPartCommand({ Bucket: 'uploads', Key: 'big.bin', UploadId, PartNumber: i + 1, Body: body }),
+      );
+      parts.push({ ETag: r.ETag!, PartNumber: i + 1 });
+    }
+    await c.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'uploads',
+        Key: 'big.bin',
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+    const got = await c.send(new GetObjectCommand({ Bucket: 'uploads', Key: 'big.bin' }));
+    const bytes = Buffer.from(await got.Body!.transformToByteArray());
+    expect(bytes.length).toBe(a.length + 1);
+    expect(bytes.subarray(-2).toString()).toBe('ab');
+    await c.send(new DeleteObjectCommand({ Bucket: 'uploads', Key: 'big.bin' }));
   });
 
   it('wrong keys are refused', async () => {
@@ -173,7 +299,7 @@ describe.skipIf(!ok)('data services: MinIO object store', () => {
     expect(before.networks).toContain(NETWORK);
     const d = await docker();
     const c = await d.createContainer({
-      Image: MINIO_IMAGE,
+      Image: image,
       Entrypoint: [],
       Cmd: [
         'curl',
@@ -182,7 +308,7 @@ describe.skipIf(!ok)('data services: MinIO object store', () => {
         '/dev/null',
         '-w',
         '%{http_code}',
-        'http://devenv-minio:9000/minio/health/live',
+        `http://devenv-minio:${def.s3Port}${health}`,
       ],
       Labels: devenvLabels(PROJECT, { 'dev.devenv/component': 'test' }),
       HostConfig: { NetworkMode: NETWORK },
@@ -203,7 +329,10 @@ describe.skipIf(!ok)('data services: MinIO object store', () => {
 
   it('destroy removes the container and its volume', async () => {
     const r = await destroyDataServices(PROJECT);
-    expect(r).toEqual({ containers: [`devenv-${PROJECT}-minio`], volumes: [`devenv-${PROJECT}-minio-data`] });
+    expect(r).toEqual({
+      containers: [`devenv-${PROJECT}-minio`],
+      volumes: [`devenv-${PROJECT}-${def.short}-data`],
+    });
     expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
   });
 });

@@ -5,9 +5,10 @@
 #   devenv-test/postgres:15     Debian postgresql-15, official-image-like entrypoint
 #   devenv-test/mariadb:10.11   Debian mariadb-server, official-image-like entrypoint
 #   devenv-test/minio:latest    MinIO server (and mc) built from their Go modules
+#   devenv-test/seaweedfs:latest SeaweedFS (`weed`) built from its Go module (wrapper module)
 #   devenv-test/python:3.11     Debian python3 + DB drivers, base for fixture images
 #
-# Usage: test/images/build.sh [--force] [base|postgres|mariadb|minio|python ...]
+# Usage: test/images/build.sh [--force] [base|postgres|mariadb|minio|seaweedfs|python ...]
 # With no names, builds all. Idempotent: every image carries the label
 # dev.devenv.test.recipe=<hash of its recipe files>; an image whose tag exists with the
 # same hash is skipped. --force (or DEVENV_TEST_IMAGES_FORCE=1) rebuilds anyway.
@@ -43,9 +44,10 @@ declare -A TAG=(
   [postgres]=devenv-test/postgres:15
   [mariadb]=devenv-test/mariadb:10.11
   [minio]=devenv-test/minio:latest
+  [seaweedfs]=devenv-test/seaweedfs:latest
   [python]=devenv-test/python:3.11
 )
-ORDER=(base postgres mariadb minio python)
+ORDER=(base postgres mariadb minio seaweedfs python)
 
 # ---------------------------------------------------------------- arguments
 want=()
@@ -238,6 +240,52 @@ build_minio() {
   rm -rf "$ctx"
 }
 
+# ---------------------------------------------------------------- seaweedfs
+# go_build_wrapped NAME MODULE VERSION PACKAGE GO REPLACE: builds PACKAGE from a wrapper
+# module that requires MODULE@VERSION (and repeats its replace directive, which makes
+# `go install MODULE@VERSION` refuse it), into $CACHE/NAME-VERSION/bin/NAME once.
+go_build_wrapped() {
+  local name=$1 module=$2 version=$3 pkg=$4 gov=$5 replace=$6
+  local dir=$CACHE/$name-$version
+  local bin=$dir/bin/$name
+  if [[ -x "$bin" ]]; then echo "$bin"; return 0; fi
+  if [[ -e "$dir/FAILED" ]]; then
+    log "$name: build of $version failed before (see $dir/FAILED); skipping"
+    return 1
+  fi
+  local start=$SECONDS
+  mkdir -p "$dir/mod" "$dir/bin"
+  printf 'module devenv.test/%sbuild\n\ngo %s\n\nrequire %s %s\n' "$name" "$gov" "$module" "$version" >"$dir/mod/go.mod"
+  [[ -z "$replace" ]] || printf '\nreplace %s\n' "$replace" >>"$dir/mod/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >"$dir/mod/tools.go"
+  log "$name: go build $pkg from $module@$version (about 10 min on 2 cores)"
+  if ! run_logged "$name-go" bash -c "cd '$dir/mod' && go mod tidy && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags '-s -w' -o '$bin.tmp' '$pkg'"; then
+    cp "$LOGS/$name-go.log" "$dir/FAILED"; rm -f "$bin.tmp"
+    return 1
+  fi
+  mv "$bin.tmp" "$bin"
+  log "$name: built in $((SECONDS - start)) s"
+  echo "$bin"
+}
+
+build_seaweedfs() {
+  local WEED_MODULE WEED_VERSION WEED_PACKAGE WEED_GO WEED_REPLACE
+  # shellcheck disable=SC1091
+  source "$HERE/seaweedfs/versions.env"
+  local hash; hash=$(recipe_hash "$HERE/seaweedfs" "base=${HASH[base]}")
+  HASH[seaweedfs]=$hash
+  if up_to_date seaweedfs "$hash"; then log "seaweedfs up to date"; return; fi
+  command -v go >/dev/null || die "go not found (needed to build SeaweedFS from its module)"
+  local weed
+  weed=$(go_build_wrapped weed "$WEED_MODULE" "$WEED_VERSION" "$WEED_PACKAGE" "$WEED_GO" "$WEED_REPLACE") ||
+    die "seaweedfs: go build failed (log: $LOGS/weed-go.log)"
+  local ctx; ctx=$(mktemp -d "$CACHE/.seaweedfs-ctx.XXXXXX")
+  cp -a "$HERE/seaweedfs/." "$ctx/"
+  install -m 755 "$weed" "$ctx/weed"
+  build_dockerfile seaweedfs "$ctx" "$hash" || { rm -rf "$ctx"; exit 1; }
+  rm -rf "$ctx"
+}
+
 # ---------------------------------------------------------------- main
 total=$SECONDS
 build_base   # every other image is FROM it
@@ -246,6 +294,7 @@ for n in "${ORDER[@]}"; do
   [[ " ${want[*]} " = *" $n "* && "$done_names" != *" $n "* ]] || continue
   case "$n" in
     minio) build_minio ;;
+    seaweedfs) build_seaweedfs ;;
     *) build_simple "$n" ;;
   esac
   done_names+="$n "
