@@ -56,6 +56,7 @@ import {
   planData,
   type ServicePlan,
 } from './plan.ts';
+import { alsoPublishOn } from './publish.ts';
 import { isAuthError, ObjectStore } from './s3.ts';
 import { type DataAccess, type DataEndpoints, type DataRole, S3_REGION, SNAPSHOT_BUCKET } from './types.ts';
 
@@ -205,6 +206,11 @@ export interface EnsureOptions {
   onEvent?: EventSink;
   /** Readiness timeout per service (default 180 s). */
   timeoutMs?: number;
+  /**
+   * Also bind each loopback host port on this address: where the pods of an allow-listed
+   * existing cluster reach this machine (cluster.dataHost; see publish.ts).
+   */
+  publishOn?: string;
 }
 
 type Action = 'keep' | 'start' | 'recreate' | 'create';
@@ -224,7 +230,15 @@ export async function ensureDataServices(opts: EnsureOptions): Promise<DataEndpo
   const { config, root, network } = opts;
   const emit: EventSink = opts.onEvent ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 180_000;
-  const plan = resolveDataPlan(config, root);
+  const resolved = resolveDataPlan(config, root);
+  const on = opts.publishOn;
+  const plan = on
+    ? {
+        ...resolved,
+        ...(resolved.database ? { database: alsoPublishOn(resolved.database, on) } : {}),
+        ...(resolved.objectStore ? { objectStore: alsoPublishOn(resolved.objectStore, on) } : {}),
+      }
+    : resolved;
   const services = [plan.database, plan.objectStore].filter((s): s is DatabasePlan | ObjectStorePlan => !!s);
   if (services.length === 0) return endpointsOf(plan, {}, network);
 

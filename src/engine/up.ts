@@ -90,7 +90,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const registryReady = target.kind === 'k3d' ? cluster.then(() => registryUp(config, emit)) : undefined;
     const [client, data, images] = await Promise.all([
       cluster,
-      ensureData(config, root, network, emit),
+      ensureData(config, root, network, emit, target),
       buildAll(config, root, emit, registryReady),
     ]);
 
@@ -215,10 +215,36 @@ export function k3dConfigFile(root: string, configured: string): string {
   return join(import.meta.dirname, '..', '..', 'k3d', 'cluster.yaml');
 }
 
-async function ensureData(config: Config, root: string, network: string | undefined, emit: EventSink) {
+async function ensureData(
+  config: Config,
+  root: string,
+  network: string | undefined,
+  emit: EventSink,
+  target: Target,
+) {
   if (!config.database && !config.objectStore) return undefined;
   const { ensureDataServices } = await import('../data/index.ts');
-  return ensureDataServices({ config, root, ...(network ? { network } : {}), onEvent: emit });
+  // Pods of an existing cluster reach the data services on cluster.dataHost: publish there too.
+  const { dataPublishAddress } = await import('../data/publish.ts');
+  const dataHost = config.cluster.dataHost ?? defaultDataHost();
+  const publishOn = dataPublishAddress(target, dataHost);
+  if (target.kind === 'existing') {
+    const line = publishOn
+      ? `data ports published on 127.0.0.1 and ${publishOn} (cluster.dataHost): pods of context ${target.context} connect there, and so can anything else that reaches that address`
+      : `pods of context ${target.context} are told to use ${dataHost} (cluster.dataHost), which devenv does not bind: the data ports stay on 127.0.0.1`;
+    await step(emit, 'data-host', line, async () => ({
+      skipped: true as const,
+      detail: line,
+      value: undefined,
+    }));
+  }
+  return ensureDataServices({
+    config,
+    root,
+    ...(network ? { network } : {}),
+    ...(publishOn ? { publishOn } : {}),
+    onEvent: emit,
+  });
 }
 
 /** The k3d registry answers on its host port: the step the pushes wait for. */
