@@ -484,7 +484,7 @@ async function judge(
         await wake.next(Math.min(wait, pollEvery()), opts.signal);
         continue;
       }
-      st.message = 'containers of the new pods are restarting';
+      st.message = newPodsMessage(pods);
     }
     if (st.message !== lastMessage) {
       lastMessage = st.message;
@@ -631,6 +631,35 @@ function dedupe(problems: PodProblem[]): PodProblem[] {
 }
 
 /** The pods of the workload's NEW revision (old ones are being replaced; their state is history). */
+/**
+ * What the new pods are doing while not all their containers run and are ready, from
+ * their containers' states: "restarting" only when a container has really restarted
+ * (restartCount > 0); a pod that is still being created or started says so.
+ */
+export function newPodsMessage(pods: readonly LivePod[]): string {
+  let restarts = 0;
+  const reasons = new Set<string>();
+  let starting = false;
+  let notReady = false;
+  for (const pod of pods) {
+    const statuses = pod.status?.containerStatuses ?? [];
+    if (statuses.length === 0) starting = true;
+    for (const c of statuses) {
+      if (c.ready && c.state?.running !== undefined) continue;
+      restarts += c.restartCount;
+      const reason = c.state?.waiting?.reason ?? c.state?.terminated?.reason;
+      if (reason) reasons.add(reason);
+      else if (c.state?.running) notReady = true;
+      else starting = true;
+    }
+  }
+  if (restarts > 0)
+    return `containers of the new pods are restarting (${restarts} restart${restarts === 1 ? '' : 's'})`;
+  if (reasons.size > 0) return `new pods starting (${[...reasons].sort().join(', ')})`;
+  if (starting) return 'new pods starting';
+  return notReady ? 'new pods running, not ready yet' : 'new pods starting';
+}
+
 async function currentPods(client: KubeClient, w: Live): Promise<LivePod[]> {
   const ns = w.metadata.namespace ?? 'default';
   const selector = selectorString(w.spec?.selector);

@@ -206,23 +206,33 @@ describe.skipIf(!kubeconfig)('rollout wait on the real test cluster', () => {
   }, 180_000);
 
   it('newPodsReady: a new revision is up once its pod is Ready, while the old one may still terminate', async () => {
-    const o = deployment('probed', SLOW_START, { probe: true, version: '2' });
+    // A version of its own per attempt: a retry rolls out a new revision too.
+    const version = `2-${Date.now()}`;
+    const o = deployment('probed', SLOW_START, { probe: true, version });
     await serverSideApply(admin, o, MANAGER);
+    const events: ProgressEvent[] = [];
     await waitForRollouts({
       client: admin,
       objects: [o],
       timeoutMs: 120_000,
       settleMs: 600_000,
       newPodsReady: true,
+      onEvent: (e) => events.push(e),
     });
+    // The new pod starts, then runs unready for 3 s: the progress says so, and never
+    // "restarting" (its container never restarted; that message used to show on every rollout).
+    const progress = events.flatMap((e) => (e.type === 'step' && e.phase === 'progress' ? [e.detail] : []));
+    expect(progress.join('\n')).toMatch(/new pods (starting|running, not ready yet)/);
+    expect(progress.join('\n')).not.toMatch(/restarting/);
     const pods = await livePods(admin, 'probed');
     const fresh = pods.filter((p) =>
       (p.spec?.containers?.[0] as { env?: Array<{ value: string }> } | undefined)?.env?.some(
-        (e) => e.value === '2',
+        (e) => e.value === version,
       ),
     );
     expect(fresh).toHaveLength(1);
     expect(podReady(fresh[0]!)).toBe(true);
+    expect(fresh[0]!.status?.containerStatuses?.[0]?.restartCount).toBe(0);
   }, 180_000);
 
   describe('with an identity that may get and list but not watch', () => {
