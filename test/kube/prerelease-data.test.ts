@@ -5,6 +5,7 @@
 // password and prefixed buckets, and hands them to pods in the devenv-data Secret; the test
 // Job checks the app really reaches its database; `down` drops database, user and buckets.
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -55,6 +56,10 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
   let env: Record<string, string> = {};
   let adminUrl = '';
   let ADMIN_PW = '';
+  /** The password `up` generated for the prerelease's database user (from devenv-data). */
+  let dbPassword = '';
+  /** Every output of devenv in this file, for the secrets check. */
+  const outputs: string[] = [];
   const query = (sql: string, params: unknown[] = []) => servers.query(sql, params);
 
   beforeAll(async () => {
@@ -126,6 +131,8 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
       S3_ENDPOINT: env.DEVENV_PRERELEASE_S3_ENDPOINT,
     });
     expect(data.DB_PASSWORD).toMatch(/^[A-Za-z0-9_-]{24,}$/);
+    dbPassword = data.DB_PASSWORD!;
+    outputs.push(r.stdout, r.stderr);
     // The generated user logs in with the generated password, and only to its database.
     const port = new URL(adminUrl).port;
     const app = new pg.Client({
@@ -180,21 +187,45 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
   });
 
   it('test: the Job reaches the app, and the app its prerelease database', async () => {
+    const artifacts = join(tmpdir(), `devenv-prerelease-data-${runId}`);
     const r = await devenv(
-      [
-        'prerelease',
-        'test',
-        '--kubeconfig',
-        kubeconfig as string,
-        '--name',
-        name,
-        '--artifacts',
-        join(tmpdir(), `devenv-prerelease-data-${runId}`),
-      ],
+      ['prerelease', 'test', '--kubeconfig', kubeconfig as string, '--name', name, '--artifacts', artifacts],
       env,
     );
     expect(r.stdout).toContain('3 tests, 0 failures');
     expect(r.code).toBe(0);
+    outputs.push(r.stdout, r.stderr);
+
+    // Secrets in CI: what the job uploads (the artifacts folder) and what it prints hold no
+    // secret value: not the generated database password, not the shared server's admin
+    // password, not the object store's secret key.
+    const files = readdirSync(artifacts, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => join(d.parentPath, d.name));
+    try {
+      const texts = files.map((f) => ({ f, text: readFileSync(f, 'utf8') }));
+      // The check reads what was collected: pod logs, events and status.json name the namespace.
+      expect(files.map((f) => f.slice(artifacts.length + 1))).toEqual(
+        expect.arrayContaining(['status.json', 'events.json', 'events.txt', 'junit.xml']),
+      );
+      expect(files.some((f) => f.includes('/pods/'))).toBe(true);
+      expect(texts.find((t) => t.f.endsWith('status.json'))!.text).toContain(ns);
+      const secrets: Record<string, string> = {
+        'generated database password': dbPassword,
+        'admin password': ADMIN_PW,
+        'object store secret key': env.DEVENV_PRERELEASE_S3_SECRET_KEY!,
+      };
+      for (const [what, value] of Object.entries(secrets)) {
+        expect(value.length, what).toBeGreaterThanOrEqual(8);
+        const leaks = [
+          ...texts.filter((t) => t.text.includes(value)).map((t) => t.f),
+          ...outputs.filter((o) => o.includes(value)).map(() => 'devenv output'),
+        ];
+        expect(leaks, `${what} found in`).toEqual([]);
+      }
+    } finally {
+      rmSync(artifacts, { recursive: true, force: true });
+    }
   });
 
   it('down: namespace, database, user and bucket are gone', async () => {
