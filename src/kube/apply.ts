@@ -13,14 +13,16 @@
  * Deployment's selector) deletes the devenv-owned object and applies it again.
  * Namespaces are ensured first (labelled); objects that left the manifests are pruned
  * last (prune.ts). Before any object is written, every kind is checked against API
- * discovery and every object to write is validated by the API server (server-side dry
- * run, strict field validation): a manifest the server would refuse fails the run with
- * a bad-input error naming its file, and nothing of the manifests is applied. (Dry runs
+ * discovery (a kind whose CRD is not installed fails with exit 1, naming what provides
+ * it; a kind or apiVersion Kubernetes itself does not have is bad input) and every object
+ * to write is validated by the API server (server-side dry run, strict field
+ * validation): a manifest the server would refuse fails the run with a bad-input error
+ * naming its file, and nothing of the manifests is applied. (Dry runs
  * persist nothing and are not counted in `writes`.)
  */
 
 import type { EventSink } from '../engine/events.ts';
-import { badInput } from '../errors.ts';
+import { badInput, DevenvError, EXIT_BAD_INPUT, EXIT_FAILURE } from '../errors.ts';
 import { applyRank, sortForApply } from '../manifests/order.ts';
 import {
   ANNOTATION_HASH,
@@ -110,19 +112,24 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
     if (spec?.group && spec.names?.kind) crdKinds.add(`${spec.group}/${spec.names.kind}`);
   }
   const unknown: string[] = [];
+  // A kind of an extension the cluster lacks (no CRD installed) is the environment's
+  // failure (exit 1); a kind or apiVersion that does not exist in Kubernetes' own API
+  // groups is a mistake in the manifests (exit 2). client.resource() tells them apart.
+  let environment = false;
   await mapLimit(objects, 8, async (o) => {
     if (crdKinds.has(`${o.id.group}/${o.id.kind}`)) return;
     try {
       await client.resource(o.object.apiVersion, o.id.kind);
     } catch (err) {
+      if (!(err instanceof DevenvError) || err.exitCode !== EXIT_BAD_INPUT) environment = true;
       unknown.push(`${o.source.file}#${o.source.index}: ${describeObject(o.id)}: ${(err as Error).message}`);
     }
   });
   if (unknown.length > 0) {
-    throw badInput(
-      `the cluster does not know ${unknown.length === 1 ? 'a kind' : 'some kinds'} in the manifests; nothing was applied.`,
-      unknown.sort(),
-    );
+    const what = `the cluster does not serve ${unknown.length === 1 ? 'a kind' : 'some kinds'} the manifests use; nothing was applied.`;
+    throw environment
+      ? new DevenvError(what, { exitCode: EXIT_FAILURE, details: unknown.sort() })
+      : badInput(what, unknown.sort());
   }
 
   // 2. Namespaces: those declared as objects are applied with the rest (rank 0).

@@ -123,6 +123,54 @@ export function loadKubeConfig(opts: Pick<ConnectOptions, 'kubeconfig' | 'contex
   return kc;
 }
 
+/** API groups of Kubernetes itself with a dot in their name: a missing one is a typo or a removed version, not a missing CRD. */
+const BUILTIN_GROUPS: ReadonlySet<string> = new Set([
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'internal.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
+  'storagemigration.k8s.io',
+]);
+
+/** Who provides an extension API group, as the fix of a "kind not served" failure. */
+export function providerOf(group: string): string {
+  const known: Array<[RegExp, string]> = [
+    [
+      /^helm\.cattle\.io$/,
+      "HelmChart comes with k3s (its Helm controller): devenv's k3d clusters run k3s; on another cluster install k3s's helm-controller, or leave the chart out",
+    ],
+    [
+      /^gateway\.networking\.k8s\.io$/,
+      'install the Gateway API CRDs (https://gateway-api.sigs.k8s.io/guides/)',
+    ],
+    [
+      /(^|\.)traefik\.(io|containo\.us)$/,
+      "install Traefik's CRDs (its Helm chart or https://doc.traefik.io)",
+    ],
+    [/(^|\.)cert-manager\.io$/, 'install cert-manager (https://cert-manager.io)'],
+    [/^monitoring\.coreos\.com$/, 'install the Prometheus Operator CRDs (https://prometheus-operator.dev)'],
+    [/(^|\.)istio\.io$/, 'install Istio (https://istio.io)'],
+    [/^argoproj\.io$/, 'install Argo CD or Argo Rollouts (https://argoproj.github.io)'],
+  ];
+  const hit = known.find(([re]) => re.test(group));
+  return hit
+    ? hit[1]
+    : `install the operator or chart that defines the ${group} API group (its CRDs) first, or leave those objects out`;
+}
+
 export function connect(opts: ConnectOptions = {}): KubeClient {
   const kc = loadKubeConfig(opts);
   const cluster = kc.getCurrentCluster()!;
@@ -251,26 +299,47 @@ export function connect(opts: ConnectOptions = {}): KubeClient {
     },
   };
 
-  const cache = new Map<string, ResourceInfo[]>();
+  /** apiVersion → its resources; undefined: the cluster does not serve that apiVersion at all. */
+  const cache = new Map<string, ResourceInfo[] | undefined>();
   const discovery = async (apiVersion: string, kind: string): Promise<ResourceInfo> => {
+    let list: ResourceInfo[] | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
-      let list = cache.get(apiVersion);
-      if (!list || attempt > 0) {
+      list = cache.get(apiVersion);
+      if (!cache.has(apiVersion) || attempt > 0) {
         const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
         try {
           const r = await client.request<{ resources: ResourceInfo[] }>('GET', path);
           list = r.resources.filter((x) => !x.name.includes('/'));
         } catch (err) {
           if (!isNotFound(err)) throw err;
-          list = [];
+          list = undefined;
         }
         cache.set(apiVersion, list);
       }
-      const found = list.find((x) => x.kind === kind);
+      const found = list?.find((x) => x.kind === kind);
       if (found) return found;
     }
+    const where = `the cluster (context ${kc.getCurrentContext()})`;
+    const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
+    if (list === undefined && group.includes('.') && !BUILTIN_GROUPS.has(group)) {
+      // A whole API group of an extension is missing: the manifests are fine, the cluster
+      // lacks what defines them. An environment failure (exit 1), not bad input.
+      const versions = await client
+        .request<{ versions?: Array<{ groupVersion: string }> }>('GET', `/apis/${group}`)
+        .then((g) => (g.versions ?? []).map((v) => v.groupVersion))
+        .catch(() => [] as string[]);
+      throw new DevenvError(
+        `${where} does not serve kind ${kind} (apiVersion ${apiVersion}): ${
+          versions.length
+            ? `the CustomResourceDefinition installed for ${group} serves ${versions.join(', ')} only`
+            : `no CustomResourceDefinition for ${group} is installed`
+        }; ${providerOf(group)}.`,
+      );
+    }
     throw badInput(
-      `the cluster (context ${kc.getCurrentContext()}) does not serve kind ${kind} in apiVersion ${apiVersion}; check the apiVersion, or install the CRD that defines it first.`,
+      list === undefined
+        ? `${where} does not serve apiVersion ${apiVersion} (kind ${kind}); check the apiVersion (is it one this Kubernetes version still serves?).`
+        : `${where} has no kind ${kind} in apiVersion ${apiVersion}; check the kind (${apiVersion} has ${[...new Set(list.map((x) => x.kind))].sort().join(', ') || 'no kinds'}).`,
     );
   };
 

@@ -305,20 +305,49 @@ spec:
     ).toBeUndefined();
   });
 
-  it('rejects a kind the cluster does not serve before anything is written', async () => {
+  it('a kind whose CRD is not installed: an environment failure (exit 1) naming it and its provider, before anything is written', async () => {
     const text = 'apiVersion: acme.io/v1\nkind: Widget\nmetadata: {name: w}\n';
     const objects = [...render(manifests('x')), ...render(text, 'k8s/widget.yaml')];
     await expect(reconcile({ client, objects, project, env: 'dev' })).rejects.toMatchObject({
-      exitCode: 2,
+      exitCode: 1,
       details: [
         expect.stringMatching(
-          /^k8s\/widget\.yaml#0: Widget .*\/w: the cluster .* does not serve kind Widget/,
+          /^k8s\/widget\.yaml#0: Widget .*\/w: the cluster .* does not serve kind Widget \(apiVersion acme\.io\/v1\): no CustomResourceDefinition for acme\.io is installed; install the operator or chart that defines the acme\.io API group/,
         ),
       ],
+    });
+    // k3s's HelmChart (devenv's ingress add-on on k3d) names k3s as its provider.
+    const chart = 'apiVersion: helm.cattle.io/v1\nkind: HelmChart\nmetadata: {name: c}\n';
+    await expect(
+      reconcile({ client, objects: render(chart, 'k8s/chart.yaml'), project, env: 'dev' }),
+    ).rejects.toMatchObject({
+      exitCode: 1,
+      details: [expect.stringMatching(/kind HelmChart \(apiVersion helm\.cattle\.io\/v1\).*comes with k3s/)],
     });
     expect(
       await readObject(client, { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'web-config' }),
     ).toBeUndefined();
+  });
+
+  it('a kind or apiVersion Kubernetes itself does not have is bad input (exit 2)', async () => {
+    const typo = 'apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: d}\n';
+    await expect(
+      reconcile({ client, objects: render(typo, 'k8s/typo.yaml'), project, env: 'dev' }),
+    ).rejects.toMatchObject({
+      exitCode: 2,
+      details: [
+        expect.stringMatching(
+          /has no kind Deploymnet in apiVersion apps\/v1; check the kind \(apps\/v1 has .*Deployment/,
+        ),
+      ],
+    });
+    const removed = 'apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: i}\n';
+    await expect(
+      reconcile({ client, objects: render(removed, 'k8s/old.yaml'), project, env: 'dev' }),
+    ).rejects.toMatchObject({
+      exitCode: 2,
+      details: [expect.stringMatching(/does not serve apiVersion extensions\/v1beta1 \(kind Ingress\)/)],
+    });
   });
 
   it('replaces an object whose immutable field changed (a Job template)', async () => {
