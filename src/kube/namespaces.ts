@@ -12,6 +12,7 @@ import {
   deleteObject,
   FIELD_MANAGER,
   type LiveObject,
+  mapLimit,
   readObject,
   serverSideApply,
   waitGone,
@@ -120,4 +121,93 @@ export async function deleteNamespace(
   if (deleted && owner.wait)
     await waitGone(client, nsRef(name), owner.timeoutMs ?? 180_000, live.metadata.uid);
   return deleted;
+}
+
+/** What Kubernetes itself puts in every namespace: not anyone's data, never "foreign". */
+const CLUSTER_MADE: ReadonlyArray<{ group: string; kind: string; name?: string }> = [
+  { group: '', kind: 'ConfigMap', name: 'kube-root-ca.crt' },
+  { group: '', kind: 'ServiceAccount', name: 'default' },
+  // Records of what happened, not objects anyone made.
+  { group: '', kind: 'Event' },
+  { group: 'events.k8s.io', kind: 'Event' },
+];
+/** Aggregated read-only views (pod metrics): listable, but not objects in the namespace. */
+const VIEW_GROUPS: ReadonlySet<string> = new Set(['metrics.k8s.io']);
+
+/**
+ * The objects in a namespace that devenv did not create for this project and env (as
+ * describeObject() strings, sorted): what deleting the namespace would take with it
+ * besides devenv's own. Every kind the cluster serves in a namespace (API discovery, the
+ * preferred version of each group) is listed, and these are NOT foreign:
+ *   - objects labelled for `owner` (devenv's own, still terminating after a prune);
+ *   - objects a controller made (ownerReferences: a Deployment's ReplicaSets and pods, a
+ *     Service's EndpointSlices): they go with their owner;
+ *   - Endpoints named after a Service (the endpoints controller's mirror of it);
+ *   - the ConfigMap kube-root-ca.crt, the ServiceAccount default and Events, which
+ *     Kubernetes makes in every namespace;
+ *   - objects already being deleted.
+ * A kind that cannot be listed (RBAC) counts as unknown and is returned as "<kind> (cannot
+ * list: ...)": what cannot be checked is not assumed absent.
+ */
+export async function foreignObjects(
+  client: KubeClient,
+  namespace: string,
+  owner: NamespaceOwner,
+): Promise<string[]> {
+  const groups = await client.request<{
+    groups: Array<{ name: string; preferredVersion: { groupVersion: string } }>;
+  }>('GET', '/apis');
+  const versions = [
+    'v1',
+    ...groups.groups.filter((g) => !VIEW_GROUPS.has(g.name)).map((g) => g.preferredVersion.groupVersion),
+  ];
+  const kinds: Array<{ apiVersion: string; group: string; kind: string; plural: string }> = [];
+  await mapLimit(versions, 8, async (apiVersion) => {
+    const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const r = await client.request<{
+      resources: Array<{ name: string; kind: string; namespaced: boolean; verbs: string[] }>;
+    }>('GET', path);
+    const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
+    for (const res of r.resources) {
+      if (res.name.includes('/') || !res.namespaced || !res.verbs.includes('list')) continue;
+      if (CLUSTER_MADE.some((c) => c.group === group && c.kind === res.kind && c.name === undefined))
+        continue;
+      kinds.push({ apiVersion, group, kind: res.kind, plural: res.name });
+    }
+  });
+  const found: string[] = [];
+  const services = new Set<string>();
+  const endpoints: string[] = [];
+  await mapLimit(kinds, 8, async (k) => {
+    const prefix = k.apiVersion.includes('/') ? `/apis/${k.apiVersion}` : `/api/${k.apiVersion}`;
+    let items: LiveObject[];
+    try {
+      items = (
+        await client.request<{ items: LiveObject[] }>(
+          'GET',
+          `${prefix}/namespaces/${encodeURIComponent(namespace)}/${k.plural}`,
+        )
+      ).items;
+    } catch (err) {
+      found.push(`${k.kind} (cannot list: ${(err as Error).message})`);
+      return;
+    }
+    for (const o of items) {
+      const name = o.metadata.name;
+      if (k.group === '' && k.kind === 'Service') services.add(name);
+      if (o.metadata.deletionTimestamp) continue;
+      if (isOwned(o.metadata.labels, owner.project, owner.env)) continue;
+      if ((o.metadata.ownerReferences ?? []).length > 0) continue;
+      if (CLUSTER_MADE.some((c) => c.group === k.group && c.kind === k.kind && c.name === name)) continue;
+      if (k.group === '' && k.kind === 'Endpoints') {
+        endpoints.push(name);
+        continue;
+      }
+      found.push(`${k.kind} ${namespace}/${name}`);
+    }
+  });
+  // Endpoints without their Service: someone made them by hand (or their Service is gone
+  // and the controller has not caught up: then they are listed, and the namespace kept).
+  for (const name of endpoints) if (!services.has(name)) found.push(`Endpoints ${namespace}/${name}`);
+  return found.sort();
 }

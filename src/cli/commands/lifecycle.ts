@@ -2,7 +2,9 @@
  * `devenv down` (stop, keep data) and `devenv destroy` (remove what devenv created,
  * volumes and built images included). Both act only on devenv-labelled objects. With --context (an
  * allow-listed existing cluster) the cluster itself is never stopped or deleted: destroy
- * removes devenv's objects from it instead.
+ * removes devenv's objects from it instead, and deletes a namespace devenv created only when
+ * nothing in it is foreign (kube/namespaces.ts foreignObjects); one that holds anything
+ * else is left, and named with what it holds.
  */
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../../config/load.ts';
@@ -65,7 +67,7 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
   } else {
     const { connect } = await import('../../kube/client.ts');
     const { prune } = await import('../../kube/prune.ts');
-    const { ownedNamespaces, deleteNamespace } = await import('../../kube/namespaces.ts');
+    const { ownedNamespaces, deleteNamespace, foreignObjects } = await import('../../kube/namespaces.ts');
     const client = connect({
       context: target.context,
       ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
@@ -78,10 +80,25 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
       keep: new Set(),
       namespaces: [...new Set([...namespaces, config.project])],
     });
-    for (const ns of namespaces) await deleteNamespace(client, ns, { ...owner, wait: false });
+    // A namespace goes only when nothing in it is foreign: deleting it would take with it
+    // what someone else put there (a ConfigMap made with kubectl, a PVC's data). Otherwise
+    // it stays, emptied of devenv's objects, and the user is told what is in it.
+    const kept: Array<{ ns: string; foreign: string[] }> = [];
+    let deleted = 0;
+    for (const ns of namespaces) {
+      const foreign = await foreignObjects(client, ns, owner);
+      if (foreign.length > 0) kept.push({ ns, foreign });
+      else if (await deleteNamespace(client, ns, { ...owner, wait: false })) deleted++;
+    }
     process.stdout.write(
-      `removed ${r.deleted.length} object(s) and ${namespaces.length} namespace(s) from ${target.context}\n`,
+      `removed ${r.deleted.length} object(s) and ${deleted} namespace(s) from ${target.context}\n`,
     );
+    for (const k of kept) {
+      const shown = k.foreign.slice(0, 10);
+      process.stdout.write(
+        `kept namespace ${k.ns}: it holds ${k.foreign.length} object(s) devenv did not create (${shown.join(', ')}${k.foreign.length > shown.length ? ', …' : ''}); devenv's own objects in it were removed. Delete it yourself once those are not needed: kubectl --context ${target.context} delete namespace ${k.ns}\n`,
+      );
+    }
   }
   if (config.database || config.objectStore) {
     const { destroyDataServices } = await import('../../data/index.ts');
