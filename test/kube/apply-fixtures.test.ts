@@ -25,6 +25,7 @@ import {
   type RenderedObject,
   type SourceDoc,
 } from '../../src/manifests/types.ts';
+import { startSharedServers } from '../support/shared-servers.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
@@ -70,6 +71,8 @@ async function renderFixture(
     ingressDomain?: string;
   },
   dataNamespaces: string[],
+  /** DATABASE_URL for the data Secret (default: an address where nothing listens). */
+  databaseUrl = 'postgresql://app:secret@127.0.0.1:1/app',
 ) {
   const docs: SourceDoc[] = [];
   for (const svc of config.services) docs.push(...(await loadManifests(svc.manifests, { root: dir })));
@@ -81,8 +84,8 @@ async function renderFixture(
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: 'devenv-data', namespace },
-        // Nothing listens there: the apps only need the variable (pyapp reports the failed connection).
-        stringData: { DATABASE_URL: 'postgresql://app:secret@127.0.0.1:1/app' },
+        // By default nothing listens there: those apps only need the variable.
+        stringData: { DATABASE_URL: databaseUrl },
       },
     });
   });
@@ -118,6 +121,7 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
   let client: KubeClient;
   const cleanup: Array<{ ns: string; project: string; env: DeployEnv }> = [];
   const pushed: string[] = [];
+  const stopServers: Array<() => Promise<void>> = [];
 
   beforeAll(() => {
     client = connect({ kubeconfig: kubeconfig as string });
@@ -128,6 +132,7 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
       await deleteNamespace(client, c.ns, { project: c.project, env: c.env }).catch(() => undefined);
     }
     for (const ref of pushed) await run('docker', ['rmi', ref]).catch(() => undefined);
+    for (const stop of stopServers) await stop();
   }, 120_000);
 
   it('pyapp: builds, deploys and answers with its version; DATABASE_URL arrives through envFrom', async () => {
@@ -139,24 +144,36 @@ describe.skipIf(!kubeconfig)('fixtures on the real test cluster', () => {
     const ns = `fx-pyapp-${runId}`;
     cleanup.push({ ns, project, env: 'dev' });
 
-    const rendered = await renderFixture(dir, config, images, { project, env: 'dev', defaultNamespace: ns }, [
-      ns,
-    ]);
+    // A real Postgres beside the cluster, published where pods reach this machine (the node's
+    // address), as devenv's database is for an existing cluster: the app must answer db=ok.
+    const db = await startSharedServers(client, { label: `fx-pyapp-${runId}` });
+    stopServers.push(db.stop);
+    const url = new URL(db.adminUrl);
+    url.hostname = db.env.DEVENV_PRERELEASE_DATABASE_HOST!;
+    const rendered = await renderFixture(
+      dir,
+      config,
+      images,
+      { project, env: 'dev', defaultNamespace: ns },
+      [ns],
+      url.toString(),
+    );
     expect(kinds(rendered.objects)).toEqual([
       `Deployment ${ns}/web`,
+      `Ingress ${ns}/web`,
       `Secret ${ns}/devenv-data`,
       `Service ${ns}/web`,
     ]);
     expect(rendered.imagesUsed).toEqual(['pyapp/web']);
 
     const first = await reconcile({ client, objects: rendered.objects, project, env: 'dev' });
-    expect(first).toMatchObject({ created: 3, conflicts: [] });
+    expect(first).toMatchObject({ created: 4, conflicts: [] });
     await waitForRollouts({ client, objects: rendered.objects, timeoutMs: 180_000 });
 
     const version = readFileSync(join(dir, 'app', 'version.py'), 'utf8').match(/VERSION = "(.+)"/)![1];
     const res = await serviceGet(client, ns, 'web', '/');
     expect(res.status).toBe(200);
-    expect(res.body).toMatch(new RegExp(`^pyapp ${version!.replace(/\./g, '\\.')} db=(error|configured|ok)`));
+    expect(res.body).toMatch(new RegExp(`^pyapp ${version!.replace(/\./g, '\\.')} db=ok$`, 'm'));
     expect((await serviceGet(client, ns, 'web', '/healthz')).status).toBe(200);
 
     const again = await reconcile({ client, objects: rendered.objects, project, env: 'dev' });
