@@ -47,6 +47,10 @@ export function buildProgram(): Command {
     .option('--no-watch', 'exit once everything is up instead of watching for changes')
     .option('--context <ctx>', 'deploy to this existing cluster context (must be in cluster.allowContexts)')
     .option('--kubeconfig <file>', 'kubeconfig file for --context (default: $KUBECONFIG, ~/.kube/config)')
+    .option(
+      '--switch-object-store',
+      "start objectStore.engine even though another engine's volumes hold the project's objects (they are kept)",
+    )
     .action(lazy(() => import('./commands/up.ts')));
   program
     .command('down')

@@ -44,7 +44,12 @@ import {
   readCredentials,
 } from './credentials.ts';
 import { applyInitScripts, createDatabases, type DbTarget, query, SqlError } from './database.ts';
-import { OBJECT_STORE_ENGINES, type ObjectStoreEngine } from './engines.ts';
+import {
+  OBJECT_STORE_ENGINE_NAMES,
+  OBJECT_STORE_ENGINES,
+  type ObjectStoreEngine,
+  type ObjectStoreEngineName,
+} from './engines.ts';
 import {
   type ComposeSource,
   completeSpec,
@@ -211,6 +216,37 @@ export interface EnsureOptions {
    * existing cluster reach this machine (cluster.dataHost; see publish.ts).
    */
   publishOn?: string;
+  /**
+   * Start the configured object store engine even though another engine's volumes hold
+   * the project's objects (`up --switch-object-store`); they are kept, not copied.
+   */
+  switchObjectStore?: boolean;
+}
+
+/** The project's object store volumes that belong to another engine (what a switch leaves behind). */
+export async function otherEngineVolumes(os: ObjectStorePlan): Promise<string[]> {
+  const vols = await listVolumes(dataLabels(os.project, 'objectStore'));
+  return vols
+    .map((v) => v.name)
+    .filter((n) => !n.startsWith(`${os.volumePrefix}-`))
+    .sort();
+}
+
+/** Bad input when objectStore.engine changed on a project whose other engine has data. */
+export function engineSwitchRefusal(os: ObjectStorePlan, left: string[]): DevenvError {
+  const owner = (OBJECT_STORE_ENGINE_NAMES as string[]).find((e) =>
+    left.some((n) =>
+      n.startsWith(`devenv-${os.project}-${OBJECT_STORE_ENGINES[e as ObjectStoreEngineName].short}-`),
+    ),
+  ) as ObjectStoreEngineName | undefined;
+  const was = owner ? OBJECT_STORE_ENGINES[owner].title : 'another engine';
+  const now = OBJECT_STORE_ENGINES[os.engine].title;
+  return badInput(
+    `objectStore.engine is ${os.engine}, but this project's objects are in ${was}'s volume${left.length === 1 ? '' : 's'} ` +
+      `${left.join(', ')}; starting ${now} would leave them behind (nothing was changed). ` +
+      `Run "devenv up --switch-object-store" to start ${now} empty and keep those volumes ` +
+      `(copy objects across with any S3 client; "devenv destroy" removes them)${owner ? `, or set objectStore.engine back to ${owner}` : ''}.`,
+  );
 }
 
 type Action = 'keep' | 'start' | 'recreate' | 'create';
@@ -266,6 +302,11 @@ export async function ensureDataServices(opts: EnsureOptions): Promise<DataEndpo
     await engineInfo();
     if (network && !(await networkExists(network))) {
       throw badInput(`Docker network "${network}" does not exist; the data services cannot join it.`);
+    }
+    const os = services.find((s): s is ObjectStorePlan => s.role === 'objectStore');
+    if (os && !opts.switchObjectStore) {
+      const left = await otherEngineVolumes(os);
+      if (left.length > 0) throw engineSwitchRefusal(os, left);
     }
     prepared = await Promise.all(services.map((s) => prepare(s, emit)));
     const problems = await portProblems(prepared);

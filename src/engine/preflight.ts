@@ -300,6 +300,8 @@ export interface PreflightInput {
   loaded: LoadedConfig;
   /** The k3d config file (absolute) when the target is devenv's own k3d cluster. */
   k3dConfigFile?: string;
+  /** `up --switch-object-store`: another engine's object store volumes do not stop the run. */
+  switchObjectStore?: boolean;
   onEvent?: EventSink;
 }
 
@@ -310,6 +312,8 @@ export interface PreflightResult {
   toolProblems: string[];
   /** Images neither present nor pullable. */
   imageProblems: string[];
+  /** Other problems found before anything is created (an object store engine switch). */
+  dataProblems: string[];
 }
 
 /** Runs every check and returns what it found (doctor); `preflight` throws on a problem. */
@@ -319,6 +323,7 @@ export async function checkPreflight(input: PreflightInput): Promise<PreflightRe
   const configText = readText(file);
   const toolProblems: string[] = [];
   const imageProblems: string[] = [];
+  const dataProblems: string[] = [];
   const needs: ImageNeed[] = [];
   let k3d: string | undefined;
 
@@ -349,13 +354,17 @@ export async function checkPreflight(input: PreflightInput): Promise<PreflightRe
   if (config.database || config.objectStore) {
     const { planData } = await import('../data/plan.ts');
     const { generateCredentials } = await import('../data/credentials.ts');
-    const { dataComposeSources } = await import('../data/index.ts');
+    const { dataComposeSources, engineSwitchRefusal, otherEngineVolumes } = await import('../data/index.ts');
     const sources = dataComposeSources(config, root);
     // Images do not depend on credentials: throwaway ones, so nothing is written here.
     const plan = planData({ config, root, credentials: generateCredentials(), ...sources, env: process.env });
     const composeTexts: Record<string, string> = {};
     for (const s of [sources.database, sources.objectStore]) if (s) composeTexts[s.file] = s.text;
     needs.push(...dataImages({ config, configFile, configText, plan, composeTexts }));
+    if (plan.objectStore && !input.switchObjectStore) {
+      const left = await otherEngineVolumes(plan.objectStore);
+      if (left.length > 0) dataProblems.push(engineSwitchRefusal(plan.objectStore, left).message);
+    }
   }
 
   for (const [index, svc] of config.services.entries()) {
@@ -392,7 +401,7 @@ export async function checkPreflight(input: PreflightInput): Promise<PreflightRe
     if (r.state === 'missing') imageProblems.push(problemLine(n, r.reason));
     else images.push({ ...n, state: r.state });
   });
-  return { images, ...(k3d ? { k3d } : {}), toolProblems, imageProblems };
+  return { images, ...(k3d ? { k3d } : {}), toolProblems, imageProblems, dataProblems };
 }
 
 /** `up`'s pre-flight: throws ONE error listing every problem; emits a "preflight" step. */
@@ -403,7 +412,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
   let r: PreflightResult;
   try {
     r = await checkPreflight(input);
-    const problems = [...r.toolProblems, ...r.imageProblems];
+    const problems = [...r.toolProblems, ...r.imageProblems, ...r.dataProblems];
     if (problems.length > 0) {
       throw problems.length === 1
         ? badInput(`pre-flight: ${problems[0]} Nothing was created.`)

@@ -30,6 +30,8 @@ export interface UpOptions {
   context?: string;
   /** Explicit kubeconfig file (default: $KUBECONFIG, ~/.kube/config). */
   kubeconfig?: string;
+  /** Start objectStore.engine even though another engine's volumes hold data (kept). */
+  switchObjectStore?: boolean;
   onEvent: EventSink;
 }
 
@@ -76,6 +78,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     await preflight({
       loaded: opts.loaded,
       ...(k3dConfig ? { k3dConfigFile: k3dConfig } : {}),
+      ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
       onEvent: emit,
     });
 
@@ -90,7 +93,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const registryReady = target.kind === 'k3d' ? cluster.then(() => registryUp(config, emit)) : undefined;
     const [client, data, images] = await Promise.all([
       cluster,
-      ensureData(config, root, network, emit, target),
+      ensureData(config, root, network, emit, target, opts.switchObjectStore),
       buildAll(config, root, emit, registryReady),
     ]);
 
@@ -221,6 +224,7 @@ async function ensureData(
   network: string | undefined,
   emit: EventSink,
   target: Target,
+  switchObjectStore?: boolean,
 ) {
   if (!config.database && !config.objectStore) return undefined;
   const { ensureDataServices } = await import('../data/index.ts');
@@ -243,6 +247,7 @@ async function ensureData(
     root,
     ...(network ? { network } : {}),
     ...(publishOn ? { publishOn } : {}),
+    ...(switchObjectStore ? { switchObjectStore } : {}),
     onEvent: emit,
   });
 }

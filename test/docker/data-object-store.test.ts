@@ -38,6 +38,7 @@ import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
+import { DevenvError } from '../../src/errors.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
@@ -334,5 +335,90 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
       volumes: [`devenv-${PROJECT}-${def.short}-data`],
     });
     expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
+  });
+});
+
+describe.skipIf(!ok)('data services: switching the object store engine', () => {
+  const PROJECT = `t-s3-sw-${Math.random().toString(36).slice(2, 8)}`;
+  const [minio, seaweedfs] = ENGINES as [(typeof ENGINES)[0], (typeof ENGINES)[0]];
+  let dir: string;
+  let ports: { s3: number; console: number };
+
+  async function writeConfig(e: (typeof ENGINES)[0]): Promise<void> {
+    await writeFile(
+      join(dir, 'devenv.yaml'),
+      [
+        'apiVersion: devenv.dev/v1alpha1',
+        `project: ${PROJECT}`,
+        'objectStore:',
+        `  engine: ${e.engine}`,
+        `  image: ${e.image}`,
+        `  port: ${ports.s3}`,
+        `  consolePort: ${ports.console}`,
+        '  buckets: [uploads]',
+        '',
+      ].join('\n'),
+    );
+  }
+  const upWith = async (switchObjectStore = false) => {
+    const { config, root } = loadConfig(join(dir, 'devenv.yaml'));
+    return ensureDataServices({
+      config,
+      root,
+      timeoutMs: 120_000,
+      ...(switchObjectStore ? { switchObjectStore } : {}),
+    });
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'devenv-s3sw-'));
+    process.env.DEVENV_STATE_DIR = join(dir, '.state');
+    ports = { s3: await freePort(), console: await freePort() };
+  });
+  afterAll(async () => {
+    if (!ok) return;
+    await destroyDataServices(PROJECT).catch(() => {});
+    delete process.env.DEVENV_STATE_DIR;
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses while the old engine has data, naming what would be left behind; --switch-object-store starts the new one empty and keeps the old volumes', async () => {
+    await writeConfig(minio);
+    const first = await upWith();
+    await s3(first).send(new PutObjectCommand({ Bucket: 'uploads', Key: 'keep.txt', Body: 'in minio' }));
+    const before = (await inspectContainer(`devenv-${PROJECT}-minio`))!;
+
+    await writeConfig(seaweedfs);
+    const err = (await upWith().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as DevenvError;
+    expect(err).toBeInstanceOf(DevenvError);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe(
+      `objectStore.engine is seaweedfs, but this project's objects are in MinIO's volume devenv-${PROJECT}-minio-data; ` +
+        'starting SeaweedFS would leave them behind (nothing was changed). Run "devenv up --switch-object-store" to start ' +
+        'SeaweedFS empty and keep those volumes (copy objects across with any S3 client; "devenv destroy" removes them), ' +
+        'or set objectStore.engine back to minio.',
+    );
+    // Nothing changed: the same MinIO container still runs.
+    const still = (await inspectContainer(`devenv-${PROJECT}-minio`))!;
+    expect([still.id, still.startedAt, still.image]).toEqual([before.id, before.startedAt, before.image]);
+
+    const switched = await upWith(true);
+    const c = s3(switched);
+    const keys = (await c.send(new ListObjectsV2Command({ Bucket: 'uploads' }))).Contents ?? [];
+    expect(keys).toEqual([]); // empty: objects are not copied
+    const after = (await inspectContainer(`devenv-${PROJECT}-minio`))!;
+    expect(after.id).not.toBe(before.id);
+    expect((await listVolumes(devenvLabels(PROJECT))).map((v) => v.name).sort()).toEqual([
+      `devenv-${PROJECT}-minio-data`,
+      `devenv-${PROJECT}-seaweedfs-data`,
+    ]);
+    // Once switched, the next up is refused again (the MinIO volume still holds data) unless asked.
+    await expect(upWith()).rejects.toThrow(/objects are in MinIO's volume/);
+    // destroy removes both engines' volumes.
+    const r = await destroyDataServices(PROJECT);
+    expect(r.volumes.sort()).toEqual([`devenv-${PROJECT}-minio-data`, `devenv-${PROJECT}-seaweedfs-data`]);
   });
 });

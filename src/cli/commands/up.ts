@@ -7,6 +7,7 @@ export interface UpFlags {
   watch?: boolean;
   context?: string;
   kubeconfig?: string;
+  switchObjectStore?: boolean;
 }
 
 export async function run(opts: UpFlags, _args: string[], global: GlobalOptions): Promise<number> {
@@ -22,6 +23,7 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
     loaded,
     ...(opts.context ? { context: opts.context } : {}),
     ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
     onEvent,
   });
   const r = result.reconcile;
