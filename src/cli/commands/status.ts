@@ -23,6 +23,8 @@ export interface StatusReport {
     /** k3d: running | stopped | absent, or unknown when k3d cannot be asked (detail says why). */
     state: 'running' | 'stopped' | 'absent' | 'unknown' | 'reachable' | 'unreachable';
     detail?: string;
+    /** k3d, running: each host port it publishes, the live addresses and whether they are as planned. */
+    published?: Array<{ what: string; addresses: string[]; expected: string; ok: boolean }>;
   };
   data: Array<{ role: string; container: string; status: string; health?: string; ports: unknown }>;
   services: Array<{
@@ -59,6 +61,14 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
       report.cluster.detail = (err as Error).message;
     }
     if (report.cluster.state === 'running') {
+      const { clusterBindings, compareBindings } = await import('../../cluster/exposure.ts');
+      const bound = await clusterBindings(config.project).catch(() => []);
+      report.cluster.published = compareBindings(config, bound).map((b) => ({
+        what: b.what,
+        addresses: b.actual,
+        expected: b.expected,
+        ok: b.ok,
+      }));
       try {
         client = connect({ context: target.context, timeoutMs: 5000 });
         reachable = true;
