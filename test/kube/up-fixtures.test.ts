@@ -72,7 +72,9 @@ describe.skipIf(!kubeconfig)('devenv up on the real test cluster: pyapp', () => 
     // The pod reached the database container through cluster.dataHost (published there
     // because the target is an existing cluster), and up said so.
     expect(body).toMatch(/ db=ok$/m);
-    expect(r.out).toMatch(/data ports published on 127\.0\.0\.1 and \d+\.\d+\.\d+\.\d+ \(cluster\.dataHost\)/);
+    expect(r.out).toMatch(
+      /data ports published on 127\.0\.0\.1 and \d+\.\d+\.\d+\.\d+ \(cluster\.dataHost\)/,
+    );
     const labels = JSON.parse(kubectl(['-n', project, 'get', 'deploy', 'web', '-o', 'json'])).metadata.labels;
     expect(labels).toMatchObject({
       'app.kubernetes.io/managed-by': 'devenv',
