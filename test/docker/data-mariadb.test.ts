@@ -1,9 +1,11 @@
-// MySQL-compatible database (MariaDB image, `engine: mysql`) and MinIO outside the
-// cluster, against the real Docker engine.
+// MySQL-compatible database (MariaDB image, `engine: mysql`) and SeaweedFS
+// (`objectStore.engine: seaweedfs`) outside the cluster, against the real Docker engine.
+// The Postgres suite runs the same database steps with MinIO, so snapshots to
+// devenv-snapshots and `devenv env` run on both object store engines.
 // The local test images are selected through CONFIGURATION (database.image /
 // objectStore.image in a devenv.yaml written to a temp dir), like a project would.
 //
-// Needs: the docker tier, devenv-test/mariadb:10.11 and devenv-test/minio:latest
+// Needs: the docker tier, devenv-test/mariadb:10.11 and devenv-test/seaweedfs:latest
 // (bash test/images/build.sh). DEVENV_TEST_DOCKERD_RESTART=1 (set by .ci/run) also
 // restarts dockerd once to prove the data survives it; that disrupts other Docker users,
 // so it is off by default.
@@ -12,6 +14,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
@@ -30,7 +33,7 @@ const REPO = join(import.meta.dirname, '../..');
 const PROJECT = `t-my-${Math.random().toString(36).slice(2, 8)}`;
 const NETWORK = `${PROJECT}-net`;
 const DB_IMAGE = process.env.DEVENV_TEST_MARIADB_IMAGE ?? 'devenv-test/mariadb:10.11';
-const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest';
+const S3_IMAGE = process.env.DEVENV_TEST_SEAWEEDFS_IMAGE ?? 'devenv-test/seaweedfs:latest';
 
 let dir: string;
 let stateDir: string;
@@ -49,7 +52,8 @@ async function writeConfig(dbPort: number): Promise<void> {
       '  databases: [shop, analytics]',
       '  initScripts: [db/01-schema.sql]',
       'objectStore:',
-      `  image: ${MINIO_IMAGE}`,
+      '  engine: seaweedfs',
+      `  image: ${S3_IMAGE}`,
       `  port: ${ports.s3}`,
       `  consolePort: ${ports.console}`,
       '  buckets: [uploads]',
@@ -111,7 +115,7 @@ const runOnNetwork = (image: string, cmd: string[], env: string[]) =>
   runOnNetworkAs(PROJECT, NETWORK, image, cmd, env);
 const steps = stepPhases;
 
-describe.skipIf(!ok)('data services: MySQL (MariaDB) + MinIO', () => {
+describe.skipIf(!ok)('data services: MySQL (MariaDB) + SeaweedFS', () => {
   let ep: DataEndpoints;
   const firstEvents: ProgressEvent[] = [];
 
@@ -233,6 +237,18 @@ describe.skipIf(!ok)('data services: MySQL (MariaDB) + MinIO', () => {
     const c = await mysql.createConnection(vars.DATABASE_URL);
     expect((await c.query('SELECT 1 AS one'))[0]).toEqual([{ one: 1 }]);
     await c.end();
+    // The S3 variables an app reads reach the object store (SeaweedFS here) as they are.
+    expect(masked.stdout).toContain('S3_SECRET_ACCESS_KEY=****\n');
+    const s3c = new S3Client({
+      endpoint: vars.S3_ENDPOINT,
+      region: vars.S3_REGION,
+      forcePathStyle: vars.S3_FORCE_PATH_STYLE === 'true',
+      credentials: { accessKeyId: vars.S3_ACCESS_KEY_ID, secretAccessKey: vars.S3_SECRET_ACCESS_KEY },
+      maxAttempts: 1,
+    });
+    const buckets = (await s3c.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name).sort();
+    expect(buckets).toEqual(['devenv-snapshots', vars.S3_BUCKET_UPLOADS]);
+    s3c.destroy();
   });
 
   it('devenv db shell runs mysql in the container (stdin piped)', async () => {
@@ -280,6 +296,8 @@ describe.skipIf(!ok)('data services: MySQL (MariaDB) + MinIO', () => {
     ep = await up();
     expect((await inspectContainer(`devenv-${PROJECT}-db`))!.id).toBe(id);
     expect(await rows(ep, 'SELECT count(*) AS n FROM items')).toEqual([{ n: 3 }]);
+    // The object store's data survived too: the snapshots are still listed.
+    expect((await cli(['db', 'snapshots'])).stdout).toMatch(/^before-drop\s+\d/m);
   });
 
   it.skipIf(process.env.DEVENV_TEST_DOCKERD_RESTART !== '1')(
@@ -295,7 +313,7 @@ describe.skipIf(!ok)('data services: MySQL (MariaDB) + MinIO', () => {
   it('destroy removes the containers and the labelled volumes', async () => {
     const r = await destroyDataServices(PROJECT);
     expect(r.containers.sort()).toEqual([`devenv-${PROJECT}-db`, `devenv-${PROJECT}-minio`]);
-    expect(r.volumes.sort()).toEqual([`devenv-${PROJECT}-db-data`, `devenv-${PROJECT}-minio-data`]);
+    expect(r.volumes.sort()).toEqual([`devenv-${PROJECT}-db-data`, `devenv-${PROJECT}-seaweedfs-data`]);
     expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
   });
 });
