@@ -2,8 +2,9 @@
 // MinIO and SeaweedFS servers, built from their Go modules into devenv-test/minio:latest
 // and devenv-test/seaweedfs:latest), selected through objectStore.engine + image in a
 // temp devenv.yaml. The same suite runs on both: buckets, seed folder, keys, path-style
-// access, presigned URLs, multipart uploads, the cluster network alias, idempotence,
-// destroy; and switching engines on a project that has data.
+// access, presigned URLs, multipart uploads, prerelease buckets, the cluster network
+// alias, idempotence, destroy; and switching engines on a project that has data.
+// (Database snapshots and `devenv env`: the Postgres suite on MinIO, MariaDB on SeaweedFS.)
 // The S3 checks use AWS's SDK directly (not devenv's adapter), so they are independent
 // of the code under test.
 import { createHash, createHmac } from 'node:crypto';
@@ -39,6 +40,7 @@ import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
 import { DevenvError } from '../../src/errors.ts';
+import { ensureBuckets, removeBuckets } from '../../src/prerelease/shared-s3.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
@@ -326,6 +328,27 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
     await up();
     const after = (await inspectContainer(`devenv-${PROJECT}-minio`))!;
     expect([after.id, after.startedAt]).toEqual([before.id, before.startedAt]);
+  });
+
+  it('prerelease buckets: <namespace>-<bucket> created, then emptied and removed; others untouched', async () => {
+    const o = ep.host.objectStore!;
+    const shared = {
+      endpoint: o.endpoint,
+      accessKeyId: o.accessKeyId,
+      secretAccessKey: o.secretAccessKey,
+      region: o.region,
+    };
+    const ns = 'prerelease-nightly-1';
+    const names = [`${ns}-uploads`, `${ns}-avatars`];
+    expect(await ensureBuckets(shared, names)).toEqual(names);
+    expect(await ensureBuckets(shared, names)).toEqual([]); // idempotent
+    const c = s3(ep);
+    await c.send(new PutObjectCommand({ Bucket: `${ns}-uploads`, Key: 'a/b.txt', Body: 'x' }));
+    // A bucket outside the namespace prefix is never removed, even when asked.
+    expect(await removeBuckets(shared, ns, [...names, 'uploads'])).toEqual(names);
+    const left = ((await c.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name);
+    expect(left.filter((b) => b?.startsWith(ns))).toEqual([]);
+    expect(left).toContain('uploads');
   });
 
   it('destroy removes the container and its volume', async () => {
