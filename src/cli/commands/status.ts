@@ -74,7 +74,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
         reachable = true;
       } catch (err) {
         // The cluster runs but its context left the kubeconfig (edited by hand?).
-        report.cluster.detail = `${(err as Error).message} ("k3d kubeconfig merge ${clusterName(config.project)} --kubeconfig-merge-default-kubeconfig --kubeconfig-switch-context=false" restores it)`;
+        report.cluster.detail = `${(err as Error).message} ("k3d kubeconfig merge ${clusterName(config.project)} --kubeconfig-merge-default --kubeconfig-switch-context=false" restores it)`;
       }
     }
   } else {
