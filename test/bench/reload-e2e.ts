@@ -1,6 +1,7 @@
 /**
- * bench:reload — save → new pod Ready, end to end, on a real cluster (the kube tier's test
- * cluster by default: KUBECONFIG=/tmp/devenv-test-cluster/kubeconfig, context devenv-test).
+ * bench:reload — save → new pod Ready, end to end, on a real cluster: the kube tier's test
+ * cluster (default) or, with BENCH_TARGET=k3d, a k3d cluster devenv creates, where every
+ * image goes through k3d's registry and the nodes' mirror (test/bench/target.ts).
  *
  * 1. `up` the pyapp fixture once (allow-listed context, offline base image).
  * 2. Ten edits through devenv's REAL watch loop (chokidar → debounce → change set →
@@ -12,10 +13,10 @@
  * 4. Sync mode: ten edits matching a `sync` rule → files copied into the running container.
  * Goals (issue #7): p50 <= 3 s, p95 <= 5 s, ratio <= 1.15, sync p50 <= 1 s. Prints figures only.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextTar, scanContext } from '../../src/build/context.ts';
+import { registryHost } from '../../src/cluster/k3dconfig.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { buildImage, pushImage } from '../../src/docker/images.ts';
 import type { ProgressEvent, ReloadEvent } from '../../src/engine/events.ts';
@@ -23,12 +24,9 @@ import { reloadService, syncService } from '../../src/engine/reload.ts';
 import { up } from '../../src/engine/up.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import { startWatchLoop } from '../../src/watch/loop.ts';
-import { prepareFixture } from '../support/fixture.ts';
+import { benchTarget } from './target.ts';
 
 const EDITS = Number(process.env.EDITS ?? 10);
-const context = process.env.BENCH_CONTEXT ?? 'devenv-test';
-process.env.KUBECONFIG ??= '/tmp/devenv-test-cluster/kubeconfig';
-process.env.DEVENV_STATE_DIR = mkdtempSync(join(tmpdir(), 'devenv-bench-state-'));
 const q = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -43,13 +41,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // against 4 of 12. A random pause samples every phase, as saves by a person do.
 const pause = () => sleep(300 + Math.random() * 2000);
 
-const project = `rbench${Date.now().toString(36).slice(-5)}`;
-const { dir, file } = await prepareFixture('pyapp', { project, context, sync: true });
+const target = await benchTarget('pyapp', `rbench${Date.now().toString(36).slice(-5)}`);
+const { dir, file, context } = target;
 const version = (v: string) => writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "${v}"\n`);
 
 const loaded = loadConfig(file);
 const quiet = (_e: ProgressEvent) => {};
-const first = await up({ loaded, context, onEvent: quiet });
+const first = await up({ loaded, ...(context ? { context } : {}), onEvent: quiet });
+const project = target.project;
 const service = loaded.config.services[0]!;
 const ctx = { loaded, client: first.client, docs: first.docs, images: { ...first.images }, onEvent: quiet };
 
@@ -90,7 +89,7 @@ for (let i = 0; i < EDITS; i++) {
   version(`raw-${i}-${Date.now()}`);
   const t0 = performance.now();
   const scanned = await scanContext(service, loaded.root);
-  const ref = `localhost:5001/pyapp/web:raw-${i}-${Date.now().toString(36)}`;
+  const ref = `${registryHost(loaded.config)}/pyapp/web:raw-${i}-${Date.now().toString(36)}`;
   await buildImage({
     contextTar: contextTar(scanned),
     dockerfile: 'Dockerfile',
@@ -146,7 +145,7 @@ await syncLoop.close();
 const ok = reloads.filter((e) => e.result === 'ok');
 const totals = ok.map((e) => e.timings.totalMs);
 const rawTotals = raw.map((r) => r.build + r.push + r.rollout);
-console.log(`bench:reload pyapp on context ${context}, ${EDITS} edits (node ${process.versions.node})`);
+console.log(`bench:reload pyapp on ${target.label}, ${EDITS} edits (node ${process.versions.node})`);
 console.log(
   `  devenv (save -> new pod Ready, real watch loop): p50 ${q(totals, 0.5).toFixed(0)} ms, p95 ${q(totals, 0.95).toFixed(0)} ms  (goals 3000 / 5000 ms)`,
 );
@@ -186,9 +185,5 @@ console.log(
   `  sync mode: p50 ${q(syncTotals, 0.5).toFixed(0)} ms, p95 ${q(syncTotals, 0.95).toFixed(0)} ms  (goal p50 <= 1000 ms)`,
 );
 
-const { deleteNamespace } = await import('../../src/kube/namespaces.ts');
-const { destroyDataServices } = await import('../../src/data/index.ts');
-await deleteNamespace(first.client, project, { project, env: 'dev', wait: false }).catch(() => false);
-await destroyDataServices(project);
-rmSync(dir, { recursive: true, force: true });
+await target.cleanup();
 process.exit(0);

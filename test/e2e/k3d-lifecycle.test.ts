@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as YAML from 'yaml';
@@ -35,7 +36,11 @@ describe.skipIf(e2e === null)(`devenv on real k3d (${kind})`, () => {
 
   beforeAll(async () => {
     if (!e2e) return;
-    a = await prepareK3dProject('pyapp', e2e, `e2ea${suffix}`);
+    // pyapp with an object store beside its database (set through configuration), so down
+    // and up are checked to keep objects as well as rows.
+    a = await prepareK3dProject('pyapp', e2e, `e2ea${suffix}`, {
+      objectStore: { image: 'devenv-test/minio:latest', buckets: ['e2e-uploads'] },
+    });
     b = await prepareK3dProject('b2b', e2e, `e2eb${suffix}`);
     // Objects WITHOUT devenv's labels: destroy must leave them.
     docker(['volume', 'create', foreign]);
@@ -109,6 +114,19 @@ describe.skipIf(e2e === null)(`devenv on real k3d (${kind})`, () => {
     const res = await answers(a, 'pyapp.localhost', () => true);
     expect(res?.body).toMatch(/1\.0\.0/);
     expect(currentContext(a)).toBe('users-context');
+    // Every port the cluster publishes on the host listens on loopback only (docker's view).
+    const published = [
+      ...dockerNames('container', `label=k3d.cluster=${a.project}`),
+      `k3d-${a.project}-registry`,
+    ];
+    const bindings = [...new Set(published)].flatMap((c) =>
+      docker(['port', c])
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `${c} ${l}`),
+    );
+    expect(bindings.length).toBeGreaterThanOrEqual(4); // HTTP, HTTPS, Kubernetes API, registry
+    for (const b of bindings) expect(b).toMatch(/-> 127\.0\.0\.1:\d+$/);
   });
 
   it('a second up makes no write', () => {
@@ -180,6 +198,17 @@ describe.skipIf(e2e === null)(`devenv on real k3d (${kind})`, () => {
     await write.query('CREATE TABLE IF NOT EXISTS e2e_keep (v text)');
     await write.query('INSERT INTO e2e_keep VALUES ($1)', [`row-${suffix}`]);
     await write.end();
+    const vars = JSON.parse(env.stdout) as Record<string, string>;
+    const s3 = new S3Client({
+      endpoint: vars.S3_ENDPOINT,
+      region: vars.S3_REGION ?? 'us-east-1',
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: vars.S3_ACCESS_KEY_ID ?? '',
+        secretAccessKey: vars.S3_SECRET_ACCESS_KEY ?? '',
+      },
+    });
+    await s3.send(new PutObjectCommand({ Bucket: 'e2e-uploads', Key: 'kept.txt', Body: `object-${suffix}` }));
 
     const d = a.run(['down']);
     expect(d.code, d.out).toBe(0);
@@ -196,6 +225,8 @@ describe.skipIf(e2e === null)(`devenv on real k3d (${kind})`, () => {
     const rows = await read.query('SELECT v FROM e2e_keep');
     await read.end();
     expect(rows.rows.map((x) => x.v)).toContain(`row-${suffix}`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'e2e-uploads', Key: 'kept.txt' }));
+    expect(await got.Body?.transformToString()).toBe(`object-${suffix}`);
     const res = await answers(a, 'pyapp.localhost', (body) => body.includes(`e2e-${suffix}`));
     expect(res?.body).toContain(`e2e-${suffix}`);
   });

@@ -59,36 +59,34 @@ function localImage(repo: string): string | undefined {
 }
 
 /**
- * The k3d end-to-end tier runs the real k3d binary against the real Docker engine. Its
- * node image is, in order: DEVENV_E2E_K3S_IMAGE; a real rancher/k3s image already in the
- * engine (a laptop); else the k3s-compatible stand-in test/k3d/build.sh builds offline from
- * upstream Kubernetes (build machines, CI), with stand-ins for k3d's load balancer, tools
- * and registry images. Which one ran is printed here and in the run's summary line. Under
- * CI=true a missing engine, k3d or image fails the run.
+ * What the k3d tier runs on, found without creating anything: the node image is, in order,
+ * DEVENV_E2E_K3S_IMAGE; a real rancher/k3s image already in the engine (a laptop); else the
+ * k3s-compatible stand-in test/k3d/build.sh builds offline from upstream Kubernetes (build
+ * machines, CI), with stand-ins for k3d's load balancer, tools and registry images.
+ * Also used by the benchmarks' k3d mode.
  */
-export default async function setup(project: TestProject): Promise<void> {
-  project.provide('e2e', null);
+export function detectE2eEnv(): { env: E2eEnv; summary: string } | { reason: string; remedy: string } {
   try {
     sh('docker', ['info', '--format', '{{.ServerVersion}}']);
   } catch (err) {
-    engineMissing(
-      'e2e',
-      `no Docker engine (${(err as Error).message.split('\n')[0]})`,
-      'Start dockerd (.ci/run: test/k3d/dockerd.sh).',
-    );
-    return;
+    return {
+      reason: `no Docker engine (${(err as Error).message.split('\n')[0]})`,
+      remedy: 'Start dockerd (.ci/run: test/k3d/dockerd.sh).',
+    };
   }
   const v = versions();
   const k3d = process.env.DEVENV_K3D ?? (existsSync(v.k3dBin as string) ? (v.k3dBin as string) : 'k3d');
+  let k3dVersion: string;
   try {
-    sh(k3d, ['version']);
+    k3dVersion =
+      sh(k3d, ['version'])
+        .split('\n')[0]
+        ?.replace(/^k3d version /, '') ?? '?';
   } catch {
-    engineMissing(
-      'e2e',
-      `no k3d binary (${k3d})`,
-      'Run "bash test/cluster/build.sh" (builds k3d) or put k3d on PATH.',
-    );
-    return;
+    return {
+      reason: `no k3d binary (${k3d})`,
+      remedy: 'Run "bash test/cluster/build.sh" (builds k3d) or put k3d on PATH.',
+    };
   }
   const pythonImage = process.env.DEVENV_E2E_PYTHON_IMAGE ?? 'devenv-test/python:3.11';
   const real = process.env.DEVENV_E2E_K3S_IMAGE ?? localImage('rancher/k3s');
@@ -97,12 +95,13 @@ export default async function setup(project: TestProject): Promise<void> {
     env = { k3d, nodeImage: real, standin: false, pythonImage };
   } else {
     const tag = (name: string, version: string) => `devenv-test/${name}:${version}`;
+    const k3dTag = (v.k3d as string).replace(/^v/, '');
     env = {
       k3d,
       nodeImage: tag('k3s-standin', v.k8s as string),
       standin: true,
-      loadbalancerImage: tag('k3d-proxy', (v.k3d as string).replace(/^v/, '')),
-      toolsImage: tag('k3d-tools', (v.k3d as string).replace(/^v/, '')),
+      loadbalancerImage: tag('k3d-proxy', k3dTag),
+      toolsImage: tag('k3d-tools', k3dTag),
       registryImage: tag('registry', v.registry as string),
       pythonImage,
     };
@@ -114,20 +113,30 @@ export default async function setup(project: TestProject): Promise<void> {
     env.registryImage,
     pythonImage,
   ].filter((i): i is string => i !== undefined && !hasImage(i));
-  if (missing.length) {
-    engineMissing(
-      'e2e',
-      `images missing: ${missing.join(', ')}`,
-      'Run "bash test/images/build.sh && bash test/k3d/build.sh".',
-    );
-    return;
-  }
+  if (missing.length)
+    return {
+      reason: `images missing: ${missing.join(', ')}`,
+      remedy: 'Run "bash test/images/build.sh && bash test/k3d/build.sh".',
+    };
   const what = env.standin
     ? `${env.nodeImage} (k3s-compatible stand-in built from upstream Kubernetes ${v.k8s}; not k3s)`
     : `${env.nodeImage} (real k3s)`;
-  process.env.DEVENV_E2E_SUMMARY = `e2e tier: real k3d ${sh(k3d, ['version'])
-    .split('\n')[0]
-    ?.replace(/^k3d version /, '')}, node image ${what}`;
-  process.stderr.write(`\n[e2e tier] ${process.env.DEVENV_E2E_SUMMARY}\n\n`);
-  project.provide('e2e', env);
+  return { env, summary: `real k3d ${k3dVersion}, node image ${what}` };
+}
+
+/**
+ * The k3d end-to-end tier: the real k3d binary against the real Docker engine, on the node
+ * image detectE2eEnv finds. Which one ran is printed here and in the run's summary line.
+ * Under CI=true a missing engine, k3d or image fails the run.
+ */
+export default async function setup(project: TestProject): Promise<void> {
+  project.provide('e2e', null);
+  const found = detectE2eEnv();
+  if ('reason' in found) {
+    engineMissing('e2e', found.reason, found.remedy);
+    return;
+  }
+  process.env.DEVENV_E2E_SUMMARY = `e2e tier: ${found.summary}`;
+  process.stderr.write(`\n[e2e tier] ${found.summary}\n\n`);
+  project.provide('e2e', found.env);
 }

@@ -34,9 +34,20 @@ contexts: [{name: users-context, context: {cluster: users-cluster, user: users-u
 current-context: users-context
 `;
 
-export async function prepareK3dProject(fixture: string, e2e: E2eEnv, project: string): Promise<K3dProject> {
+/** `extra`: top-level devenv.yaml keys to add (e.g. an objectStore); free host ports are filled in. */
+export async function prepareK3dProject(
+  fixture: string,
+  e2e: E2eEnv,
+  project: string,
+  extra: Record<string, unknown> = {},
+): Promise<K3dProject> {
   const { dir, file } = await prepareFixture(fixture, { project });
   const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+  for (const [k, v] of Object.entries(extra)) doc.set(k, doc.createNode(v));
+  if (extra.objectStore) {
+    doc.setIn(['objectStore', 'port'], await freePort());
+    doc.setIn(['objectStore', 'consolePort'], await freePort());
+  }
   doc.delete('cluster');
   const ports = { http: await freePort(), https: await freePort(), registry: await freePort() };
   doc.setIn(['cluster', 'httpPort'], ports.http);
