@@ -123,7 +123,7 @@ describe('pre-flight planning', () => {
     const line = k3dText.split('\n').findIndex((l) => l.startsWith('image:')) + 1;
     const needs = clusterImages({ k3dFile: 'k3d/cluster.yaml', k3dText, k3dVersion: 'v5.8.3', env: {} });
     expect(needs.map((n) => n.ref)).toEqual([
-      'docker.io/rancher/k3s:v1.33.5-k3s1',
+      'docker.io/rancher/k3s:v1.35.5-k3s1',
       'ghcr.io/k3d-io/k3d-proxy:5.8.3',
       'ghcr.io/k3d-io/k3d-tools:5.8.3',
       'docker.io/library/registry:2',
