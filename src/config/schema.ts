@@ -8,7 +8,9 @@
  *
  * Pure module: no I/O.
  */
+
 import { z } from 'zod';
+import { TRAEFIK_DEFAULT_IMAGE } from '../cluster/ingress.ts';
 import {
   DEFAULT_OBJECT_STORE_ENGINE,
   OBJECT_STORE_ENGINE_NAMES,
@@ -93,6 +95,17 @@ const cluster = z
     httpPort: hostPort.default(80).describe('Host port of the ingress (HTTP).'),
     httpsPort: hostPort.default(443).describe('Host port of the ingress (HTTPS).'),
     registryPort: hostPort.default(5001).describe('Host port of the local image registry.'),
+    ingress: z
+      .enum(['traefik', 'none'])
+      .default('traefik')
+      .describe(
+        "Ingress controller devenv installs in its k3d cluster: traefik (Traefik v3, serving class nginx through its ingress-nginx annotations provider, and class traefik), or none (the project's manifests bring their own). Never installed into an allow-listed existing cluster.",
+      ),
+    ingressImage: z
+      .string()
+      .min(1)
+      .default(TRAEFIK_DEFAULT_IMAGE)
+      .describe('Image of the Traefik ingress controller (a mirror, an offline copy, another v3 release).'),
     expose: z
       .enum(['localhost', 'lan'])
       .default('localhost')

@@ -106,6 +106,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const objects = [...app.objects, ...generated];
     const { deploy, reportRender } = await import('./deploy.ts');
     reportRender(app, emit);
+    if (target.kind === 'k3d' && config.cluster.ingress === 'traefik')
+      await reportIngress(config, docs, emit);
     const { reconcile: result } = await deploy({
       client,
       objects,
@@ -144,6 +146,21 @@ export function renderAll(
     images,
     ...(config.database || config.objectStore ? { dataSecret: DATA_SECRET } : {}),
   });
+}
+
+/**
+ * Every ingress-nginx annotation of the project's Ingresses that devenv's Traefik does not
+ * honour, named by object and annotation: the route still works, without that behaviour.
+ */
+async function reportIngress(config: Config, docs: Map<string, SourceDoc[]>, emit: EventSink): Promise<void> {
+  const { unsupportedAnnotations } = await import('../cluster/ingress.ts');
+  for (const f of unsupportedAnnotations([...docs.values()].flat(), config.cluster.ingressImage))
+    emit({
+      type: 'step',
+      id: `ingress:${f.object}:${f.annotation}`,
+      phase: 'skip',
+      detail: `${f.object}: annotation ${f.annotation} ${f.why}`,
+    });
 }
 
 /** Before a k3d cluster is created or started: its host ports must be free. */
@@ -331,9 +348,10 @@ async function generatedDocs(
       });
     }
   }
-  if (target.kind === 'k3d') {
-    const { ingressNginxChart } = await import('../cluster/addons.ts');
-    out.push({ file: '<devenv:ingress>', index: out.length, doc: ingressNginxChart() });
+  if (target.kind === 'k3d' && config.cluster.ingress === 'traefik') {
+    const { traefikObjects } = await import('../cluster/ingress.ts');
+    for (const doc of traefikObjects(config.cluster.ingressImage))
+      out.push({ file: '<devenv:ingress>', index: out.length, doc });
   }
   if (out.length === 0) return [];
   return render({ docs: out, project: config.project, env: 'dev', defaultNamespace: config.project }).objects;

@@ -7,6 +7,8 @@
 #   devenv-test/k3d-tools:<k3d>     k3d's tools node (noop only)
 #   devenv-test/registry:<ver>      registry:2's program, the distribution registry
 #   devenv-test/coredns:<ver>       cluster DNS inside the stand-in nodes
+#   devenv-test/traefik:<ver>       the ingress controller devenv installs, built from
+#                                   Traefik's Go module (preloaded into the stand-in nodes)
 # They carry their own names (never an upstream one, so a laptop's real images are never
 # shadowed); the e2e tier hands them to k3d through configuration (K3D_IMAGE_LOADBALANCER,
 # K3D_IMAGE_TOOLS, the k3d config's image and registries.create.image).
@@ -27,6 +29,7 @@ PROXY_TAG="devenv-test/k3d-proxy:${K3D_VERSION#v}"
 TOOLS_TAG="devenv-test/k3d-tools:${K3D_VERSION#v}"
 REG_TAG="devenv-test/registry:$REGISTRY_VERSION"
 DNS_TAG="devenv-test/coredns:$COREDNS_VERSION"
+TRAEFIK_TAG="devenv-test/traefik:$TRAEFIK_VERSION"
 BASE=devenv-test/base:bookworm
 docker image inspect "$BASE" >/dev/null 2>&1 || { echo "k3d-images: $BASE missing: run test/images/build.sh first" >&2; exit 1; }
 for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
@@ -44,6 +47,25 @@ if [ ! -x "$KUBE_DIR/bin/kubectl" ]; then
   (cd "$KUBE_DIR/mod" && GOFLAGS=-mod=mod go build -trimpath -ldflags="$ld" -o "$KUBE_DIR/bin/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl)
   mv "$KUBE_DIR/bin/kubectl.tmp" "$KUBE_DIR/bin/kubectl"
   log "kubectl built in $(since "$s")"
+fi
+
+# Traefik: a wrapper module with the replace directives of Traefik's own go.mod (a
+# dependency's replaces do not apply to the module that requires it).
+if [ ! -x "$TRAEFIK_BIN" ]; then
+  s=$(date +%s)
+  tdir="$(dirname "$(dirname "$TRAEFIK_BIN")")"; mkdir -p "$tdir/mod" "$tdir/bin"
+  gomod="$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  {
+    printf 'module devenv.test/traefikbuild\n\ngo 1.24\n\nrequire github.com/traefik/traefik/v3 %s\n\nreplace (\n' "$TRAEFIK_VERSION"
+    sed -n '/^replace (/,/^)/p' "$gomod" | grep '=>' | grep -v '=> \./'
+    echo ')'
+  } >"$tdir/mod/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/traefik/traefik/v3/cmd/traefik"\n' >"$tdir/mod/tools.go"
+  (cd "$tdir/mod" && go mod tidy && go build -trimpath \
+    -ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+    -o "$TRAEFIK_BIN.tmp" github.com/traefik/traefik/v3/cmd/traefik)
+  mv "$TRAEFIK_BIN.tmp" "$TRAEFIK_BIN"
+  log "traefik $TRAEFIK_VERSION built in $(since "$s")"
 fi
 
 recipe_hash() { # FILES... -> hash of their content plus the versions
@@ -65,6 +87,21 @@ cp "$COREDNS_BIN" "$dns_ctx/coredns"
 printf 'FROM scratch\nCOPY coredns /coredns\nENTRYPOINT ["/coredns"]\n' >"$dns_ctx/Dockerfile"
 build "$DNS_TAG" "$(recipe_hash "$dns_ctx/Dockerfile" "$COREDNS_BIN")" "$dns_ctx"
 
+tr_ctx="$WORK/traefik"; rm -rf "$tr_ctx"; mkdir -p "$tr_ctx"
+cp "$TRAEFIK_BIN" "$tr_ctx/traefik"
+printf 'ARG BASE\nFROM ${BASE}\nCOPY traefik /usr/local/bin/traefik\nENTRYPOINT ["/usr/local/bin/traefik"]\n' >"$tr_ctx/Dockerfile"
+build "$TRAEFIK_TAG" "$(recipe_hash "$tr_ctx/Dockerfile" "$TRAEFIK_BIN")" "$tr_ctx"
+
+# Images every stand-in node imports into its containerd at start, as docker-save tars.
+save_image() { # TAG NAME
+  local id; id="$(docker image inspect -f '{{.Id}}' "$1")"
+  if [ ! -f "$WORK/$2.tar" ] || [ "$(cat "$WORK/$2.id" 2>/dev/null)" != "$id" ]; then
+    docker save -o "$WORK/$2.tar" "$1"; echo "$id" >"$WORK/$2.id"
+  fi
+}
+save_image "$DNS_TAG" coredns
+save_image "$TRAEFIK_TAG" traefik
+
 # The node image: its context holds the kube binaries, the runc wrapper and the images
 # every node imports into its containerd at start (pause, CoreDNS).
 node_ctx="$WORK/node"; rm -rf "$node_ctx"; mkdir -p "$node_ctx/bin" "$node_ctx/images"
@@ -74,18 +111,14 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-prox
 done
 cp "$HERE/runc-wrapper.sh" "$node_ctx/bin/devenv-runc"
 cp "$PAUSE_DIR/pause.tar" "$node_ctx/images/pause.tar"
-dns_id="$(docker image inspect -f '{{.Id}}' "$DNS_TAG")"
-if [ ! -f "$WORK/coredns.tar" ] || [ "$(cat "$WORK/coredns.id" 2>/dev/null)" != "$dns_id" ]; then
-  docker save -o "$WORK/coredns.tar" "$DNS_TAG"; echo "$dns_id" >"$WORK/coredns.id"
-fi
-cp "$WORK/coredns.tar" "$node_ctx/images/coredns.tar"
+cp "$WORK/coredns.tar" "$WORK/traefik.tar" "$node_ctx/images/"
 echo "docker.io/$DNS_TAG" >"$node_ctx/images/coredns.ref"
-build "$NODE_TAG" "$(recipe_hash "$HERE/images/node/"* "$HERE/runc-wrapper.sh" "$KUBE_DIR/bin/kubelet" "$WORK/coredns.id")" "$node_ctx"
+build "$NODE_TAG" "$(recipe_hash "$HERE/images/node/"* "$HERE/runc-wrapper.sh" "$KUBE_DIR/bin/kubelet" "$WORK/coredns.id" "$WORK/traefik.id")" "$node_ctx"
 
 build "$PROXY_TAG" "$(recipe_hash "$HERE/images/proxy/"*)" "$HERE/images/proxy"
 build "$TOOLS_TAG" "$(recipe_hash "$HERE/images/tools/"*)" "$HERE/images/tools"
 reg_ctx="$WORK/registry"; rm -rf "$reg_ctx"; mkdir -p "$reg_ctx"
 cp "$HERE/images/registry/"* "$reg_ctx/"; cp "$REGISTRY_BIN" "$reg_ctx/registry"
 build "$REG_TAG" "$(recipe_hash "$HERE/images/registry/"* "$REGISTRY_BIN")" "$reg_ctx"
-rm -rf "$node_ctx" "$reg_ctx" "$dns_ctx"
+rm -rf "$node_ctx" "$reg_ctx" "$dns_ctx" "$tr_ctx"
 log "total $(since "$T0")"

@@ -16,6 +16,8 @@ export interface E2eEnv {
   loadbalancerImage?: string;
   toolsImage?: string;
   registryImage?: string;
+  /** The ingress controller's image (cluster.ingressImage); stand-in nodes have it preloaded. */
+  ingressImage?: string;
   /** Base image for the fixtures' Python services (offline: devenv-test/python:3.11). */
   pythonImage: string;
 }
@@ -34,10 +36,10 @@ function sh(cmd: string, args: string[]): string {
 function versions(): Record<string, string> {
   const out = sh('bash', [
     '-c',
-    `source ${join(root, 'test/cluster/versions.sh')}; echo "$K8S_VERSION $K3D_VERSION $REGISTRY_VERSION $K3D_BIN"`,
+    `source ${join(root, 'test/cluster/versions.sh')}; echo "$K8S_VERSION $K3D_VERSION $REGISTRY_VERSION $K3D_BIN $TRAEFIK_VERSION"`,
   ]);
-  const [k8s, k3d, registry, k3dBin] = out.split(' ') as [string, string, string, string];
-  return { k8s, k3d, registry, k3dBin };
+  const [k8s, k3d, registry, k3dBin, traefik] = out.split(' ') as [string, string, string, string, string];
+  return { k8s, k3d, registry, k3dBin, traefik };
 }
 const hasImage = (ref: string) => {
   try {
@@ -103,6 +105,7 @@ export function detectE2eEnv(): { env: E2eEnv; summary: string } | { reason: str
       loadbalancerImage: tag('k3d-proxy', k3dTag),
       toolsImage: tag('k3d-tools', k3dTag),
       registryImage: tag('registry', v.registry as string),
+      ingressImage: tag('traefik', v.traefik as string),
       pythonImage,
     };
   }

@@ -59,6 +59,7 @@ export async function prepareK3dProject(
     doc.setIn(['tls', 'port'], tls);
   }
   doc.setIn(['cluster', 'config'], 'k3d/cluster.yaml');
+  if (e2e.ingressImage) doc.setIn(['cluster', 'ingressImage'], e2e.ingressImage);
   writeFileSync(file, doc.toString());
 
   const k3dDoc = YAML.parseDocument(readFileSync(join(ROOT, 'k3d', 'cluster.yaml'), 'utf8'));
