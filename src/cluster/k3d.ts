@@ -63,6 +63,24 @@ export function isRunning(c: K3dCluster): boolean {
   return c.serversRunning === c.serversCount && c.agentsRunning === c.agentsCount && c.serversCount > 0;
 }
 
+/**
+ * What an interrupted `k3d cluster create` (a killed `up`) leaves: containers labelled for
+ * the cluster (its tools node, registry, some nodes) while `k3d cluster list` does not show
+ * it, so a new create fails with "a cluster with that name already exists". Removes them:
+ * `k3d cluster delete` first (k3d's own cleanup), then any container k3d left behind
+ * (a registry it had only created), by k3d's labels for this cluster name only.
+ * Returns the names it found, empty when there was nothing to clear.
+ */
+export async function clearInterruptedCreate(name: string): Promise<string[]> {
+  const { listContainers, removeContainersByLabels } = await import('../docker/containers.ts');
+  const labels = { app: 'k3d', 'k3d.cluster': name };
+  const left = await listContainers(labels);
+  if (left.length === 0) return [];
+  await k3d(['cluster', 'delete', name]).catch(() => undefined);
+  await removeContainersByLabels(labels);
+  return left.map((c) => c.name);
+}
+
 export async function createCluster(renderedConfigPath: string): Promise<void> {
   await k3d(['cluster', 'create', '--config', renderedConfigPath], 600_000);
 }

@@ -205,6 +205,25 @@ export async function removeContainer(name: string): Promise<void> {
   }
 }
 
+/**
+ * Force-removes every container carrying every label of `labels`, with its anonymous
+ * volumes. For containers another tool created for devenv (k3d's nodes of the project's
+ * cluster): the caller passes that tool's labels, which decide. Returns their names.
+ */
+export async function removeContainersByLabels(labels: Record<string, string>): Promise<string[]> {
+  if (Object.keys(labels).length === 0) throw new Error('removeContainersByLabels needs labels');
+  const d = await docker();
+  const list = await d.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+  for (const c of list) {
+    try {
+      await d.getContainer(c.Id).remove({ force: true, v: true });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+  }
+  return list.map((c) => (c.Names?.[0] ?? c.Id).replace(/^\//, ''));
+}
+
 /** Containers (running or not) carrying every label of `labels`. */
 export async function listContainers(labels: Record<string, string>): Promise<ContainerState[]> {
   const d = await docker();

@@ -212,6 +212,15 @@ async function ensureCluster(target: Target, loaded: LoadedConfig, emit: EventSi
       await k3d.startCluster(name);
       return undefined;
     }
+    // A create that was interrupted (up killed) leaves k3d's containers without a cluster.
+    const left = await k3d.clearInterruptedCreate(name);
+    if (left.length)
+      emit({
+        type: 'step',
+        id: 'cluster',
+        phase: 'progress',
+        detail: `removed what an interrupted create left: ${left.join(', ')}`,
+      });
     const file = k3dConfigFile(root, config.cluster.config);
     const rendered = renderK3dConfig(readFileSync(file, 'utf8'), config.cluster.config, config);
     const out = join(ensureDir(projectStateDir(config.project)), 'k3d-cluster.yaml');

@@ -64,6 +64,9 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
       await k3d.deleteCluster(config.project);
       process.stdout.write(`deleted k3d cluster ${config.project}\n`);
     }
+    // What an interrupted create left (k3d lists no cluster, but its containers exist).
+    const left = await k3d.clearInterruptedCreate(config.project);
+    if (left.length) process.stdout.write(`removed what an interrupted create left: ${left.join(', ')}\n`);
   } else {
     const { connect } = await import('../../kube/client.ts');
     const { prune } = await import('../../kube/prune.ts');
