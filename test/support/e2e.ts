@@ -41,8 +41,15 @@ export async function prepareK3dProject(
   project: string,
   extra: Record<string, unknown> = {},
 ): Promise<K3dProject> {
+  const original = (
+    YAML.parse(readFileSync(join(ROOT, 'fixtures', fixture, 'devenv.yaml'), 'utf8')) as { project: string }
+  ).project;
   const { dir, file } = await prepareFixture(fixture, { project });
   const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+  // The fixture's manifests name images after its own project ("social/web"): a service
+  // without `image` keeps that repository under the test's project name.
+  for (const svc of (doc.get('services') as YAML.YAMLSeq).items as YAML.YAMLMap[])
+    if (!svc.has('image')) svc.set('image', `${original}/${svc.get('name')}`);
   for (const [k, v] of Object.entries(extra)) doc.set(k, doc.createNode(v));
   if (extra.objectStore) {
     doc.setIn(['objectStore', 'port'], await freePort());
