@@ -1,27 +1,62 @@
 /**
- * The ingress controller of devenv's OWN k3d cluster (pure): Traefik v3 with its provider
- * for ingress-nginx annotations, so production's Ingress objects (class `nginx`, written for
- * the community ingress-nginx, retired in March 2026) route unchanged, plus Traefik's own
- * Ingress provider for class `traefik`.
+ * The ingress controller devenv installs (pure): Traefik v3 with its provider for
+ * ingress-nginx annotations, so production's Ingress objects (class `nginx`, written for the
+ * community ingress-nginx, retired in March 2026) route unchanged, plus Traefik's own Ingress
+ * provider for class `traefik`.
  *
  * Installed by devenv's ordinary apply path (server-side apply, labels, prune, rollout
- * wait) from these objects: no Helm controller, nothing downloaded at `up` but the image.
- * A DaemonSet with hostPorts 80/443 on every node, because k3d's load balancer forwards
- * the host's ingress ports to the nodes' 80/443 and a k3s stand-in (or k3s with servicelb
- * disabled) has no LoadBalancer implementation. Never applied to an allow-listed existing
- * cluster: that cluster's ingress is not devenv's to choose.
+ * wait: `up` is not done until the DaemonSet's pods are ready) from these objects: no Helm
+ * controller, nothing downloaded at `up` but the image. A DaemonSet with hostPorts on every
+ * node rather than a LoadBalancer Service, because k3d's load balancer forwards the host's
+ * ingress ports to the nodes' 80/443 and neither a k3s stand-in nor k3s without servicelb
+ * implements LoadBalancer Services.
+ *
+ * Where: always in devenv's own k3d cluster (unless `cluster.ingress: none`); in an
+ * allow-listed existing cluster only when `cluster.ingressOnExistingCluster` asks, because
+ * that cluster's ingress is its owner's to choose.
  */
-import { isDocument } from 'yaml';
-import type { SourceDoc } from '../manifests/types.ts';
 
-/** Docker's official Traefik image, the newest v3 release when pinned (2026-09-04). */
+/** Docker's official Traefik image, the newest v3 release when pinned (v3.7.13, 2026-09). */
 export const TRAEFIK_DEFAULT_IMAGE = 'docker.io/library/traefik:v3.7.13';
 export const INGRESS_NAMESPACE = 'devenv-ingress';
 const NAME = 'traefik';
 const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
 
-/** The controller's objects for `image` (cluster.ingressImage). */
-export function traefikObjects(image: string): Array<Record<string, unknown>> {
+export interface TraefikOptions {
+  /** cluster.ingressImage. */
+  image: string;
+  /** The nodes' ports the controller listens on (hostPort): HTTP and HTTPS. */
+  httpPort: number;
+  httpsPort: number;
+}
+
+/** The part of `cluster` (config/schema.ts) that decides the controller. */
+export interface IngressSettings {
+  ingress: 'traefik' | 'none';
+  ingressImage: string;
+  ingressOnExistingCluster: boolean;
+  httpPort: number;
+  httpsPort: number;
+}
+
+/**
+ * Pure: the controller devenv installs on a target, or undefined for none. On k3d the nodes'
+ * own 80/443 (k3d maps cluster.httpPort / httpsPort on the host to them); on an existing
+ * cluster, asked for by config, cluster.httpPort / httpsPort on its nodes (there the nodes'
+ * ports are the ones users reach, as on a single-machine cluster).
+ */
+export function plannedIngress(
+  cluster: IngressSettings,
+  target: 'k3d' | 'existing',
+): TraefikOptions | undefined {
+  if (cluster.ingress !== 'traefik') return undefined;
+  if (target === 'k3d') return { image: cluster.ingressImage, httpPort: 80, httpsPort: 443 };
+  if (!cluster.ingressOnExistingCluster) return undefined;
+  return { image: cluster.ingressImage, httpPort: cluster.httpPort, httpsPort: cluster.httpsPort };
+}
+
+/** The controller's objects: namespace, RBAC, IngressClasses nginx (default) and traefik, DaemonSet. */
+export function traefikObjects(opts: TraefikOptions): Array<Record<string, unknown>> {
   const labels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/component': 'ingress-controller' };
   const meta = (name: string) => ({ name, namespace: INGRESS_NAMESPACE, labels });
   return [
@@ -87,7 +122,7 @@ export function traefikObjects(image: string): Array<Record<string, unknown>> {
             containers: [
               {
                 name: NAME,
-                image,
+                image: opts.image,
                 args: [
                   '--entryPoints.web.address=:80',
                   '--entryPoints.websecure.address=:443',
@@ -100,8 +135,8 @@ export function traefikObjects(image: string): Array<Record<string, unknown>> {
                   '--log.level=INFO',
                 ],
                 ports: [
-                  { name: 'web', containerPort: 80, hostPort: 80, protocol: 'TCP' },
-                  { name: 'websecure', containerPort: 443, hostPort: 443, protocol: 'TCP' },
+                  { name: 'web', containerPort: 80, hostPort: opts.httpPort, protocol: 'TCP' },
+                  { name: 'websecure', containerPort: 443, hostPort: opts.httpsPort, protocol: 'TCP' },
                   { name: 'ping', containerPort: 9000, protocol: 'TCP' },
                 ],
                 readinessProbe: {
@@ -123,104 +158,138 @@ export function traefikObjects(image: string): Array<Record<string, unknown>> {
   ];
 }
 
+/** The Traefik minors the table below knows, oldest first. */
+const MINORS = ['3.6', '3.7'] as const;
+type Minor = (typeof MINORS)[number];
+
 /**
- * The ingress-nginx annotations Traefik's Ingress-NGINX provider reads, per Traefik minor
- * (from its `pkg/provider/kubernetes/ingress-nginx/annotations.go`; snippet and ModSecurity
- * annotations are left out: they are NGINX configuration, which Traefik cannot run).
+ * THE table of ingress-nginx annotations (without the `nginx.ingress.kubernetes.io/`
+ * prefix): from which Traefik minor its ingress-nginx provider honours each one (read from
+ * `pkg/provider/kubernetes/ingress-nginx` of v3.6.12 and v3.7.13), or why no version does.
+ * An annotation missing here is one that provider does not read at all.
  */
-const V36 = [
-  'auth-type',
-  'auth-secret',
-  'auth-realm',
-  'auth-secret-type',
-  'auth-url',
-  'auth-response-headers',
-  'force-ssl-redirect',
-  'ssl-redirect',
-  'ssl-passthrough',
-  'use-regex',
-  'affinity',
-  'session-cookie-name',
-  'session-cookie-secure',
-  'session-cookie-path',
-  'session-cookie-domain',
-  'session-cookie-samesite',
-  'session-cookie-max-age',
-  'service-upstream',
-  'backend-protocol',
-  'proxy-ssl-secret',
-  'proxy-ssl-verify',
-  'proxy-ssl-name',
-  'proxy-ssl-server-name',
-  'enable-cors',
-  'cors-allow-credentials',
-  'cors-expose-headers',
-  'cors-allow-headers',
-  'cors-allow-methods',
-  'cors-allow-origin',
-  'cors-max-age',
-];
-const V37 = [
-  ...V36,
-  'auth-signin',
-  'auth-method',
-  'enable-global-auth',
-  'auth-tls-secret',
-  'auth-tls-verify-client',
-  'auth-tls-pass-certificate-to-upstream',
-  'rewrite-target',
-  'app-root',
-  'permanent-redirect',
-  'permanent-redirect-code',
-  'temporal-redirect',
-  'temporal-redirect-code',
-  'from-to-www-redirect',
-  'server-alias',
-  'session-cookie-expires',
-  'upstream-hash-by',
-  'proxy-connect-timeout',
-  'proxy-read-timeout',
-  'proxy-send-timeout',
-  'proxy-next-upstream',
-  'proxy-next-upstream-tries',
-  'proxy-next-upstream-timeout',
-  'proxy-http-version',
-  'enable-access-log',
-  'whitelist-source-range',
-  'allowlist-source-range',
-  'limit-rpm',
-  'limit-rps',
-  'limit-burst-multiplier',
-  'limit-connections',
-  'custom-headers',
-  'upstream-vhost',
-  'x-forwarded-prefix',
-  'custom-http-errors',
-  'default-backend',
-  'proxy-request-buffering',
-  'client-body-buffer-size',
-  'proxy-body-size',
-  'proxy-buffering',
-  'proxy-buffer-size',
-  'proxy-buffers-number',
-  'proxy-max-temp-file-size',
-  'canary',
-  'canary-by-cookie',
-  'canary-by-header',
-  'canary-by-header-value',
-  'canary-by-header-pattern',
-  'canary-weight',
-  'canary-weight-total',
-];
-export const TRAEFIK_NGINX_ANNOTATIONS: Readonly<Record<string, ReadonlySet<string>>> = {
-  '3.6': new Set(V36),
-  '3.7': new Set(V37),
+const NGINX_ANNOTATIONS: Readonly<Record<string, { since: Minor } | { never: string }>> = {
+  // Host and path rules need no annotation; these shape them.
+  'use-regex': { since: '3.6' },
+  'rewrite-target': { since: '3.7' },
+  'app-root': { since: '3.7' },
+  'x-forwarded-prefix': { since: '3.7' },
+  'server-alias': { since: '3.7' },
+  'upstream-vhost': { since: '3.7' },
+  // TLS.
+  'ssl-passthrough': { since: '3.6' },
+  'ssl-redirect': { since: '3.6' },
+  'force-ssl-redirect': { since: '3.6' },
+  'backend-protocol': { since: '3.6' },
+  'proxy-ssl-secret': { since: '3.6' },
+  'proxy-ssl-verify': { since: '3.6' },
+  'proxy-ssl-name': { since: '3.6' },
+  'proxy-ssl-server-name': { since: '3.6' },
+  'auth-tls-secret': { since: '3.7' },
+  'auth-tls-verify-client': { since: '3.7' },
+  'auth-tls-pass-certificate-to-upstream': { since: '3.7' },
+  // Access control.
+  'whitelist-source-range': { since: '3.7' },
+  'allowlist-source-range': { since: '3.7' },
+  'auth-type': { since: '3.6' },
+  'auth-secret': { since: '3.6' },
+  'auth-secret-type': { since: '3.6' },
+  'auth-realm': { since: '3.6' },
+  'auth-url': { since: '3.6' },
+  'auth-response-headers': { since: '3.6' },
+  'auth-signin': { since: '3.7' },
+  'auth-method': { since: '3.7' },
+  'enable-global-auth': { since: '3.7' },
+  'limit-rpm': { since: '3.7' },
+  'limit-rps': { since: '3.7' },
+  'limit-burst-multiplier': { since: '3.7' },
+  'limit-connections': { since: '3.7' },
+  // Body size, buffering, timeouts, retries.
+  'proxy-body-size': { since: '3.7' },
+  'client-body-buffer-size': { since: '3.7' },
+  'proxy-request-buffering': { since: '3.7' },
+  'proxy-buffering': { since: '3.7' },
+  'proxy-buffer-size': { since: '3.7' },
+  'proxy-buffers-number': { since: '3.7' },
+  'proxy-max-temp-file-size': { since: '3.7' },
+  'proxy-connect-timeout': { since: '3.7' },
+  'proxy-read-timeout': { since: '3.7' },
+  'proxy-send-timeout': { since: '3.7' },
+  'proxy-next-upstream': { since: '3.7' },
+  'proxy-next-upstream-tries': { since: '3.7' },
+  'proxy-next-upstream-timeout': { since: '3.7' },
+  'proxy-http-version': { since: '3.7' },
+  // Redirects, headers, errors, CORS.
+  'permanent-redirect': { since: '3.7' },
+  'permanent-redirect-code': { since: '3.7' },
+  'temporal-redirect': { since: '3.7' },
+  'temporal-redirect-code': { since: '3.7' },
+  'from-to-www-redirect': { since: '3.7' },
+  'custom-headers': { since: '3.7' },
+  'custom-http-errors': { since: '3.7' },
+  'default-backend': { since: '3.7' },
+  'enable-access-log': { since: '3.7' },
+  'enable-cors': { since: '3.6' },
+  'cors-allow-credentials': { since: '3.6' },
+  'cors-expose-headers': { since: '3.6' },
+  'cors-allow-headers': { since: '3.6' },
+  'cors-allow-methods': { since: '3.6' },
+  'cors-allow-origin': { since: '3.6' },
+  'cors-max-age': { since: '3.6' },
+  // Upstreams: affinity, hashing, canaries.
+  'service-upstream': { since: '3.6' },
+  affinity: { since: '3.6' },
+  'session-cookie-name': { since: '3.6' },
+  'session-cookie-secure': { since: '3.6' },
+  'session-cookie-path': { since: '3.6' },
+  'session-cookie-domain': { since: '3.6' },
+  'session-cookie-samesite': { since: '3.6' },
+  'session-cookie-max-age': { since: '3.6' },
+  'session-cookie-expires': { since: '3.7' },
+  'upstream-hash-by': { since: '3.7' },
+  canary: { since: '3.7' },
+  'canary-by-cookie': { since: '3.7' },
+  'canary-by-header': { since: '3.7' },
+  'canary-by-header-value': { since: '3.7' },
+  'canary-by-header-pattern': { since: '3.7' },
+  'canary-weight': { since: '3.7' },
+  'canary-weight-total': { since: '3.7' },
+  // Read by the provider, not applied.
+  'affinity-canary-behavior': { never: 'parsed but not applied by its ingress-nginx provider' },
+  'configuration-snippet': { never: 'NGINX configuration; devenv does not enable snippet annotations' },
+  'server-snippet': { never: 'NGINX configuration; devenv does not enable snippet annotations' },
+  'auth-snippet': { never: 'NGINX configuration; devenv does not enable snippet annotations' },
+  'enable-modsecurity': { never: 'ModSecurity is not part of Traefik Proxy' },
+  'enable-owasp-core-rules': { never: 'ModSecurity is not part of Traefik Proxy' },
+  'modsecurity-snippet': { never: 'ModSecurity is not part of Traefik Proxy' },
+  'modsecurity-transaction-id': { never: 'ModSecurity is not part of Traefik Proxy' },
 };
 
 /** "3.7" from an image reference's tag (v3.7.13, 3.7, v3.7.13-alpine); undefined otherwise. */
 export function traefikMinor(image: string): string | undefined {
   const tag = image.split('@')[0]?.split('/').pop()?.split(':')[1] ?? '';
   return /^v?(\d+\.\d+)/.exec(tag)?.[1];
+}
+
+const minorNumber = (m: string) => {
+  const [a, b] = m.split('.').map(Number);
+  return (a ?? 0) * 1000 + (b ?? 0);
+};
+
+/**
+ * Pure: whether Traefik `minor` honours the ingress-nginx annotation `name` (no prefix),
+ * and if not, why. A minor newer than the table's newest is judged by the newest.
+ */
+export function annotationSupport(
+  name: string,
+  minor: string,
+): { honoured: true } | { honoured: false; why: string } {
+  const entry = NGINX_ANNOTATIONS[name];
+  if (entry === undefined)
+    return { honoured: false, why: `not read by Traefik's ingress-nginx provider (${minor})` };
+  if ('never' in entry) return { honoured: false, why: entry.never };
+  if (minorNumber(minor) >= minorNumber(entry.since)) return { honoured: true };
+  return { honoured: false, why: `honoured from Traefik ${entry.since}, this is ${minor}` };
 }
 
 export interface AnnotationFinding {
@@ -230,18 +299,21 @@ export interface AnnotationFinding {
 }
 
 /**
- * Pure: every ingress-nginx annotation on an Ingress Traefik serves (class nginx, or no
- * class) that the controller's version does not honour, by object and name. An image whose
- * version is not known is judged by the oldest table, and says so.
+ * Pure, over the rendered objects `up` applies: every ingress-nginx annotation on an Ingress
+ * the controller serves (class nginx, or no class: nginx is the default class) that the
+ * controller's version does not honour, by object and name. An image whose version is not
+ * known is judged by the oldest minor, and says so.
  */
-export function unsupportedAnnotations(docs: readonly SourceDoc[], image: string): AnnotationFinding[] {
-  const minor = traefikMinor(image);
-  const known = minor !== undefined && minor in TRAEFIK_NGINX_ANNOTATIONS;
-  const table = TRAEFIK_NGINX_ANNOTATIONS[known ? (minor as string) : '3.6'] as ReadonlySet<string>;
-  const version = known ? `Traefik ${minor}` : `Traefik (version of ${image} unknown; judged as 3.6)`;
+export function unsupportedAnnotations(
+  objects: readonly Record<string, unknown>[],
+  image: string,
+): AnnotationFinding[] {
+  const tagged = traefikMinor(image);
+  const known = tagged !== undefined && minorNumber(tagged) >= minorNumber(MINORS[0]);
+  const minor = known ? (tagged as string) : MINORS[0];
+  const version = known ? `Traefik ${minor}` : `Traefik (version of ${image} unknown; judged as ${minor})`;
   const out: AnnotationFinding[] = [];
-  for (const source of docs) {
-    const doc = (isDocument(source.doc) ? source.doc.toJS() : source.doc) as Record<string, unknown>;
+  for (const doc of objects) {
     if (doc.kind !== 'Ingress') continue;
     const meta = (doc.metadata ?? {}) as {
       name?: string;
@@ -252,12 +324,12 @@ export function unsupportedAnnotations(docs: readonly SourceDoc[], image: string
     if (cls !== undefined && cls !== 'nginx') continue;
     for (const key of Object.keys(meta.annotations ?? {})) {
       if (!key.startsWith(ANNOTATION_PREFIX)) continue;
-      const name = key.slice(ANNOTATION_PREFIX.length);
-      if (table.has(name)) continue;
+      const support = annotationSupport(key.slice(ANNOTATION_PREFIX.length), minor);
+      if (support.honoured) continue;
       out.push({
         object: `Ingress ${meta.namespace ? `${meta.namespace}/` : ''}${meta.name ?? '?'}`,
         annotation: key,
-        why: `not honoured by ${version}: the route works without it`,
+        why: `not honoured by ${version} (${support.why}): the route works without it`,
       });
     }
   }

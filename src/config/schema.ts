@@ -99,13 +99,21 @@ const cluster = z
       .enum(['traefik', 'none'])
       .default('traefik')
       .describe(
-        "Ingress controller devenv installs in its k3d cluster: traefik (Traefik v3, serving class nginx through its ingress-nginx annotations provider, and class traefik), or none (the project's manifests bring their own). Never installed into an allow-listed existing cluster.",
+        "Ingress controller devenv installs in its k3d cluster: traefik (Traefik v3, serving class nginx through its ingress-nginx annotations provider, and class traefik), or none (the project's manifests bring their own). Not installed into an allow-listed existing cluster unless cluster.ingressOnExistingCluster.",
       ),
     ingressImage: z
       .string()
       .min(1)
       .default(TRAEFIK_DEFAULT_IMAGE)
-      .describe('Image of the Traefik ingress controller (a mirror, an offline copy, another v3 release).'),
+      .describe(
+        'Image of the Traefik ingress controller (a mirror, an offline copy, another v3 release; v3.6 or later for the ingress-nginx provider).',
+      ),
+    ingressOnExistingCluster: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Also install the ingress controller (cluster.ingress) into an allow-listed existing cluster (--context), listening on its nodes' cluster.httpPort and cluster.httpsPort. Off by default: an existing cluster's ingress is its owner's to choose.",
+      ),
     expose: z
       .enum(['localhost', 'lan'])
       .default('localhost')

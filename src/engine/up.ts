@@ -106,8 +106,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const objects = [...app.objects, ...generated];
     const { deploy, reportRender } = await import('./deploy.ts');
     reportRender(app, emit);
-    if (target.kind === 'k3d' && config.cluster.ingress === 'traefik')
-      await reportIngress(config, docs, emit);
+    await reportIngress(config, target, app.objects, emit);
     const { reconcile: result } = await deploy({
       client,
       objects,
@@ -149,12 +148,23 @@ export function renderAll(
 }
 
 /**
- * Every ingress-nginx annotation of the project's Ingresses that devenv's Traefik does not
- * honour, named by object and annotation: the route still works, without that behaviour.
+ * Where devenv installs its Traefik: every ingress-nginx annotation of the project's
+ * rendered Ingresses that it does not honour, named by object and annotation (the route
+ * still works, without that behaviour), never silently ignored.
  */
-async function reportIngress(config: Config, docs: Map<string, SourceDoc[]>, emit: EventSink): Promise<void> {
-  const { unsupportedAnnotations } = await import('../cluster/ingress.ts');
-  for (const f of unsupportedAnnotations([...docs.values()].flat(), config.cluster.ingressImage))
+async function reportIngress(
+  config: Config,
+  target: Target,
+  objects: readonly RenderedObject[],
+  emit: EventSink,
+): Promise<void> {
+  const { plannedIngress, unsupportedAnnotations } = await import('../cluster/ingress.ts');
+  const planned = plannedIngress(config.cluster, target.kind);
+  if (!planned) return;
+  for (const f of unsupportedAnnotations(
+    objects.map((o) => o.object as unknown as Record<string, unknown>),
+    planned.image,
+  ))
     emit({
       type: 'step',
       id: `ingress:${f.object}:${f.annotation}`,
@@ -357,11 +367,12 @@ async function generatedDocs(
       });
     }
   }
-  if (target.kind === 'k3d' && config.cluster.ingress === 'traefik') {
-    const { traefikObjects } = await import('../cluster/ingress.ts');
-    for (const doc of traefikObjects(config.cluster.ingressImage))
-      out.push({ file: '<devenv:ingress>', index: out.length, doc });
-  }
+  // The ingress controller (cluster/ingress.ts): applied, pruned and waited for like the
+  // project's own workloads, so `up` does not succeed while it is not running.
+  const { plannedIngress, traefikObjects } = await import('../cluster/ingress.ts');
+  const ingress = plannedIngress(config.cluster, target.kind);
+  if (ingress)
+    for (const doc of traefikObjects(ingress)) out.push({ file: '<devenv:ingress>', index: out.length, doc });
   if (out.length === 0) return [];
   return render({ docs: out, project: config.project, env: 'dev', defaultNamespace: config.project }).objects;
 }
