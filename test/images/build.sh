@@ -7,8 +7,10 @@
 #   devenv-test/minio:latest    MinIO server (and mc) built from their Go modules
 #   devenv-test/seaweedfs:latest SeaweedFS (`weed`) built from its Go module (wrapper module)
 #   devenv-test/python:3.11     Debian python3 + DB drivers, base for fixture images
+#   devenv-test/traefik:<ver>   Traefik Proxy (devenv's ingress controller) built from its Go
+#                               module (traefik/go-build.sh; version in traefik/versions.env)
 #
-# Usage: test/images/build.sh [--force] [base|postgres|mariadb|minio|seaweedfs|python ...]
+# Usage: test/images/build.sh [--force] [base|postgres|mariadb|minio|seaweedfs|python|traefik ...]
 # With no names, builds all. Idempotent: every image carries the label
 # dev.devenv.test.recipe=<hash of its recipe files>; an image whose tag exists with the
 # same hash is skipped. --force (or DEVENV_TEST_IMAGES_FORCE=1) rebuilds anyway.
@@ -46,15 +48,18 @@ declare -A TAG=(
   [minio]=devenv-test/minio:latest
   [seaweedfs]=devenv-test/seaweedfs:latest
   [python]=devenv-test/python:3.11
+  [traefik]=devenv-test/traefik:$(
+    # shellcheck disable=SC1091
+    source "$HERE/traefik/versions.env"; echo "$TRAEFIK_VERSION")
 )
-ORDER=(base postgres mariadb minio seaweedfs python)
+ORDER=(base postgres mariadb minio seaweedfs python traefik)
 
 # ---------------------------------------------------------------- arguments
 want=()
 for arg in "$@"; do
   case "$arg" in
     --force|-f) FORCE=1 ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     all) want+=("${ORDER[@]}") ;;
     *) [[ -n "${TAG[$arg]:-}" ]] || die "unknown image '$arg' (one of: ${ORDER[*]})"; want+=("$arg") ;;
   esac
@@ -286,6 +291,31 @@ build_seaweedfs() {
   rm -rf "$ctx"
 }
 
+# ---------------------------------------------------------------- traefik
+build_traefik() {
+  local hash; hash=$(recipe_hash "$HERE/traefik" "base=${HASH[base]}")
+  HASH[traefik]=$hash
+  if up_to_date traefik "$hash"; then log "traefik up to date"; return; fi
+  local version=${TAG[traefik]##*:}
+  local dir=$CACHE/traefik-$version
+  local bin=$dir/bin/traefik
+  if [[ ! -x "$bin" ]]; then
+    [[ ! -e "$dir/FAILED" ]] || die "traefik: build of $version failed before (see $dir/FAILED; delete it to retry)"
+    local start=$SECONDS
+    log "traefik: go build $version from its module (5-15 min on 2 cores)"
+    if ! run_logged traefik-go bash "$HERE/traefik/go-build.sh"; then
+      mkdir -p "$dir"; cp "$LOGS/traefik-go.log" "$dir/FAILED"
+      die "traefik: go build failed (log: $LOGS/traefik-go.log)"
+    fi
+    log "traefik: Go build took $((SECONDS - start)) s"
+  fi
+  local ctx; ctx=$(mktemp -d "$CACHE/.traefik-ctx.XXXXXX")
+  cp -a "$HERE/traefik/Dockerfile" "$ctx/"
+  install -m 755 "$bin" "$ctx/traefik"
+  build_dockerfile traefik "$ctx" "$hash" || { rm -rf "$ctx"; exit 1; }
+  rm -rf "$ctx"
+}
+
 # ---------------------------------------------------------------- main
 total=$SECONDS
 build_base   # every other image is FROM it
@@ -295,6 +325,7 @@ for n in "${ORDER[@]}"; do
   case "$n" in
     minio) build_minio ;;
     seaweedfs) build_seaweedfs ;;
+    traefik) build_traefik ;;
     *) build_simple "$n" ;;
   esac
   done_names+="$n "
