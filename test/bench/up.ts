@@ -69,7 +69,7 @@ if (target.kind === 'k3d') {
     `  the same by hand (k3d create ∥ database ∥ build, then push, apply, rollout status): ${(raw.wall / 1000).toFixed(2)} s`,
   );
   console.log(
-    `    k3d create ${raw.cluster} ms | database ${raw.database} ms | build ${raw.build} ms | push ${raw.push} ms | apply ${raw.apply} ms | rollout ${raw.rollout} ms`,
+    `    k3d create ${raw.cluster} ms | database ${raw.database} ms | build (and wait for the registry) ${raw.build} ms | push ${raw.push} ms | apply ${raw.apply} ms | rollout ${raw.rollout} ms`,
   );
   console.log(`    devenv / raw: ${(cold / raw.wall).toFixed(2)}  (goal <= 1.1)`);
 }
