@@ -18,8 +18,3 @@ COREDNS_BIN="$CACHE/coredns-$COREDNS_VERSION/bin/coredns"
 PAUSE_DIR="$CACHE/pause-$PAUSE_VERSION"
 STATE="${DEVENV_TEST_CLUSTER_DIR:-/tmp/devenv-test-cluster}"
 CRI_CLEAN_BIN="$KUBE_DIR/cri-clean/bin/cri-clean"
-# Traefik for the e2e tier's ingress (test/k3d/build.sh). v3.6: the proxy here serves its
-# whole module graph; v3.7's needs a nested module its zip leaves out and DNS-provider SDKs
-# the proxy refuses, so devenv's default (traefik:v3.7.x, from Docker Hub) is not built here.
-TRAEFIK_VERSION="${DEVENV_TEST_TRAEFIK_VERSION:-v3.6.12}"
-TRAEFIK_BIN="$CACHE/traefik-$TRAEFIK_VERSION/bin/traefik"

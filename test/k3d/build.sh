@@ -7,8 +7,8 @@
 #   devenv-test/k3d-tools:<k3d>     k3d's tools node (noop only)
 #   devenv-test/registry:<ver>      registry:2's program, the distribution registry
 #   devenv-test/coredns:<ver>       cluster DNS inside the stand-in nodes
-#   devenv-test/traefik:<ver>       the ingress controller devenv installs, built from
-#                                   Traefik's Go module (preloaded into the stand-in nodes)
+# and preloads into the stand-in nodes devenv-test/traefik:<ver>, the ingress controller
+# devenv installs, which test/images/build.sh builds from Traefik's Go module.
 # They carry their own names (never an upstream one, so a laptop's real images are never
 # shadowed); the e2e tier hands them to k3d through configuration (K3D_IMAGE_LOADBALANCER,
 # K3D_IMAGE_TOOLS, the k3d config's image and registries.create.image).
@@ -29,7 +29,9 @@ PROXY_TAG="devenv-test/k3d-proxy:${K3D_VERSION#v}"
 TOOLS_TAG="devenv-test/k3d-tools:${K3D_VERSION#v}"
 REG_TAG="devenv-test/registry:$REGISTRY_VERSION"
 DNS_TAG="devenv-test/coredns:$COREDNS_VERSION"
-TRAEFIK_TAG="devenv-test/traefik:$TRAEFIK_VERSION"
+TRAEFIK_TAG="devenv-test/traefik:$(
+  # shellcheck disable=SC1091
+  source "$HERE/../images/traefik/versions.env"; echo "$TRAEFIK_VERSION")"
 BASE=devenv-test/base:bookworm
 docker image inspect "$BASE" >/dev/null 2>&1 || { echo "k3d-images: $BASE missing: run test/images/build.sh first" >&2; exit 1; }
 for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
@@ -47,25 +49,6 @@ if [ ! -x "$KUBE_DIR/bin/kubectl" ]; then
   (cd "$KUBE_DIR/mod" && GOFLAGS=-mod=mod go build -trimpath -ldflags="$ld" -o "$KUBE_DIR/bin/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl)
   mv "$KUBE_DIR/bin/kubectl.tmp" "$KUBE_DIR/bin/kubectl"
   log "kubectl built in $(since "$s")"
-fi
-
-# Traefik: a wrapper module with the replace directives of Traefik's own go.mod (a
-# dependency's replaces do not apply to the module that requires it).
-if [ ! -x "$TRAEFIK_BIN" ]; then
-  s=$(date +%s)
-  tdir="$(dirname "$(dirname "$TRAEFIK_BIN")")"; mkdir -p "$tdir/mod" "$tdir/bin"
-  gomod="$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  {
-    printf 'module devenv.test/traefikbuild\n\ngo 1.24\n\nrequire github.com/traefik/traefik/v3 %s\n\nreplace (\n' "$TRAEFIK_VERSION"
-    sed -n '/^replace (/,/^)/p' "$gomod" | grep '=>' | grep -v '=> \./'
-    echo ')'
-  } >"$tdir/mod/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/traefik/traefik/v3/cmd/traefik"\n' >"$tdir/mod/tools.go"
-  (cd "$tdir/mod" && go mod tidy && go build -trimpath \
-    -ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
-    -o "$TRAEFIK_BIN.tmp" github.com/traefik/traefik/v3/cmd/traefik)
-  mv "$TRAEFIK_BIN.tmp" "$TRAEFIK_BIN"
-  log "traefik $TRAEFIK_VERSION built in $(since "$s")"
 fi
 
 recipe_hash() { # FILES... -> hash of their content plus the versions
@@ -87,10 +70,7 @@ cp "$COREDNS_BIN" "$dns_ctx/coredns"
 printf 'FROM scratch\nCOPY coredns /coredns\nENTRYPOINT ["/coredns"]\n' >"$dns_ctx/Dockerfile"
 build "$DNS_TAG" "$(recipe_hash "$dns_ctx/Dockerfile" "$COREDNS_BIN")" "$dns_ctx"
 
-tr_ctx="$WORK/traefik"; rm -rf "$tr_ctx"; mkdir -p "$tr_ctx"
-cp "$TRAEFIK_BIN" "$tr_ctx/traefik"
-printf 'ARG BASE\nFROM ${BASE}\nCOPY traefik /usr/local/bin/traefik\nENTRYPOINT ["/usr/local/bin/traefik"]\n' >"$tr_ctx/Dockerfile"
-build "$TRAEFIK_TAG" "$(recipe_hash "$tr_ctx/Dockerfile" "$TRAEFIK_BIN")" "$tr_ctx"
+docker image inspect "$TRAEFIK_TAG" >/dev/null 2>&1 || { echo "k3d-images: $TRAEFIK_TAG missing: run test/images/build.sh first" >&2; exit 1; }
 
 # Images every stand-in node imports into its containerd at start, as docker-save tars.
 save_image() { # TAG NAME
@@ -120,5 +100,5 @@ build "$TOOLS_TAG" "$(recipe_hash "$HERE/images/tools/"*)" "$HERE/images/tools"
 reg_ctx="$WORK/registry"; rm -rf "$reg_ctx"; mkdir -p "$reg_ctx"
 cp "$HERE/images/registry/"* "$reg_ctx/"; cp "$REGISTRY_BIN" "$reg_ctx/registry"
 build "$REG_TAG" "$(recipe_hash "$HERE/images/registry/"* "$REGISTRY_BIN")" "$reg_ctx"
-rm -rf "$node_ctx" "$reg_ctx" "$dns_ctx" "$tr_ctx"
+rm -rf "$node_ctx" "$reg_ctx" "$dns_ctx"
 log "total $(since "$T0")"

@@ -36,7 +36,7 @@ function sh(cmd: string, args: string[]): string {
 function versions(): Record<string, string> {
   const out = sh('bash', [
     '-c',
-    `source ${join(root, 'test/cluster/versions.sh')}; echo "$K8S_VERSION $K3D_VERSION $REGISTRY_VERSION $K3D_BIN $TRAEFIK_VERSION"`,
+    `source ${join(root, 'test/cluster/versions.sh')}; source ${join(root, 'test/images/traefik/versions.env')}; echo "$K8S_VERSION $K3D_VERSION $REGISTRY_VERSION $K3D_BIN $TRAEFIK_VERSION"`,
   ]);
   const [k8s, k3d, registry, k3dBin, traefik] = out.split(' ') as [string, string, string, string, string];
   return { k8s, k3d, registry, k3dBin, traefik };
