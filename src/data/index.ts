@@ -35,7 +35,7 @@ import { ensureImage } from '../docker/pull.ts';
 import { ensureVolume, inspectVolume, listVolumes, removeVolumes } from '../docker/volumes.ts';
 import type { EventSink } from '../engine/events.ts';
 import { badInput, DevenvError } from '../errors.ts';
-import { isPortFree, whoHoldsPort } from '../net/ports.ts';
+import { describePortHolder, isPortFree } from '../net/ports.ts';
 import {
   type Credentials,
   credentialsPath,
@@ -388,18 +388,12 @@ async function portProblems(prepared: Prepared[]): Promise<string[]> {
       if (ours) continue;
       if (await isPortFree(port.hostPort, port.hostIp || '0.0.0.0')) continue;
       containers ??= await publishedPorts().catch(() => []);
-      const c = containers.find((x) => x.hostPort === port.hostPort);
-      const proc = c ? undefined : whoHoldsPort(port.hostPort);
-      const holder = c
-        ? `container "${c.containerName}"`
-        : proc
-          ? `process ${proc.pid} (${proc.command})`
-          : 'another program';
+      const holder = describePortHolder(port.hostPort, containers);
       const fix = port.configKey
         ? `set ${port.configKey} in devenv.yaml to a free port`
         : `change the port mapping at ${port.where}`;
       problems.push(
-        `host port ${port.hostPort} (${p.plan.role === 'database' ? 'database' : 'object store'}) is already in use by ${holder}: ${fix}, or stop that ${c ? 'container' : 'program'}.`,
+        `host port ${port.hostPort} (${p.plan.role === 'database' ? 'database' : 'object store'}) is already in use by ${holder.text}: ${fix}, or stop that ${holder.kind}.`,
       );
     }
   }

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config/schema.ts';
 import { badInput } from '../errors.ts';
-import { isPortFree, whoHoldsPort } from '../net/ports.ts';
+import { describePortHolder, isPortFree } from '../net/ports.ts';
 
 export interface HostPortNeed {
   port: number;
@@ -36,15 +36,9 @@ export async function assertPortsFree(needs: HostPortNeed[]): Promise<void> {
       const { publishedPorts } = await import('../docker/engine.ts');
       containers = await publishedPorts().catch(() => []);
     }
-    const c = containers.find((x) => x.hostPort === n.port);
-    const proc = c ? undefined : whoHoldsPort(n.port);
-    const holder = c
-      ? `container "${c.containerName}"`
-      : proc
-        ? `process ${proc.pid} (${proc.command})`
-        : 'another program';
+    const holder = describePortHolder(n.port, containers);
     problems.push(
-      `host port ${n.port} (${n.what}) is already in use by ${holder}: set ${n.configKey} in devenv.yaml to a free port, or stop that ${c ? 'container' : 'program'}.`,
+      `host port ${n.port} (${n.what}) is already in use by ${holder.text}: set ${n.configKey} in devenv.yaml to a free port, or stop that ${holder.kind}.`,
     );
   }
   if (problems.length === 1) throw badInput(problems[0] as string);

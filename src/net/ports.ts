@@ -80,3 +80,23 @@ export function whoHoldsPort(port: number): PortHolder | undefined {
   }
   return undefined;
 }
+
+export interface PortHolderDescription {
+  /** `container "name"`, `process PID (command)` or `another program`. */
+  text: string;
+  kind: 'container' | 'program';
+}
+
+/**
+ * Who holds a taken host port, for a message: a container that publishes it (from the
+ * engine's list, which the caller reads once for all ports), else the process /proc names.
+ */
+export function describePortHolder(
+  port: number,
+  published: ReadonlyArray<{ containerName: string; hostPort: number }>,
+): PortHolderDescription {
+  const c = published.find((x) => x.hostPort === port);
+  if (c) return { text: `container "${c.containerName}"`, kind: 'container' };
+  const proc = whoHoldsPort(port);
+  return { text: proc ? `process ${proc.pid} (${proc.command})` : 'another program', kind: 'program' };
+}
