@@ -176,6 +176,16 @@ describe.skipIf(e2e === null)(`devenv on real k3d (${kind})`, () => {
     expect(names.filter((n) => n.endsWith('-server-0'))).toHaveLength(1);
     expect(names.filter((n) => n.includes('registry'))).toHaveLength(1);
     expect(status(b).cluster.state).toBe('running');
+    // The agents run the project's pods, from images pulled through the k3d registry's mirror.
+    const pods = JSON.parse(kubectl(b, ['get', 'pods', '-A', '-o', 'json'])).items as Array<{
+      spec: { nodeName: string; containers: Array<{ image: string }> };
+    }>;
+    const onAgents = pods.filter(
+      (p) =>
+        p.spec.nodeName.includes('-agent-') &&
+        p.spec.containers.some((c) => c.image.startsWith(`localhost:${b.ports.registry}/`)),
+    );
+    expect(onAgents.length, JSON.stringify(pods.map((p) => p.spec.nodeName))).toBeGreaterThan(0);
     const shop = await answers(b, 'shop.b2b.localhost', () => true);
     expect(shop?.status).toBe(200);
   });
