@@ -9,6 +9,7 @@ import {
   parseVolumeSpec,
   shellSplit,
 } from '../../src/compose/parse.ts';
+import { OBJECT_STORE_ENGINES } from '../../src/data/engines.ts';
 import { DevenvError } from '../../src/errors.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -45,13 +46,16 @@ describe("devenv's compose files", () => {
     expect(c.volumes).toEqual(['data']);
   });
 
-  it('defaults are the official images', () => {
+  it('defaults are the official images (MinIO: the pinned quay.io release, as the engines table says)', () => {
     const pg = parseCompose(read('postgres.yaml'), 'p', '/x', {});
     const my = parseCompose(read('mysql.yaml'), 'm', '/x', {});
     const mi = parseCompose(read('minio.yaml'), 'o', '/x', {});
     expect(pg.services[0]!.image).toBe('postgres:16');
     expect(my.services[0]!.image).toBe('mysql:8.4');
-    expect(mi.services[0]!.image).toBe('minio/minio');
+    // The compose file stands alone (docker compose config), so it repeats the default:
+    // it must be the engines table's, digest and all.
+    expect(mi.services[0]!.image).toBe(OBJECT_STORE_ENGINES.minio.image);
+    expect(mi.services[0]!.image).toMatch(/^quay\.io\/minio\/minio:RELEASE\.[^@]+@sha256:[0-9a-f]{64}$/);
     expect(mi.services[0]!.command).toEqual(['server', '/data', '--console-address', ':9001']);
     expect(mi.services[0]!.ports.map((p) => p.containerPort)).toEqual([9000, 9001]);
   });
