@@ -73,6 +73,8 @@ export function traefikObjects(opts: TraefikOptions): Array<Record<string, unkno
           resources: ['services', 'secrets', 'configmaps', 'namespaces'],
           verbs: ['get', 'list', 'watch'],
         },
+        // Nodes: Traefik's Ingress provider watches them (node addresses for NodePort services).
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
         {
           apiGroups: ['networking.k8s.io'],
@@ -129,7 +131,11 @@ export function traefikObjects(opts: TraefikOptions): Array<Record<string, unkno
                   '--entryPoints.traefik.address=:9000',
                   '--ping=true',
                   '--ping.entryPoint=traefik',
+                  // A dev cluster (often offline) does not phone home.
+                  '--global.checkNewVersion=false',
+                  '--global.sendAnonymousUsage=false',
                   '--providers.kubernetesingressnginx=true',
+                  ...providerOptions(opts.image),
                   '--providers.kubernetesingress=true',
                   '--providers.kubernetesingress.ingressclass=traefik',
                   '--log.level=INFO',
@@ -156,6 +162,18 @@ export function traefikObjects(opts: TraefikOptions): Array<Record<string, unkno
       },
     },
   ];
+}
+
+/**
+ * Options of the ingress-nginx provider that make it behave as ingress-nginx does by
+ * default. From Traefik 3.7 (3.6 has no such options and refuses unknown flags): request
+ * buffering on, as ingress-nginx's `proxy-request-buffering` default, without which Traefik
+ * does not enforce `proxy-body-size`.
+ */
+function providerOptions(image: string): string[] {
+  const minor = traefikMinor(image);
+  if (minor !== undefined && minorNumber(minor) < minorNumber('3.7')) return [];
+  return ['--providers.kubernetesingressnginx.proxyRequestBuffering=true'];
 }
 
 /** The Traefik minors the table below knows, oldest first. */

@@ -42,6 +42,11 @@ export const PRUNE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = 
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
   { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
+  // Cluster-scoped (listed only with `clusterScoped`): what devenv's ingress controller
+  // adds (cluster/ingress.ts), so turning it off or destroying the project removes it.
+  { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
 ];
 
 export interface PruneOptions {

@@ -82,6 +82,9 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
       ...owner,
       keep: new Set(),
       namespaces: [...new Set([...namespaces, config.project])],
+      // The project's own cluster-scoped objects too (its ingress controller's RBAC and
+      // IngressClasses, with cluster.ingressOnExistingCluster): labelled as its own.
+      clusterScoped: true,
     });
     // A namespace goes only when nothing in it is foreign: deleting it would take with it
     // what someone else put there (a ConfigMap made with kubectl, a PVC's data). Otherwise
