@@ -53,28 +53,36 @@ describe.skipIf(e2e === null)(`social on real k3d (${kind})`, () => {
     }
   });
 
-  it("wss to the chat through k3d's load balancer: the service's own certificate, verified with devenv's CA", async () => {
-    const ca = readFileSync(join(p.stateDir, 'ca', 'ca.crt'), 'utf8');
-    const leaf = readFileSync(join(p.stateDir, 'projects', p.project, 'tls', 'tls.crt'), 'utf8');
-    const talk = () =>
-      new Promise<{ echoed: string; fingerprint: string }>((resolve, reject) => {
-        const ws = new WebSocket(`wss://127.0.0.1:${p.ports.tls}/`, {
-          servername: 'chat.social.localhost',
-          ca,
-          handshakeTimeout: 10_000,
-        } as WebSocket.ClientOptions);
-        ws.on('open', () => {
-          const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
-          ws.send('hello through k3d');
-          ws.once('message', (data) => {
-            resolve({ echoed: data.toString(), fingerprint: peer?.fingerprint256 ?? '' });
-            ws.close();
+  // Both ways in: the dedicated passthrough port (tls.port → NodePort) and, as production
+  // does it, the ingress's own HTTPS port, passed through by SNI (ssl-passthrough).
+  it.each([
+    ['the passthrough port', () => p.ports.tls],
+    ["the ingress's HTTPS port, by SNI", () => p.ports.https],
+  ])(
+    "wss to the chat through k3d's load balancer on %s: the service's own certificate, verified with devenv's CA",
+    async (_what, port) => {
+      const ca = readFileSync(join(p.stateDir, 'ca', 'ca.crt'), 'utf8');
+      const leaf = readFileSync(join(p.stateDir, 'projects', p.project, 'tls', 'tls.crt'), 'utf8');
+      const talk = () =>
+        new Promise<{ echoed: string; fingerprint: string }>((resolve, reject) => {
+          const ws = new WebSocket(`wss://127.0.0.1:${port()}/`, {
+            servername: 'chat.social.localhost',
+            ca,
+            handshakeTimeout: 10_000,
+          } as WebSocket.ClientOptions);
+          ws.on('open', () => {
+            const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
+            ws.send('hello through k3d');
+            ws.once('message', (data) => {
+              resolve({ echoed: data.toString(), fingerprint: peer?.fingerprint256 ?? '' });
+              ws.close();
+            });
           });
+          ws.on('error', reject);
         });
-        ws.on('error', reject);
-      });
-    const r = await until(60_000, () => talk().catch(() => undefined));
-    expect(r?.echoed).toContain('hello through k3d');
-    expect(r?.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
-  });
+      const r = await until(60_000, () => talk().catch(() => undefined));
+      expect(r?.echoed).toContain('hello through k3d');
+      expect(r?.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
+    },
+  );
 });
