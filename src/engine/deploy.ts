@@ -26,6 +26,11 @@ export interface DeployOptions {
   rolloutTimeoutMs?: number;
   /** Done when the new pods are ready, before old pods finish terminating (reloads). */
   newPodsReady?: boolean;
+  /**
+   * Called once the objects are applied, before the rollout wait: what the cluster now
+   * runs, whether or not the rollout then succeeds (a reload records its image here).
+   */
+  onApplied?: () => void;
   /** Shown in the `apply` step ("apply to <target>"). */
   target: string;
   onEvent: EventSink;
@@ -64,6 +69,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       detail: `left alone: ${c.object} (${c.reason})`,
     });
   }
+  opts.onApplied?.();
   const waited = objects.filter((o) => !opts.noWait?.(o));
   const rollout = await waitForRollouts({
     client,

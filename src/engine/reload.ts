@@ -3,7 +3,8 @@
  * (render.ts renderServices) + server-side apply as `up` (not a separate code path) →
  * rollout wait. An unchanged context yields the same tag, so nothing is rebuilt or
  * re-applied. A failed build or rollout throws; the previous pods keep serving (a
- * Deployment only replaces pods that became Ready), and the next save tries again.
+ * Deployment only replaces pods that became Ready), and the next save tries again. `images`
+ * follows what is APPLIED, so undoing a broken edit rolls the previous image back out.
  */
 import type { LoadedConfig } from '../config/load.ts';
 import type { ServiceConfig } from '../config/schema.ts';
@@ -64,8 +65,13 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
     newPodsReady: true,
     target: ctx.client.contextName(),
     onEvent: ctx.onEvent,
+    // The image the cluster now runs, even if its rollout fails: undoing a broken edit
+    // then builds the previous image again, which differs from this one and is applied
+    // (recorded only on success, the undo would look "unchanged" and the broken pods stay).
+    onApplied: () => {
+      ctx.images[img.repo] = img.ref;
+    },
   });
-  ctx.images[img.repo] = img.ref;
   return {
     buildMs: img.buildMs,
     loadMs: img.loadMs,

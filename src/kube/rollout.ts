@@ -85,8 +85,15 @@ interface Condition {
   message?: string;
 }
 
-interface WorkloadStatus {
+export interface WorkloadStatus {
   done: boolean;
+  /**
+   * The controller has not yet seen the newest spec (generation > observedGeneration): the
+   * status, and for a Deployment its revision annotation, still describe the PREVIOUS
+   * revision, so its pods must not be judged (a crashing pod of a revision just replaced
+   * is not a failure of the new one).
+   */
+  stale?: boolean;
   /** Set when the workload itself reports failure (Job failed, progress deadline exceeded). */
   failed?: string;
   message: string;
@@ -135,7 +142,7 @@ export function workloadStatus(o: Live, opts: { newPodsReady?: boolean } = {}): 
     };
   }
   if (generation > num(s.observedGeneration)) {
-    return { done: false, message: 'waiting for the controller to see the new spec' };
+    return { done: false, stale: true, message: 'waiting for the controller to see the new spec' };
   }
   if (o.kind === 'Deployment') {
     const progressing = conditions.find((c) => c.type === 'Progressing');
@@ -452,7 +459,9 @@ async function judge(
         labelSelector: selector,
       });
     }
-    const pods = await currentPods(client, live);
+    // Until the controller has seen the new spec, "the new revision's pods" would be the
+    // previous revision's: nothing to judge yet (the watch on the workload wakes us).
+    const pods = st.stale ? [] : await currentPods(client, live);
     if (st.done) {
       // The controller's counters lag behind the pods, so done means: every container of
       // the new pods runs and is ready, and (the contract above) one without a readiness

@@ -7,6 +7,8 @@
 //     one is still diagnosed (exit code and log lines, read with those rights only).
 //   - A container WITHOUT a probe that exits a second after starting is never "up" (it has
 //     to run `settleMs`, 2 s, unrestarted): the wait fails with the crash diagnosis.
+//   - The fix of a crashing revision, applied and waited for at once, is judged on its own
+//     pods, not on the crashing ones of the revision the controller has not replaced yet.
 // The diagnoses of other failures are test/kube/rollout-failures.test.ts's.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -347,4 +349,30 @@ describe.skipIf(!kubeconfig)('rollout wait on the real test cluster', () => {
     expect(steps.some((e) => e.phase === 'done')).toBe(false);
     expect(steps.at(-1)).toMatchObject({ phase: 'fail', detail: `Deployment ${ns}/brief` });
   }, 200_000);
+
+  // No retry: the race this guards against is lost only now and then, and a retry (from a
+  // pod that no longer crashes) would hide it.
+  it('the fix applied while the previous revision crashes is judged on its own pods', {
+    timeout: 180_000,
+    retry: 0,
+  }, async () => {
+    // Follows the crash test: `brief` is crash-looping. The wait's first read comes right
+    // after the apply, usually before the controller has seen the new spec, when the
+    // Deployment's revision still names the crashing ReplicaSet: judging that one's pods
+    // reported the fix as "keeps crashing" (what a reload printed after fixing a syntax error).
+    const before = await livePods(admin, 'brief');
+    expect(before.some((p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0)).toBe(true);
+    const o = deployment('brief', SLOW_START, { probe: true, version: `fix-${Date.now()}` });
+    await serverSideApply(admin, o, MANAGER);
+    const events: ProgressEvent[] = [];
+    const r = await waitForRollouts({
+      client: admin,
+      objects: [o],
+      timeoutMs: 120_000,
+      newPodsReady: true,
+      onEvent: (e) => events.push(e),
+    });
+    expect(r.ready).toEqual([`Deployment ${ns}/brief`]);
+    expect(events.some((e) => e.type === 'step' && e.phase === 'fail')).toBe(false);
+  });
 });
