@@ -52,6 +52,14 @@ export interface EnsureImageOptions {
    * A rejection fails the push step with that error.
    */
   registryReady?: Promise<unknown>;
+  /**
+   * Collect the service's old images only once it has been quiet for COLLECT_QUIET_MS (the
+   * reload loop): run right after a push, the collection's image removals competed with
+   * the rollout and the next edit's build (measured on k3d: build p50 0.59 s with it, 0.36 s
+   * without). A later build of the service resets the wait; a process that exits first
+   * leaves the images to the next collection, which removes every one beyond the newest 3.
+   */
+  deferCollection?: boolean;
   /** Digest cache; default: the process-wide one. */
   cache?: HashCache;
 }
@@ -96,6 +104,8 @@ export async function ensureImage(
   /** "Does the registry serve the tag?", asked as soon as the tag is known (during the build). */
   let served: Promise<{ ok: boolean } | { err: unknown }> | undefined;
   const t0 = performance.now();
+  // A deferred collection of this service waits again: never during its build.
+  if (opts.deferCollection) quietCollections.get(`${opts.project}/${service.name}`)?.timer.refresh();
   await step(sink, buildId, `build ${service.name}`, async () => {
     const c = await scanContext(service, opts.root, opts.cache ? { cache: opts.cache } : {});
     ctx = c;
@@ -150,7 +160,11 @@ export async function ensureImage(
   const t2 = performance.now();
   // Not waited for: the rollout that follows needs nothing from it (run during the push, it
   // slowed the push by ~50 ms).
-  const collected = built ? collectOldImages(opts.project, service.name, ref) : Promise.resolve();
+  const collected = !built
+    ? Promise.resolve()
+    : opts.deferCollection
+      ? collectWhenQuiet(opts.project, service.name, ref)
+      : collectOldImages(opts.project, service.name, ref);
   return {
     ref,
     repo,
@@ -161,6 +175,35 @@ export async function ensureImage(
     loadMs: Math.round(t2 - t1),
     collected,
   };
+}
+
+/** How long a service must go without a build before its deferred collection runs. */
+export const COLLECT_QUIET_MS = 5000;
+/** Deferred collections waiting for quiet, by project/service; a new one supersedes. */
+const quietCollections = new Map<string, { timer: NodeJS.Timeout; done: () => void }>();
+
+/**
+ * Runs collectOldImages once the service has had no build for COLLECT_QUIET_MS. The timer
+ * does not keep the process alive. Settles when it ran, or when a later build superseded it.
+ */
+function collectWhenQuiet(project: string, service: string, justBuilt: string): Promise<void> {
+  const key = `${project}/${service}`;
+  quietCollections.get(key)?.done();
+  return new Promise<void>((resolve) => {
+    const entry = {
+      timer: setTimeout(() => {
+        quietCollections.delete(key);
+        void collectOldImages(project, service, justBuilt).then(resolve);
+      }, COLLECT_QUIET_MS),
+      done: () => {
+        clearTimeout(entry.timer);
+        quietCollections.delete(key);
+        resolve();
+      },
+    };
+    entry.timer.unref();
+    quietCollections.set(key, entry);
+  });
 }
 
 /**

@@ -41,6 +41,8 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
     root,
     registry: registryHost(config),
     onEvent: ctx.onEvent,
+    // Old images go once the service is quiet, not during its rollout and next build.
+    deferCollection: true,
   });
   if (ctx.images[img.repo] === img.ref) {
     return { buildMs: img.buildMs, loadMs: img.loadMs, rolloutMs: 0, tag: img.tag, result: 'unchanged' };

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureImage } from '../../src/build/builder.ts';
+import { COLLECT_QUIET_MS, ensureImage } from '../../src/build/builder.ts';
 import { contextTar, HashCache, scanContext } from '../../src/build/context.ts';
 import { registryHasManifest } from '../../src/build/registry.ts';
 import { planSync, syncToPods } from '../../src/build/sync.ts';
@@ -424,6 +424,32 @@ try {
       } finally {
         await execFileP('docker', ['rm', '-f', holder]).catch(() => undefined);
         for (const r of [...built, userTag, manual]) await removeImage(r, { force: true }).catch(() => false);
+      }
+    });
+
+    it('deferred collection (the reload loop): old images stay while builds follow each other, and go once the service is quiet', async () => {
+      const svc = service({ name: 'quietsvc', context: 'quietsvc' });
+      await write('quietsvc/Dockerfile', `FROM ${BASE_IMAGE}\nCOPY v.txt /v.txt\n`);
+      const built: string[] = [];
+      const pending: Array<Promise<void>> = [];
+      try {
+        for (const v of [1, 2, 3, 4, 5]) {
+          await write('quietsvc/v.txt', `${v}\n`);
+          const t = performance.now();
+          const r = await ensureImage(svc, { project, root, registry, cache, deferCollection: true });
+          built.push(r.ref);
+          pending.push(r.collected);
+          // Nothing is collected during or right after the builds (each resets the wait)...
+          expect(performance.now() - t).toBeLessThan(COLLECT_QUIET_MS);
+        }
+        for (const r of built) expect(await imageExists(r)).toBe(true);
+        // ...the superseded collections settle at once, the last one once the service is quiet.
+        await Promise.all(pending);
+        expect(await imageExists(built[0]!)).toBe(false);
+        expect(await imageExists(built[1]!)).toBe(false);
+        for (const r of built.slice(2)) expect(await imageExists(r)).toBe(true);
+      } finally {
+        for (const r of built) await removeImage(r, { force: true }).catch(() => false);
       }
     });
 
