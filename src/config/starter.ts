@@ -8,7 +8,12 @@ export interface DetectedService {
   name: string;
   context: string;
   dockerfile: string;
+  /** Folders, files or kustomization folders devenv's loader accepts, as written. */
   manifests: string[];
+  /** Helm chart folders: reported in comments; devenv does not render charts yet. */
+  charts?: string[];
+  /** Other kustomizations found beside the one listed (e.g. the production overlay). */
+  alsoFound?: string[];
 }
 
 export interface Detected {
@@ -53,14 +58,11 @@ export function renderStarterConfig(d: Detected): string {
       '#    manifests: [k8s/api]',
     );
   } else {
-    lines.push('services:');
-    for (const s of d.services) {
-      lines.push(`  - name: ${s.name}`, `    context: ${s.context}`);
-      if (s.dockerfile !== 'Dockerfile') lines.push(`    dockerfile: ${s.dockerfile}`);
-      if (s.manifests.length > 0) lines.push(`    manifests: [${s.manifests.join(', ')}]`);
-      else lines.push("    manifests: []  # TODO: the folder holding this service's Kubernetes YAML");
-      lines.push('    # ignore: ["**/*.md"]   # on top of .dockerignore');
-    }
+    // A service found with only a Helm chart is written commented out: devenv cannot
+    // deploy it yet, and an entry without manifests would fail "devenv config validate".
+    const listable = d.services.filter((s) => s.manifests.length > 0 || (s.charts ?? []).length === 0);
+    lines.push(listable.length > 0 ? 'services:' : 'services: []');
+    for (const s of d.services) lines.push(...serviceLines(s, !listable.includes(s)));
   }
   lines.push(
     '',
@@ -91,4 +93,30 @@ export function renderStarterConfig(d: Detected): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** A path as a YAML flow-sequence item: plain when it is safe, else quoted. */
+const item = (p: string): string => (/^[\w./-]+$/.test(p) ? p : JSON.stringify(p));
+
+function serviceLines(s: DetectedService, commentedOut: boolean): string[] {
+  const out: string[] = [];
+  const charts = s.charts ?? [];
+  for (const c of charts) {
+    out.push(
+      `  # Helm chart ${c}: devenv does not render Helm charts yet. Render it into a folder`,
+      `  # (helm template ${s.name} ${c} --output-dir <folder>) and list that folder in "manifests".`,
+    );
+  }
+  if (commentedOut)
+    out.push(`  # Service "${s.name}" is commented out until it has manifests devenv can apply:`);
+  const entry: string[] = [`  - name: ${s.name}`, `    context: ${item(s.context)}`];
+  if (s.dockerfile !== 'Dockerfile') entry.push(`    dockerfile: ${item(s.dockerfile)}`);
+  if (s.manifests.length > 0) entry.push(`    manifests: [${s.manifests.map(item).join(', ')}]`);
+  else if (commentedOut) entry.push('    manifests: []');
+  else entry.push("    manifests: []  # TODO: the folder holding this service's Kubernetes YAML");
+  for (const a of s.alsoFound ?? [])
+    entry.push(`    # also found: kustomization ${a} (list one environment's overlay)`);
+  entry.push('    # ignore: ["**/*.md"]   # on top of .dockerignore');
+  out.push(...(commentedOut ? entry.map((l) => `  #${l.slice(1)}`) : entry));
+  return out;
 }
