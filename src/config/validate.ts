@@ -10,6 +10,7 @@ import * as YAML from 'yaml';
 import type { z } from 'zod';
 import { type Diagnostic, formatPath } from './diagnostics.ts';
 import { API_VERSION, type Config, configSchema } from './schema.ts';
+import { toJSChecked } from './yaml-aliases.ts';
 
 export type PathKind = 'file' | 'dir' | 'missing';
 
@@ -66,7 +67,9 @@ export function validateConfigText(text: string, file: string, probe: PathProbe)
     };
   }
 
-  const raw: unknown = doc.toJS();
+  const expanded = toJSChecked(doc);
+  if (!expanded.ok) return { ok: false, diagnostics: [at(expanded.offset, expanded.message)] };
+  const raw: unknown = expanded.value;
   const locate = (path: Path, keyOf?: string): number => offsetOf(doc, path, keyOf);
   const diagnostics: Diagnostic[] = [];
 

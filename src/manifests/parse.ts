@@ -14,6 +14,7 @@
  */
 import * as YAML from 'yaml';
 import type { Diagnostic } from '../config/diagnostics.ts';
+import { toJSChecked } from '../config/yaml-aliases.ts';
 import type { SourceDoc } from './types.ts';
 
 type Tags = Exclude<YAML.SchemaOptions['customTags'], ((tags: never) => unknown) | null | undefined>;
@@ -71,6 +72,14 @@ export function parseManifestText(text: string, file: string): ParsedManifests {
         const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
         problems.push(at(e.pos[0], `invalid YAML: ${first}`));
       }
+      index++;
+      continue;
+    }
+    // Render and apply expand the aliases later; a document whose aliases cannot be
+    // expanded (undefined anchor, "billion laughs") is bad input here, with its position.
+    const expanded = toJSChecked(doc);
+    if (!expanded.ok) {
+      problems.push(at(expanded.offset, expanded.message));
       index++;
       continue;
     }

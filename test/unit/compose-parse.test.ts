@@ -83,6 +83,28 @@ describe("devenv's compose files", () => {
 });
 
 describe('compose validation', () => {
+  it('never expands aliases, so an alias bomb is reported, not expanded', () => {
+    // The compose checks walk the YAML nodes; an alias where a value is expected is a
+    // located problem, and nothing is ever multiplied out.
+    const nine = (x: string) => `[${Array(9).fill(x).join(', ')}]`;
+    const text = [
+      'services:',
+      '  db:',
+      '    image: postgres:16',
+      `    command: &a ${nine('x')}`,
+      '  db2:',
+      `    command: &b ${nine('*a')}`,
+      '  db3:',
+      `    command: &c ${nine('*b')}`,
+      '  db4:',
+      `    command: ${nine('*c')}`,
+      '',
+    ].join('\n');
+    const d = diags(text);
+    expect(d.length).toBeGreaterThan(0);
+    for (const line of d) expect(line).toMatch(/^x\.yaml:\d+:\d+: /);
+  });
+
   it('refuses a key devenv does not honour, at its file:line:col, naming the key', () => {
     const text = ['services:', '  db:', '    image: postgres:16', '    restart: always', ''].join('\n');
     expect(diags(text)).toEqual([

@@ -117,6 +117,38 @@ describe('parseManifestText', () => {
 });
 
 describe('loadManifests', () => {
+  it('refuses a YAML alias bomb as bad input at file:line:col, not as an internal error', async () => {
+    const nine = (x: string) => `[${Array(9).fill(x).join(', ')}]`;
+    write(
+      'bomb/cm.yaml',
+      [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: {name: bomb}',
+        `x-a: &a ${nine('"lol"')}`,
+        `x-b: &b ${nine('*a')}`,
+        `x-c: &c ${nine('*b')}`,
+        `x-d: &d ${nine('*c')}`,
+        `data: {k: ${nine('*d')}}`,
+        '',
+      ].join('\n'),
+    );
+    const err = await loadError(['bomb']);
+    expect(err.exitCode).toBe(2);
+    expect(err.details).toEqual([
+      expect.stringMatching(/^bomb\/cm\.yaml:7:10: invalid YAML: the aliases here expand to too many nodes/),
+    ]);
+  });
+
+  it('refuses an alias without an anchor at its file:line:col', async () => {
+    write('noanchor/cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: *missing\n');
+    const err = await loadError(['noanchor']);
+    expect(err.exitCode).toBe(2);
+    expect(err.details).toEqual([
+      'noanchor/cm.yaml:4:7: invalid YAML: alias "*missing" has no anchor "&missing" before it',
+    ]);
+  });
+
   it('reads files and folders recursively, sorted, manifests only', async () => {
     write(
       'app/k8s/b-service.yaml',
