@@ -10,6 +10,8 @@
  *    200 from one it is inside of); rewrite-target; proxy-body-size (413 above 20m);
  *  - fixtures/b2b (no controller of its own: the one installed above serves it): the hosts
  *    of its namespaces route;
+ *  - prerelease (test/fixtures/prerelease/devenv.ingress.yaml): the prerelease's rewritten
+ *    host routes through the same (shared) controller, production's host is not claimed;
  *  - the median latency of a request through the ingress vs. to the Service directly.
  *
  * The test cluster's `kubernetes` Service has no endpoints (its API server listens on
@@ -370,6 +372,28 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
     for (const host of ['shop.b2b.localhost', 'b2b.localhost']) {
       const a = await until(nodeIp, HTTP_PORT, host, '/', (x) => x.status === 200);
       expect(a.status).toBe(200);
+    }
+  }, 900_000);
+
+  it('prerelease: its rewritten host routes through the shared controller; production’s host is not claimed', async () => {
+    // test/fixtures/prerelease/devenv.ingress.yaml: production's Ingress for
+    // web.prfix.example.com; prerelease.ingressDomain pr.example.test.
+    const file = join(ROOT, 'test', 'fixtures', 'prerelease', 'devenv.ingress.yaml');
+    const name = `ing-${Date.now().toString(36)}`;
+    const ns = `prerelease-${name}`;
+    const common = ['--context', TEST_CONTEXT, '--kubeconfig', kubeconfig!, '--name', name];
+    try {
+      const r = runDevenv(file, ['prerelease', 'up', ...common, '--build', '--registry', registry], env());
+      expect(r.code, r.out.slice(-4000)).toBe(0);
+      const ing = JSON.parse(kubectl(['-n', ns, 'get', 'ingress', 'web', '-o', 'json']));
+      const host = `web-${ns}.pr.example.test`;
+      expect(ing.spec.rules.map((x: { host: string }) => x.host)).toEqual([host]);
+      const a = await until(nodeIp, HTTP_PORT, host, '/', (x) => x.status === 200);
+      expect(JSON.parse(a.body)).toMatchObject({ greeting: 'hello' });
+      // Production's host: no Ingress of the prerelease claims it, the controller has no route.
+      expect((await get(nodeIp, HTTP_PORT, 'web.prfix.example.com', '/')).status).toBe(404);
+    } finally {
+      runDevenv(file, ['prerelease', 'down', ...common], env());
     }
   }, 900_000);
 });
