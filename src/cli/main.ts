@@ -208,6 +208,14 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
+    // A failure the plain printer already printed (its FAILED line and lines) is named, not
+    // repeated: each failure appears once. plain.ts is loaded only on this path.
+    const printedBy =
+      err instanceof DevenvError ? (await import('../tui/plain.ts')).printedFailure(err.message) : undefined;
+    if (err instanceof DevenvError && printedBy !== undefined) {
+      process.stderr.write(`${errorLine(`${printedBy} failed (above)`)}\n`);
+      return err.exitCode;
+    }
     return reportError(err);
   }
 }

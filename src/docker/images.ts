@@ -176,7 +176,9 @@ async function buildWith(
       if (typeof m.aux === 'object' && m.aux.ID) imageId = m.aux.ID;
       if (m.error) {
         failure = m.errorDetail?.message ?? m.error;
-        emit(failure);
+        // BuildKit already printed it as the failed step's `#N ERROR: …` line: not twice.
+        const last = lastLine(failure);
+        if (!lines.slice(-FAIL_LINES).some((l) => l.endsWith(last))) emit(failure);
       }
     });
   } catch (err) {

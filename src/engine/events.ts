@@ -20,6 +20,11 @@ export interface StepEvent {
   /** On fail: the reason, and supporting lines (compiler output, last log lines, ...). */
   error?: string;
   lines?: string[];
+  /**
+   * On fail, when the failure is a nested step's: that step's id. Its own fail event
+   * carried the error's lines; this one carries none, so a consumer shows them once.
+   */
+  cause?: string;
 }
 
 export interface LogEvent {
@@ -46,7 +51,14 @@ export type ProgressEvent = StepEvent | LogEvent | ReloadEvent;
 
 export type EventSink = (e: ProgressEvent) => void;
 
-/** Times an async step and reports start / done / fail through the sink. */
+/** The id of the step whose fail event reported an error (the innermost step it crossed). */
+const failedIn = new WeakMap<object, string>();
+
+/**
+ * Times an async step and reports start / done / fail through the sink. An error is
+ * reported with its lines by the innermost step it fails; each enclosing step still emits
+ * its `fail`, naming that step as `cause`, without the lines.
+ */
 export async function step<T>(
   sink: EventSink,
   id: string,
@@ -68,15 +80,14 @@ export async function step<T>(
   } catch (err) {
     const ms = Math.round(performance.now() - t0);
     const e = err as Error & { details?: readonly string[] };
-    sink({
-      type: 'step',
-      id,
-      phase: 'fail',
-      detail,
-      ms,
-      error: e?.message ?? String(err),
-      lines: [...(e?.details ?? [])],
-    });
+    const error = e?.message ?? String(err);
+    const inner = typeof err === 'object' && err !== null ? failedIn.get(err) : undefined;
+    if (inner !== undefined) {
+      sink({ type: 'step', id, phase: 'fail', detail, ms, error, cause: inner });
+    } else {
+      if (typeof err === 'object' && err !== null) failedIn.set(err, id);
+      sink({ type: 'step', id, phase: 'fail', detail, ms, error, lines: [...(e?.details ?? [])] });
+    }
     throw err;
   }
 }

@@ -14,6 +14,11 @@
  * - Never prints secrets: events carry none, and every line still goes through `redact`.
  * - A failed step prints its supporting lines after the event line, each prefixed with the
  *   same timestamp and id so `grep build:api` finds them all.
+ * - Each failure and each of its lines is printed once: lines the step already printed as
+ *   progress (a build's output) are not repeated after FAILED; an enclosing step's fail
+ *   (`cause`) and a reload that failed with the same error name the step that printed it;
+ *   and the CLI's closing error line names that step instead of repeating the error
+ *   (`printedFailure`).
  * - StepEvents carry no time: the printer stamps them with its clock (injected in tests).
  */
 import { useColor } from '../cli/output.ts';
@@ -33,8 +38,19 @@ export interface PlainOptions {
 
 const CODES = { green: '32', red: '31', yellow: '33', dim: '2' } as const;
 
+/** Failures printed by this process's plain printers: error message → the step that printed it. */
+const printedFailures = new Map<string, string>();
+
+/** The id of the step whose FAILED line a plain printer printed for `message`, if any. */
+export function printedFailure(message: string): string | undefined {
+  return printedFailures.get(message);
+}
+
 /** The printed lines for one event (usually one; a failure adds its supporting lines). */
-export function formatEvent(e: ProgressEvent, opts: { now: number; color: boolean }): string[] {
+export function formatEvent(
+  e: ProgressEvent,
+  opts: { now: number; color: boolean; printed?: (message: string) => string | undefined },
+): string[] {
   const c = (text: string, code: keyof typeof CODES) =>
     opts.color ? `\u001b[${CODES[code]}m${text}\u001b[0m` : text;
   const clean = (s: string) => redact(sanitize(s));
@@ -54,6 +70,8 @@ export function formatEvent(e: ProgressEvent, opts: { now: number; color: boolea
         case 'skip':
           return [`${ts} ${id} ${c('skip', 'dim')}${ms}${detail ? ` (${detail})` : ''}`];
         case 'fail': {
+          if (e.cause !== undefined)
+            return [`${ts} ${id} ${c('FAILED', 'red')}${ms} (${clean(e.cause)} failed)`];
           const why = e.error ? `: ${clean(e.error)}` : detail ? `: ${detail}` : '';
           return [
             `${ts} ${id} ${c('FAILED', 'red')}${ms}${why}`,
@@ -84,7 +102,9 @@ export function formatEvent(e: ProgressEvent, opts: { now: number; color: boolea
       let line = `${isoSeconds(e.time)} reload:${clean(e.service)} ${word} ${plainMs(t.totalMs)}`;
       if (parts.length) line += ` (${parts.join(', ')})`;
       if (e.tag) line += ` tag ${clean(e.tag)}`;
-      if (e.error) line += `: ${clean(e.error)}`;
+      const printedBy = e.error ? opts.printed?.(e.error) : undefined;
+      if (printedBy) line += ` (${clean(printedBy)} failed)`;
+      else if (e.error) line += `: ${clean(e.error)}`;
       return [line];
     }
   }
@@ -98,9 +118,26 @@ export function createPlainPrinter(
   const color = opts.color ?? useColor(stream as NodeJS.WriteStream);
   const now = opts.now ?? Date.now;
   const logs = opts.logs ?? true;
+  /** The progress lines each running step printed (bounded), so its FAILED lines skip them. */
+  const shown = new Map<string, Set<string>>();
+  const printed = (message: string) => printedFailures.get(message);
   return (e) => {
     if (e.type === 'log' && !logs) return;
-    const lines = formatEvent(e, { now: now(), color });
+    let event = e;
+    if (e.type === 'step') {
+      if (e.phase === 'progress' && e.detail !== undefined) {
+        const set = shown.get(e.id) ?? new Set<string>();
+        shown.set(e.id, set);
+        set.add(e.detail);
+        if (set.size > 5000) set.delete(set.values().next().value as string);
+      } else if (e.phase === 'fail' && e.cause === undefined) {
+        const before = shown.get(e.id);
+        event = { ...e, lines: (e.lines ?? []).filter((l) => !before?.has(l)) };
+        if (e.error !== undefined && !printedFailures.has(e.error)) printedFailures.set(e.error, e.id);
+      }
+      if (e.phase === 'done' || e.phase === 'skip' || e.phase === 'fail') shown.delete(e.id);
+    }
+    const lines = formatEvent(event, { now: now(), color, printed });
     if (lines.length) stream.write(`${lines.join('\n')}\n`);
   };
 }

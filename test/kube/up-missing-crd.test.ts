@@ -38,10 +38,15 @@ describe.skipIf(!kubeconfig)('up with a kind whose CRD is not installed', () => 
   it('exits 1 naming the kind, its apiVersion and its provider; nothing of the manifests is applied', () => {
     const r = runDevenv(file, ['up', '--no-watch', '--context', TEST_CONTEXT], env);
     expect(r.code, r.out).toBe(1);
-    expect(r.stderr).toContain('the cluster does not serve a kind the manifests use; nothing was applied.');
-    expect(r.stderr).toMatch(
-      /k8s\/middleware\.yaml#0: Middleware \S+\/strip: the cluster \(context devenv-test\) does not serve kind Middleware \(apiVersion traefik\.io\/v1alpha1\): no CustomResourceDefinition for traefik\.io is installed; install Traefik's CRDs/,
+    // The apply step's FAILED line and its lines carry it, once (the plain printer, stdout);
+    // the closing error line names the step (stderr).
+    const message = 'the cluster does not serve a kind the manifests use; nothing was applied.';
+    expect(r.out.split(message).length - 1, r.out).toBe(1);
+    expect(r.stdout).toMatch(
+      /apply \| k8s\/middleware\.yaml#0: Middleware \S+\/strip: the cluster \(context devenv-test\) does not serve kind Middleware \(apiVersion traefik\.io\/v1alpha1\): no CustomResourceDefinition for traefik\.io is installed; install Traefik's CRDs/,
     );
+    expect(r.out.split('k8s/middleware.yaml#0: Middleware').length - 1, r.out).toBe(1);
+    expect(r.stderr).toContain('error: apply failed (above)');
     const deployments = execFileSync(
       'kubectl',
       ['--kubeconfig', kubeconfig!, '--context', TEST_CONTEXT, '-n', project, 'get', 'deploy', '-o', 'name'],

@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ProgressEvent } from '../../src/engine/events.ts';
-import { createPlainPrinter, formatEvent } from '../../src/tui/plain.ts';
+import { type ProgressEvent, step } from '../../src/engine/events.ts';
+import { DevenvError } from '../../src/errors.ts';
+import { createPlainPrinter, formatEvent, printedFailure } from '../../src/tui/plain.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 13, 44, 11);
 const fmt = (e: ProgressEvent, color = false) => formatEvent(e, { now: NOW, color });
@@ -158,5 +159,86 @@ describe('createPlainPrinter', () => {
     const { sink, out } = capture({ logs: false });
     sink({ type: 'log', service: 'a', pod: 'p', container: 'a', line: 'x', time: NOW });
     expect(out()).toBe('');
+  });
+});
+
+/** How many times `needle` occurs in `text`. */
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+describe('each failure once, with its lines once', () => {
+  const buildLog = [
+    '#7 [4/5] RUN make',
+    '#7 main.c:3: error: expected ;',
+    '#7 ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 2',
+  ];
+
+  it("a build's failure: its output printed as progress is not repeated after FAILED", async () => {
+    const { sink, out } = capture();
+    const error = new DevenvError('docker build failed: exit code: 2 (unit-once-1)', {
+      details: ['#6 DONE 0.1s', ...buildLog],
+    });
+    await expect(
+      step(sink, 'build:api', 'build api', async () => {
+        sink({ type: 'step', id: 'build:api', phase: 'progress', detail: '#6 DONE 0.1s' });
+        for (const l of buildLog) sink({ type: 'step', id: 'build:api', phase: 'progress', detail: l });
+        throw error;
+      }),
+    ).rejects.toBe(error);
+    const text = out();
+    expect(count(text, 'docker build failed: exit code: 2 (unit-once-1)')).toBe(1);
+    for (const l of [...buildLog, '#6 DONE 0.1s']) expect(count(text, l), l).toBe(1);
+    expect(printedFailure(error.message)).toBe('build:api');
+  });
+
+  it('lines the step did not print as progress come after FAILED, once', async () => {
+    const { sink, out } = capture();
+    const error = new DevenvError('rollout failed (unit-once-2)', {
+      details: ['pod api-1: CrashLoopBackOff'],
+    });
+    await expect(step(sink, 'rollout:api', 'rollout api', () => Promise.reject(error))).rejects.toBe(error);
+    expect(out()).toContain('rollout:api FAILED');
+    expect(count(out(), 'rollout failed (unit-once-2)')).toBe(1);
+    expect(out()).toContain('rollout:api | pod api-1: CrashLoopBackOff\n');
+    expect(count(out(), 'CrashLoopBackOff')).toBe(1);
+  });
+
+  it('nested steps: the innermost prints the error and its lines; each outer one names it', async () => {
+    const { sink, out } = capture();
+    const error = new DevenvError('registry did not answer (unit-once-3)', { details: ['detail line A'] });
+    const events: ProgressEvent[] = [];
+    const both = (e: ProgressEvent) => {
+      events.push(e);
+      sink(e);
+    };
+    await expect(
+      step(both, 'cluster', 'k3d cluster', () =>
+        step(both, 'start', 'start', () => step(both, 'registry', 'registry', () => Promise.reject(error))),
+      ),
+    ).rejects.toBe(error);
+    expect(count(out(), 'registry did not answer (unit-once-3)')).toBe(1);
+    expect(count(out(), 'detail line A')).toBe(1);
+    expect(out()).toContain('start FAILED');
+    expect(out()).toMatch(/cluster FAILED \d+ ms \(registry failed\)\n$/);
+    // Each step still ends with its own fail event (the phase contract).
+    expect(
+      events.filter((e) => e.type === 'step' && e.phase === 'fail').map((e) => e.type === 'step' && e.id),
+    ).toEqual(['registry', 'start', 'cluster']);
+  });
+
+  it('a reload that failed with the error its build printed names the build', async () => {
+    const { sink, out } = capture();
+    const error = new DevenvError('docker build failed: exit code: 2 (unit-once-4)', { details: buildLog });
+    await expect(step(sink, 'build:api', 'build api', () => Promise.reject(error))).rejects.toBe(error);
+    sink({
+      type: 'reload',
+      service: 'api',
+      result: 'failed',
+      timings: { totalMs: 900 },
+      error: error.message,
+      time: NOW,
+    });
+    expect(count(out(), error.message)).toBe(1);
+    for (const l of buildLog) expect(count(out(), l)).toBe(1);
+    expect(out()).toContain('reload:api FAILED 900 ms (build:api failed)\n');
   });
 });
