@@ -16,6 +16,7 @@ import {
   OBJECT_STORE_ENGINE_NAMES,
   OBJECT_STORE_ENGINES,
 } from '../data/engines.ts';
+import { certHostProblem } from './dns.ts';
 
 export const API_VERSION = 'devenv.dev/v1alpha1';
 
@@ -196,7 +197,12 @@ const objectStore = z
 const tls = z
   .strictObject({
     hosts: z
-      .array(z.string().min(1))
+      .array(
+        z.string().superRefine((host, ctx) => {
+          const problem = certHostProblem(host);
+          if (problem) ctx.addIssue({ code: 'custom', message: `is not a valid DNS name: ${problem}` });
+        }),
+      )
       .min(1, 'needs at least one host name')
       .describe('DNS names on the certificate.'),
     service: dnsLabel.describe(

@@ -10,6 +10,7 @@
  * `needsRenewal` is the whole renewal policy and is pure (clock passed in). No file I/O here.
  */
 import { isIP } from 'node:net';
+import { certHostProblem } from '../config/dns.ts';
 import { badInput } from '../errors.ts';
 import { BACKDATE_MS, type CaMaterial, type CaMeta } from './ca.ts';
 import { generateKeyPair, randomSerial, SIGNING_ALGORITHM, signingKeyFromPem, x509 } from './x509.ts';
@@ -22,7 +23,6 @@ export const ALWAYS_DNS = ['localhost'] as const;
 export const ALWAYS_IPS = ['127.0.0.1', '::1'] as const;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const DNS_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface LeafNames {
   dns: string[];
@@ -40,8 +40,11 @@ export function wantedNames(hosts: readonly string[]): LeafNames {
   for (const raw of hosts) {
     const h = raw.trim().toLowerCase().replace(/\.$/, '');
     if (isIP(h) || isIP(h.replace(/^\[|\]$/g, ''))) ips.add(normalizeIp(h.replace(/^\[|\]$/g, '')));
-    else if (DNS_NAME.test(h) && h.length <= 253) dns.add(h);
-    else throw badInput(`tls.hosts: "${raw}" is not a valid DNS name (e.g. "chat.myproject.localhost")`);
+    else {
+      const problem = certHostProblem(h);
+      if (problem) throw badInput(`tls.hosts: "${raw}" is not a valid DNS name: ${problem}`);
+      dns.add(h);
+    }
   }
   return { dns: [...dns].sort(), ips: [...ips].sort() };
 }

@@ -67,6 +67,30 @@ describe('devenv.yaml validation', () => {
     expect(c.tls).toMatchObject({ port: 8443, secretName: 'devenv-tls' });
   });
 
+  it('checks tls.hosts as DNS names; a wildcard first label, an IP and a trailing dot pass', () => {
+    const withHosts = (hosts: string[]) =>
+      validateConfigText(
+        [
+          'apiVersion: devenv.dev/v1alpha1',
+          'project: p',
+          'services: [{name: chat, context: x, manifests: [m]}]',
+          `tls: {service: chat, hosts: ${JSON.stringify(hosts)}}`,
+          '',
+        ].join('\n'),
+        'mem.yaml',
+        { kind: (p) => (p === 'x' ? 'dir' : 'file') },
+      );
+    const good = ['*.p.localhost', 'Chat.P.localhost.', '10.0.0.1', '[::1]', 'a-b.localhost'];
+    expect(withHosts(good).ok).toBe(true);
+    const bad = ['-a.localhost', 'a-.localhost', 'a..b', 'a b', '*', 'a.*.b', `${'x'.repeat(64)}.localhost`];
+    const result = withHosts(bad);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.diagnostics.map((d) => d.path)).toEqual(bad.map((_, i) => `tls.hosts[${i}]`));
+    for (const d of result.diagnostics)
+      expect(d.message).toMatch(/^tls\.hosts\[\d\]: ".*" is not a valid DNS name: /);
+  });
+
   it('uses the injected probe for files (pure validation)', () => {
     const text =
       'apiVersion: devenv.dev/v1alpha1\nproject: p\nservices:\n  - name: a\n    context: x\n    manifests: [m]\n';
