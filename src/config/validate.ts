@@ -158,8 +158,33 @@ function issueToDiagnostics(
         ];
       }
       return [
-        at(locate(issue.path), `${where}: expected ${issue.expected}, got ${describe(value)}`, issue.path),
+        at(
+          locate(issue.path),
+          `${where}: expected ${typeWords(issue.expected)}, got ${describe(value)}`,
+          issue.path,
+        ),
       ];
+    }
+    case 'invalid_union': {
+      // zod's own message ("Invalid input") says nothing; a union written with its own
+      // message (e.g. the forms a port forward may take) keeps that message.
+      if (issue.message !== 'Invalid input') break;
+      const value = getAt(raw, issue.path);
+      if (value === undefined) {
+        const parent = issue.path.slice(0, -1);
+        return [
+          at(
+            locate(parent),
+            `missing required key "${String(issue.path.at(-1))}" in ${formatPath(parent) || 'the config'}`,
+            issue.path,
+          ),
+        ];
+      }
+      // Every branch refused the value's type: name the types it may have.
+      const types = unionTypes(issue.errors);
+      if (types)
+        return [at(locate(issue.path), `${where}: expected ${types}, got ${describe(value)}`, issue.path)];
+      break;
     }
     case 'invalid_value': {
       const value = getAt(raw, issue.path);
@@ -195,19 +220,53 @@ function issueToDiagnostics(
       }
       return [at(locate(issue.path), `${where}: ${describe(value)} ${issue.message}`, issue.path)];
     }
-    default: {
-      const value = getAt(raw, issue.path);
-      return [at(locate(issue.path), `${where}: ${describe(value)} ${issue.message}`, issue.path)];
-    }
+    default:
+      break;
   }
+  const value = getAt(raw, issue.path);
+  return [at(locate(issue.path), `${where}: ${describe(value)} ${issue.message}`, issue.path)];
 }
 
+/** The value as a user wrote it, in the words of YAML: "a mapping", "a list", "the number 3". */
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return JSON.stringify(value);
-  return `${typeof value} ${String(value)}`;
+  return `the ${typeof value} ${String(value)}`;
+}
+
+/** zod's type names in the words of YAML, as `describe` says what was found. */
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  bigint: 'a whole number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  map: 'a mapping',
+  array: 'a list',
+  tuple: 'a list',
+  set: 'a list',
+  null: 'null',
+};
+
+function typeWords(expected: string): string {
+  return TYPE_WORDS[expected] ?? expected;
+}
+
+/** "a string or a number" when every branch of a union failed on the type alone; else undefined. */
+function unionTypes(branches: readonly (readonly z.core.$ZodIssue[])[]): string | undefined {
+  const words: string[] = [];
+  for (const branch of branches) {
+    const only = branch.length === 1 ? branch[0] : undefined;
+    if (only?.code !== 'invalid_type' || only.path.length > 0) return undefined;
+    const w = typeWords(only.expected);
+    if (!words.includes(w)) words.push(w);
+  }
+  if (words.length === 0) return undefined;
+  return words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
 function getAt(raw: unknown, path: Path): unknown {

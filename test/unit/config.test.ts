@@ -91,6 +91,33 @@ describe('devenv.yaml validation', () => {
       expect(d.message).toMatch(/^tls\.hosts\[\d\]: ".*" is not a valid DNS name: /);
   });
 
+  it('says which type a key needs in the words of YAML, never zod\'s "Invalid input"', () => {
+    const problems = (yaml: string) => {
+      const r = validateConfigText(
+        `apiVersion: devenv.dev/v1alpha1\nproject: p\nservices: [{name: a, context: x, manifests: [m]}]\n${yaml}\n`,
+        'mem.yaml',
+        { kind: (p) => (p === 'x' ? 'dir' : 'file') },
+      );
+      return r.ok ? [] : r.diagnostics.map((d) => d.message);
+    };
+    expect(problems('database: {engine: postgres, version: {major: 16}}')).toEqual([
+      'database.version: expected a string or a number, got a mapping',
+    ]);
+    expect(problems('database: {engine: postgres, version: [16]}')).toEqual([
+      'database.version: expected a string or a number, got a list',
+    ]);
+    expect(problems('database: [postgres]')).toEqual(['database: expected a mapping, got a list']);
+    expect(problems('cluster: {agents: 1.5}')).toEqual([
+      'cluster.agents: expected a whole number, got the number 1.5',
+    ]);
+    expect(problems('prerelease: {ttl: true}')).toEqual([
+      'prerelease.ttl: expected a string, got the boolean true',
+    ]);
+    expect(problems('database: {engine: postgres, version: }')).toEqual([
+      'database.version: expected a string or a number, got null',
+    ]);
+  });
+
   it('uses the injected probe for files (pure validation)', () => {
     const text =
       'apiVersion: devenv.dev/v1alpha1\nproject: p\nservices:\n  - name: a\n    context: x\n    manifests: [m]\n';
