@@ -15,8 +15,11 @@ function files(dir: string): string[] {
   );
 }
 
-/** String and template literals on one line that mention an issue by number. */
-const ISSUE_IN_LITERAL = /(['"`])(?:(?!\1).)*\bissues?\s*#?\s*(\d+|\$\{)(?:(?!\1).)*\1/i;
+/**
+ * String and template literals on one line that mention an issue by number: "issue 5",
+ * "issue #5", or a bare tracker reference "#5" ("PKCS#8" and "&#8" are not references).
+ */
+const ISSUE_IN_LITERAL = /(['"`])(?:(?!\1).)*(\bissues?\s*#?\s*(\d+|\$\{)|(?<![\w&])#\d+\b)(?:(?!\1).)*\1/i;
 
 describe('messages to a user', () => {
   it('name no issue number', () => {
@@ -39,5 +42,8 @@ describe('messages to a user', () => {
     expect(ISSUE_IN_LITERAL.test(old)).toBe(true);
     expect(ISSUE_IN_LITERAL.test("msg('see issue 13')")).toBe(true);
     expect(ISSUE_IN_LITERAL.test("msg('no issues found')")).toBe(false);
+    expect(ISSUE_IN_LITERAL.test("msg('not supported yet (see #12)')")).toBe(true);
+    expect(ISSUE_IN_LITERAL.test("msg('a PKCS#8 key')")).toBe(false);
+    expect(ISSUE_IN_LITERAL.test(`line(\`#${$}{step} DONE\`)`)).toBe(false);
   });
 });
