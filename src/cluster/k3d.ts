@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { dockerChildEnv } from '../docker/engine.ts';
 import { MIN_K3D, versionAtLeast } from '../doctor/checks.ts';
 import { DevenvError } from '../errors.ts';
 import { k3dBinary, k3dNotFound } from './k3d-binary.ts';
@@ -14,8 +15,12 @@ const run = promisify(execFile);
 export const K3D_INSTALL_FIX = `Install k3d >= ${MIN_K3D}: https://k3d.io/#installation (or "brew install k3d").`;
 
 async function k3d(args: string[], timeoutMs = 300_000): Promise<string> {
+  // k3d gets DOCKER_HOST at the engine devenv itself uses (docker/engine.ts: DOCKER_HOST,
+  // else the current docker context, else the default socket), so both use the same one.
+  const env = dockerChildEnv();
   try {
     const { stdout } = await run(k3dBinary(), args, {
+      env,
       timeout: timeoutMs,
       maxBuffer: 16 << 20,
     });

@@ -64,8 +64,13 @@ export async function checkNode(): Promise<CheckResult> {
   };
 }
 
+/**
+ * The engine devenv (and the k3d it runs) uses, named with where the choice came from:
+ * DOCKER_HOST, else the current docker context, else the default socket (docker/endpoint.ts).
+ * `data` carries endpoint, source and context for `doctor --json`.
+ */
 export async function checkDocker(): Promise<CheckResult> {
-  const { engineInfo, DOCKER_DOWN_FIX } = await import('../docker/engine.ts');
+  const { engineInfo, describeDockerEngine, DOCKER_DOWN_FIX } = await import('../docker/engine.ts');
   try {
     const info = await engineInfo();
     const mem = info.memoryBytes / GiB;
@@ -75,7 +80,7 @@ export async function checkDocker(): Promise<CheckResult> {
       title: 'Docker engine',
       required: true,
       status: lowMem ? 'warn' : 'ok',
-      detail: `Docker ${info.serverVersion} (API ${info.apiVersion}), ${info.cpus} CPUs, ${mem.toFixed(1)} GiB memory`,
+      detail: `Docker ${info.serverVersion} (API ${info.apiVersion}), ${info.cpus} CPUs, ${mem.toFixed(1)} GiB memory at ${describeDockerEngine()}`,
       ...(lowMem
         ? {
             fix: 'Give the Docker engine at least 4 GiB of memory (a 3-node cluster plus databases needs it).',
@@ -90,7 +95,8 @@ export async function checkDocker(): Promise<CheckResult> {
       required: true,
       status: 'fail',
       detail: (err as Error).message,
-      fix: DOCKER_DOWN_FIX,
+      // A missing docker context carries its own remedy (docker/endpoint.ts).
+      fix: (err as { details?: readonly string[] }).details?.[0] ?? DOCKER_DOWN_FIX,
     };
   }
 }
