@@ -18,15 +18,22 @@
 # Environment:
 #   DEVENV_TEST_CACHE            cache dir (rootfs tarball, Go binaries, logs)
 #                                default /var/cache/devenv-test
-#   DEVENV_TEST_MIRROR           Debian mirror, default http://deb.debian.org/debian
-#   DEVENV_TEST_SECURITY_MIRROR  default http://deb.debian.org/debian-security
+#   DEVENV_TEST_MIRROR           Debian mirror; default: the one this machine's apt sources
+#                                name (/etc/apt/sources.list, sources.list.d/*.list and
+#                                *.sources), else Debian's own redirector (mirror.sh)
+#   DEVENV_TEST_SECURITY_MIRROR  the same for the security archive
 #   DEVENV_TEST_VERBOSE=1        stream build output instead of logging it to the cache
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${DEVENV_TEST_CACHE:-/var/cache/devenv-test}
-MIRROR=${DEVENV_TEST_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${DEVENV_TEST_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# shellcheck source-path=SCRIPTDIR source=mirror.sh
+source "$HERE/mirror.sh"
+if [[ -z "${DEVENV_TEST_MIRROR:-}" || -z "${DEVENV_TEST_SECURITY_MIRROR:-}" ]]; then
+  mapfile -t MACHINE_MIRRORS < <(debian_mirrors /etc/apt)
+fi
+MIRROR=${DEVENV_TEST_MIRROR:-${MACHINE_MIRRORS[0]}}
+SECURITY_MIRROR=${DEVENV_TEST_SECURITY_MIRROR:-${MACHINE_MIRRORS[1]}}
 FORCE=${DEVENV_TEST_IMAGES_FORCE:-0}
 VERBOSE=${DEVENV_TEST_VERBOSE:-0}
 LABEL=dev.devenv.test.recipe
@@ -59,7 +66,7 @@ want=()
 for arg in "$@"; do
   case "$arg" in
     --force|-f) FORCE=1 ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     all) want+=("${ORDER[@]}") ;;
     *) [[ -n "${TAG[$arg]:-}" ]] || die "unknown image '$arg' (one of: ${ORDER[*]})"; want+=("$arg") ;;
   esac
