@@ -194,12 +194,17 @@ export async function stopContainer(name: string, timeoutS = 30): Promise<void> 
   }
 }
 
-/** Removes a devenv container; its named volumes stay (they are removed by label, separately). */
+/**
+ * Removes a devenv container with its anonymous volumes (an image's VOLUME paths devenv
+ * mounts nothing at: nothing could use them again, and they would be left behind,
+ * unlabelled). Its named volumes stay: Docker never removes those with the container; they
+ * are removed by label, separately (`destroy`).
+ */
 export async function removeContainer(name: string): Promise<void> {
   const c = await requireManaged(name);
   if (!c) return;
   try {
-    await c.remove({ force: true, v: false });
+    await c.remove({ force: true, v: true });
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 404) throw err;
   }

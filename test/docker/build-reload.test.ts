@@ -422,7 +422,7 @@ try {
         expect(await imageExists(userTag)).toBe(true);
         expect(await imageExists(manual)).toBe(true);
       } finally {
-        await execFileP('docker', ['rm', '-f', holder]).catch(() => undefined);
+        await execFileP('docker', ['rm', '-f', '-v', holder]).catch(() => undefined);
         for (const r of [...built, userTag, manual]) await removeImage(r, { force: true }).catch(() => false);
       }
     });

@@ -137,7 +137,7 @@ describe.skipIf(!ok)('data services: bad input and a missing engine', () => {
       );
       await nothingCreated();
     } finally {
-      await blocker.remove({ force: true });
+      await blocker.remove({ force: true, v: true });
     }
   });
 

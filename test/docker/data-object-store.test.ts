@@ -323,7 +323,7 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
       expect(out.trim()).toBe('200');
       expect(r.StatusCode).toBe(0);
     } finally {
-      await c.remove({ force: true });
+      await c.remove({ force: true, v: true }); // the image declares VOLUME /data
     }
     await up();
     const after = (await inspectContainer(`devenv-${PROJECT}-minio`))!;

@@ -50,7 +50,7 @@ describe.skipIf(e2e === null)(`devenv on real k3d (${kind})`, () => {
   afterAll(() => {
     for (const p of [a, b]) if (p) p.run(['destroy', '--yes']);
     for (const args of [
-      ['rm', '-f', foreign],
+      ['rm', '-f', '-v', foreign],
       ['volume', 'rm', '-f', foreign],
       ['network', 'rm', foreign],
     ])

@@ -5,7 +5,10 @@ import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
 import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
 
-/** Runs a one-off container on a network (standing in for a pod on k3d's network). */
+/**
+ * Runs a one-off container on a network (standing in for a pod on k3d's network), then
+ * removes it with its anonymous volumes (the database images declare VOLUME).
+ */
 export async function runOnNetwork(
   project: string,
   network: string,
@@ -28,7 +31,7 @@ export async function runOnNetwork(
     const logs = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
     return { code: r.StatusCode, out: demuxBuffer(logs) };
   } finally {
-    await c.remove({ force: true });
+    await c.remove({ force: true, v: true });
   }
 }
 
