@@ -85,6 +85,19 @@ export function buildProgram(): Command {
     .option('--kubeconfig <file>', 'kubeconfig file for --context')
     .action(lazy(() => import('./commands/logs.ts')));
   program
+    .command('forward')
+    .description(
+      'forward local ports to a service until Ctrl-C; each connection goes to a ready pod (survives restarts and rollouts)',
+    )
+    .argument('<service>')
+    .argument(
+      '[ports...]',
+      'LOCAL:PORT ("8080:http"), LOCAL:SERVICE:PORT or PORT; default: its services[].forwards',
+    )
+    .option('--context <ctx>', 'an allow-listed existing cluster')
+    .option('--kubeconfig <file>', 'kubeconfig file for --context')
+    .action(lazy(() => import('./commands/forward.ts')));
+  program
     .command('reload')
     .description('rebuild and roll out one service now')
     .argument('<service>')

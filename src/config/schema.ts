@@ -54,6 +54,79 @@ const syncRule = z
     'Live-update rule: changed files matching `src` are copied into the container, with no image build.',
   );
 
+/**
+ * A port-forward: a port on 127.0.0.1 → a port of a Service in the service's rendered
+ * manifests, by name or number. Written as `"LOCAL:PORT"`, `"LOCAL:SERVICE:PORT"` (when the
+ * manifests hold several Services), a bare `"PORT"` or number (the same port locally), or
+ * the object `{ local, service, port }`. Parsed here into one shape; which Service and
+ * port exist is checked against the rendered manifests before anything is created
+ * (engine/forwards.ts).
+ */
+export const FORWARD_RE =
+  /^(?:(\d{1,5}):)?(?:([a-z0-9](?:[-a-z0-9]*[a-z0-9])?):)?([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)$/;
+const FORWARD_FORMS =
+  'must be a port forward such as "8080:http", "8080:web:http", "9229" or { local: 8080, port: http }';
+const servicePort = z.union(
+  [hostPort, z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Service port name or number')],
+  { error: 'must be a Service port name (such as "http") or number' },
+);
+export const forwardEntry = z
+  .union(
+    [
+      z
+        .string()
+        .regex(FORWARD_RE, FORWARD_FORMS)
+        .superRefine((s, ctx) => {
+          const m = FORWARD_RE.exec(s);
+          if (!m) return;
+          const [, local, svc, port] = m;
+          if (local === undefined && (svc !== undefined || !/^\d+$/.test(port as string)))
+            ctx.addIssue({
+              code: 'custom',
+              message: `needs a local port when it names a port or a Service (such as "8080:${s}")`,
+            });
+          for (const n of [local, /^\d+$/.test(port as string) ? port : undefined])
+            if (n !== undefined && (Number(n) < 1 || Number(n) > 65535))
+              ctx.addIssue({ code: 'custom', message: `port ${n} is out of range; must be 1-65535` });
+        }),
+      hostPort,
+      z
+        .strictObject({
+          local: hostPort.optional().describe('Port on 127.0.0.1 (default: `port`, when that is a number).'),
+          service: dnsLabel
+            .optional()
+            .describe("Name of the Service (default: the service's only Service in its manifests)."),
+          port: servicePort.describe('The Service port: its name or number.'),
+        })
+        .refine((o) => o.local !== undefined || typeof o.port === 'number', {
+          message: 'needs "local" (the port on 127.0.0.1) when "port" is a name',
+        }),
+    ],
+    { error: FORWARD_FORMS },
+  )
+  .transform((f): ForwardConfig => {
+    if (typeof f === 'number') return { local: f, port: f };
+    if (typeof f === 'object') {
+      return {
+        local: f.local ?? (f.port as number),
+        ...(f.service ? { service: f.service } : {}),
+        port: f.port,
+      };
+    }
+    const [, local, svc, port] = FORWARD_RE.exec(f) as RegExpExecArray;
+    const p = /^\d+$/.test(port as string) ? Number(port) : (port as string);
+    return { local: Number(local ?? port), ...(svc ? { service: svc } : {}), port: p };
+  });
+
+/** A forward as parsed, whatever form it was written in. */
+export interface ForwardConfig {
+  local: number;
+  /** The Service's name; absent: the service's only Service. */
+  service?: string;
+  /** The Service port, by name or number. */
+  port: string | number;
+}
+
 const service = z
   .strictObject({
     name: dnsLabel.describe('Service name, unique in the project.'),
@@ -83,6 +156,12 @@ const service = z
       .array(syncRule)
       .default([])
       .describe('Live-update rules (copy files into the running container).'),
+    forwards: z
+      .array(forwardEntry)
+      .optional()
+      .describe(
+        'Port-forwards opened by `up` while it watches (and by `devenv forward`): a port on 127.0.0.1 → a Service port of this service\'s manifests, by name or number: "8080:http", "9229" (the same port), "8080:web:http" or { local, service, port } to name the Service when there are several. Each connection goes to a ready pod at that moment, so forwards survive pod restarts, rollouts and reloads.',
+      ),
   })
   .describe('A service built from source and deployed from its manifests.');
 
@@ -255,7 +334,8 @@ export const configSchema = z
     apiVersion: z.literal(API_VERSION).describe('Config format version.'),
     project: dnsLabel.describe('Project name: names the cluster, containers, volumes and labels.'),
     cluster: cluster.prefault({}),
-    services: z.array(service).default([]),
+    // prefault, not default: the JSON Schema drops a default whose items transform (forwards).
+    services: z.array(service).prefault([]),
     database: database.optional(),
     objectStore: objectStore.optional(),
     tls: tls.optional(),

@@ -410,6 +410,9 @@ export function semanticProblems(config: Config, probe: PathProbe): Problem[] {
     [['objectStore', 'port'], config.objectStore ? config.objectStore.port : undefined],
     [['objectStore', 'consolePort'], config.objectStore ? config.objectStore.consolePort : undefined],
     [['tls', 'port'], config.tls?.port],
+    ...config.services.flatMap((svc, i) =>
+      (svc.forwards ?? []).map((f, j): [PropertyKey[], number] => [['services', i, 'forwards', j], f.local]),
+    ),
   ];
   const byPort = new Map<number, string>();
   for (const [path, port] of ports) {

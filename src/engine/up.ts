@@ -20,6 +20,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
 import { ensureDir, projectStateDir } from '../state/paths.ts';
 import { type EventSink, skipped, step } from './events.ts';
+import type { ForwardPlan } from './forwards.ts';
 import { acquireLock } from './lock.ts';
 import { DATA_SECRET, namespaceOf, toPlain } from './render.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -32,6 +33,12 @@ export interface UpOptions {
   kubeconfig?: string;
   /** Start objectStore.engine even though another engine's volumes hold data (kept). */
   switchObjectStore?: boolean;
+  /**
+   * The caller opens `services[].forwards` once up returns (it watches): resolve them
+   * against the rendered manifests and check their local ports are free, before anything
+   * is created.
+   */
+  forwards?: boolean;
   onEvent: EventSink;
 }
 
@@ -44,6 +51,8 @@ export interface UpResult {
   client: KubeClient;
   /** Loaded manifests per service, kept for re-rendering on reload. */
   docs: Map<string, SourceDoc[]>;
+  /** The forwards to open (resolved when `forwards` was asked for, else empty). */
+  forwards: ForwardPlan[];
   ms: number;
 }
 
@@ -70,6 +79,10 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     for (const svc of config.services) docs.set(svc.name, await loadManifests(svc.manifests, { root }));
     const { renderManifests } = await import('../manifests/render.ts');
     renderAll(config, docs, {}, renderManifests); // a dry render: throws on bad manifests
+    // Each forward names a Service and port the rendered manifests have (forwards.ts).
+    const forwards = opts.forwards
+      ? await (await import('./forwards.ts')).resolveForwards(opts.loaded, docs)
+      : [];
 
     // Pre-flight (preflight.ts): every image the run needs is present or pullable, and k3d
     // is installed in a supported version; else one error naming each, nothing created.
@@ -84,6 +97,12 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
     // The host ports a cluster to create or start needs are free (else: who holds them).
     if (target.kind === 'k3d') await checkClusterPorts(config);
+    // So are the forwards' local ports on this machine.
+    if (forwards.length > 0) {
+      const { assertPortsFree } = await import('./ports.ts');
+      const { forwardPortNeeds } = await import('./forwards.ts');
+      await assertPortsFree(forwardPortNeeds(forwards));
+    }
 
     // 2. Cluster ∥ data services ∥ builds.
     const network = target.kind === 'k3d' ? await ensureClusterNetwork(config, emit) : undefined;
@@ -122,6 +141,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       reconcile: result,
       client,
       docs,
+      forwards,
       ms: Math.round(performance.now() - t0),
     };
   } finally {

@@ -3,7 +3,7 @@
  * state, read-only. The JSON shape (schemaVersion 1) is documented in the README; it
  * carries no secret (ports and container names only).
  */
-import { loadConfig } from '../../config/load.ts';
+import { type LoadedConfig, loadConfig } from '../../config/load.ts';
 import { resolveTarget } from '../../engine/target.ts';
 import type { GlobalOptions } from '../main.ts';
 import { dim, green, red, yellow } from '../output.ts';
@@ -31,10 +31,23 @@ export interface StatusReport {
     name: string;
     workloads: Array<{ kind: string; namespace: string; name: string; ready: boolean; message: string }>;
   }>;
+  /**
+   * services[].forwards: where each listens and what it reaches (empty without forwards).
+   * `listening`: something holds the port on this machine (`holder` names it): a watching
+   * `up` or `devenv forward`, or another program.
+   */
+  forwards: Array<{
+    service: string;
+    address: string;
+    target: string;
+    listening: boolean;
+    holder?: string;
+  }>;
 }
 
 export async function run(opts: Flags, _args: string[], global: GlobalOptions): Promise<number> {
-  const { config } = loadConfig(global.config);
+  const loaded = loadConfig(global.config);
+  const { config } = loaded;
   const target = resolveTarget(config, opts.context, opts.kubeconfig);
   const report: StatusReport = {
     schemaVersion: 1,
@@ -42,6 +55,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
     cluster: { kind: target.kind, context: target.context, state: 'absent' },
     data: [],
     services: [],
+    forwards: [],
   };
   // Status reports; it fails only on bad input. No cluster yet (before the first `up`,
   // after `destroy`) is a state to report, and so is a k3d that cannot be run: the data
@@ -135,6 +149,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
     }
     report.services = [...byService].map(([name, workloads]) => ({ name, workloads }));
   }
+  report.forwards = await forwardStatus(loaded);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
@@ -162,5 +177,40 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
       );
     }
   }
+  for (const f of report.forwards)
+    process.stdout.write(
+      `forward  ${f.service.padEnd(12)} ${f.address} → ${f.target}  ${f.listening ? green(`listening (${f.holder})`) : dim('not open ("devenv up" opens it while watching)')}\n`,
+    );
   return 0;
+}
+
+/** The configured forwards (resolved against the manifests where they load) and who listens on each. */
+async function forwardStatus(loaded: LoadedConfig): Promise<StatusReport['forwards']> {
+  const { config } = loaded;
+  if (!config.services.some((s) => (s.forwards ?? []).length > 0)) return [];
+  const { isPortFree, describePortHolder } = await import('../../net/ports.ts');
+  const { describeTarget, resolveForwards } = await import('../../engine/forwards.ts');
+  const { loadManifests } = await import('../../manifests/load.ts');
+  let targets: Map<number, string> | undefined;
+  try {
+    const docs = new Map();
+    for (const s of config.services)
+      docs.set(s.name, await loadManifests(s.manifests, { root: loaded.root }));
+    targets = new Map((await resolveForwards(loaded, docs)).map((p) => [p.local, describeTarget(p)]));
+  } catch {
+    // Manifests that do not load or resolve: report the entries as written; `up` names the problem.
+  }
+  const out: StatusReport['forwards'] = [];
+  for (const s of config.services)
+    for (const f of s.forwards ?? []) {
+      const listening = !(await isPortFree(f.local, '127.0.0.1'));
+      out.push({
+        service: s.name,
+        address: `127.0.0.1:${f.local}`,
+        target: targets?.get(f.local) ?? `${f.service ? `Service ${f.service} ` : ''}port ${f.port}`,
+        listening,
+        ...(listening ? { holder: describePortHolder(f.local, []).text } : {}),
+      });
+    }
+  return out;
 }

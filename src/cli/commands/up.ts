@@ -18,12 +18,15 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   const onEvent: EventSink = (e: ProgressEvent) => {
     for (const l of listeners) l(e);
   };
+  const watching = opts.watch !== false && loaded.config.services.length > 0;
   const { up } = await import('../../engine/up.ts');
   const result = await up({
     loaded,
     ...(opts.context ? { context: opts.context } : {}),
     ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
     ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
+    // Forwards live as long as this process: only a watching up opens them.
+    ...(watching ? { forwards: true } : {}),
     onEvent,
   });
   const r = result.reconcile;
@@ -33,7 +36,19 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   );
   if (result.data?.host.objectStore?.consoleUrl)
     process.stdout.write(`MinIO console: ${result.data.host.objectStore.consoleUrl}\n`);
-  if (opts.watch === false || loaded.config.services.length === 0) return 0;
+  const { forwardLine, openForwards } = await import('../../engine/forwards.ts');
+  if (!watching) {
+    const n = loaded.config.services.reduce((k, s) => k + (s.forwards?.length ?? 0), 0);
+    if (n > 0)
+      process.stdout.write(
+        `${n} port-forward(s) not opened: they are open while up watches; "devenv forward SERVICE" opens one alone\n`,
+      );
+    return 0;
+  }
+  // Port-forwards (services[].forwards), each connection to a ready pod of that moment.
+  const forwards = await openForwards(result.client, result.forwards, onEvent);
+  for (const f of forwards.forwards)
+    process.stdout.write(`forward ${forwardLine(f.plan)}  (${f.plan.service})\n`);
 
   // Watch and reload until Ctrl-C; the environment keeps running afterwards.
   const { reloadService, syncService } = await import('../../engine/reload.ts');
@@ -63,7 +78,11 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
       loaded,
       result,
       onEvent: (sink) => listeners.splice(0, listeners.length, sink ?? print),
-      reload: (name) => reloadService(ctx, loaded.config.services.find((s) => s.name === name)!),
+      // `r` goes through the service's one reload queue, never beside a save's build.
+      reload: (name) =>
+        loop.trigger(name).then((ev) => {
+          if (ev.result === 'failed') throw new Error(ev.error ?? 'the rebuild failed');
+        }),
     });
   } else {
     process.stdout.write(
@@ -75,6 +94,7 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
     });
   }
   await loop.close();
+  await forwards.close();
   process.stdout.write('stopped watching; the environment is still running ("devenv down" stops it)\n');
   return 0;
 }
