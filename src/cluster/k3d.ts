@@ -19,7 +19,7 @@ async function k3d(args: string[], timeoutMs = 300_000): Promise<string> {
   // else the current docker context, else the default socket), so both use the same one.
   const env = dockerChildEnv();
   try {
-    const { stdout } = await run(k3dBinary(), args, {
+    const { stdout } = await run(await k3dBinary(), args, {
       env,
       timeout: timeoutMs,
       maxBuffer: 16 << 20,

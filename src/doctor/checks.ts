@@ -111,41 +111,63 @@ async function binaryVersion(cmd: string, args: string[]): Promise<string | unde
   }
 }
 
-/** The k3d that `up` runs (DEVENV_K3D, else PATH: cluster/k3d-binary.ts), never another one. */
+/**
+ * The k3d that `up` runs, and why that one (cluster/k3d-binary.ts: DEVENV_K3D, PATH,
+ * devenv's cache, or to be fetched by `up`), never another one. Doctor never downloads.
+ */
 export async function checkK3d(): Promise<CheckResult> {
-  const { k3dBinary, k3dNotFound } = await import('../cluster/k3d-binary.ts');
-  const bin = k3dBinary();
-  const out = await binaryVersion(bin, ['version']);
+  const { chooseK3d, k3dNotFound, K3D_MANUAL_INSTALL } = await import('../cluster/k3d-binary.ts');
+  const choice = await chooseK3d();
+  const bin = choice.binary;
+  const base = { id: 'k3d', title: 'k3d', required: true } as const;
   const fix = `Install k3d >= ${MIN_K3D}: see https://k3d.io (e.g. "curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash" or "brew install k3d").`;
-  if (out === undefined)
+  const why = { source: choice.source, why: choice.why };
+  if (choice.source === 'none')
     return {
-      id: 'k3d',
-      title: 'k3d',
-      required: true,
+      ...base,
       status: 'fail',
-      detail: k3dNotFound(),
-      fix,
-      data: { binary: bin },
+      detail: choice.why,
+      fix: `${K3D_MANUAL_INSTALL[0]!.toUpperCase()}${K3D_MANUAL_INSTALL.slice(1)}.`,
+      data: { binary: bin, ...why },
     };
+  if (choice.source === 'fetch')
+    return {
+      ...base,
+      status: 'ok',
+      detail: choice.why,
+      data: {
+        binary: bin,
+        version: choice.version,
+        url: choice.url,
+        sha256: choice.sha256,
+        cachePath: choice.cachePath,
+        ...why,
+      },
+    };
+  const out = await binaryVersion(bin, ['version']);
+  if (out === undefined)
+    return { ...base, status: 'fail', detail: k3dNotFound(), fix, data: { binary: bin, ...why } };
   const version = /k3d version v?([\d.]+)/.exec(out)?.[1];
   if (!version)
     return {
-      id: 'k3d',
-      title: 'k3d',
-      required: true,
+      ...base,
       status: 'warn',
       detail: `could not read the k3d version from "${out.trim()}" (${bin})`,
-      data: { binary: bin },
+      data: { binary: bin, ...why },
     };
   const ok = versionAtLeast(version, MIN_K3D);
+  const from =
+    choice.source === 'DEVENV_K3D'
+      ? ` (${bin}, from DEVENV_K3D)`
+      : choice.source === 'PATH'
+        ? ' (from PATH)'
+        : ` (${choice.why})`;
   return {
-    id: 'k3d',
-    title: 'k3d',
-    required: true,
+    ...base,
     status: ok ? 'ok' : 'fail',
-    detail: `k3d ${version}${bin === 'k3d' ? '' : ` (${bin}, from DEVENV_K3D)`}`,
+    detail: `k3d ${version}${from}`,
     ...(ok ? {} : { fix }),
-    data: { version, binary: bin },
+    data: { version, binary: bin, ...why },
   };
 }
 

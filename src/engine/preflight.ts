@@ -302,6 +302,11 @@ export interface PreflightInput {
   k3dConfigFile?: string;
   /** `up --switch-object-store`: another engine's object store volumes do not stop the run. */
   switchObjectStore?: boolean;
+  /**
+   * `up`: with no k3d installed, fetch devenv's pinned k3d now (cluster/k3d-binary.ts
+   * ensureK3d: verified, cached); a failed fetch is a tool problem. Doctor never fetches.
+   */
+  fetchTools?: boolean;
   onEvent?: EventSink;
 }
 
@@ -330,8 +335,12 @@ export async function checkPreflight(input: PreflightInput): Promise<PreflightRe
   // Tools first: without k3d nothing of the cluster can be planned (its helper images' tags).
   if (input.k3dConfigFile) {
     const k = await import('../cluster/k3d.ts');
+    const kb = await import('../cluster/k3d-binary.ts');
     try {
-      k3d = await k.k3dVersion();
+      if (input.fetchTools) await kb.ensureK3d(input.onEvent ? { onEvent: input.onEvent } : {});
+      const choice = await kb.chooseK3d();
+      // Doctor: the k3d `up` will fetch is planned with its pinned version.
+      k3d = choice.source === 'fetch' ? choice.version : await k.k3dVersion();
     } catch (err) {
       toolProblems.push((err as Error).message);
     }
@@ -411,7 +420,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
   emit({ type: 'step', id: 'preflight', phase: 'start', detail: 'images and tools' });
   let r: PreflightResult;
   try {
-    r = await checkPreflight(input);
+    r = await checkPreflight({ ...input, fetchTools: true });
     const problems = [...r.toolProblems, ...r.imageProblems, ...r.dataProblems];
     if (problems.length > 0) {
       throw problems.length === 1

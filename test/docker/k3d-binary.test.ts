@@ -42,6 +42,7 @@ function cli(
     ...process.env,
     PATH: `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin`,
     DEVENV_STATE_DIR: join(dir, '.state'),
+    DEVENV_CACHE_DIR: join(dir, '.cache'), // no k3d devenv fetched earlier on this machine
     NO_COLOR: '1',
     ...extra,
   };

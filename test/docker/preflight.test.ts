@@ -174,10 +174,13 @@ describe.skipIf(!ok)('pre-flight: images and tools, before anything is created',
       `  port: ${await freePort()}`,
       `  consolePort: ${await freePort()}`,
     ]);
-    // PATH without k3d (node is run by its absolute path; the data services need no tool).
+    // PATH without k3d (node is run by its absolute path; the data services need no tool);
+    // devenv's pinned k3d is fetched from a mirror nothing answers on (never the internet).
     const r = await cli(d, ['up', '--no-tui', '--no-watch'], {
       PATH: '/usr/bin:/bin',
       DEVENV_K3D: undefined,
+      DEVENV_TOOLS_MIRROR: 'http://127.0.0.1:9',
+      DEVENV_CACHE_DIR: join(dir, '.cache'),
     });
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(2);
