@@ -30,6 +30,27 @@ export interface ReloadTimings {
 }
 
 export async function reloadService(ctx: ReloadContext, service: ServiceConfig): Promise<ReloadTimings> {
+  // In one process the reload loop's per-service queue already runs one rebuild at a
+  // time (src/watch/loop.ts); this lock does the same across processes: `devenv reload`
+  // beside a watching `up` waits for its build and apply, then builds the newer files.
+  const { waitForLock } = await import('./lock.ts');
+  const lock = await waitForLock(ctx.loaded.config.project, `reload-${service.name}`, {
+    onWait: (owner) =>
+      ctx.onEvent({
+        type: 'step',
+        id: `build:${service.name}`,
+        phase: 'progress',
+        detail: `waiting for another rebuild of ${service.name} (pid ${owner.pid ?? '?'}) to finish`,
+      }),
+  });
+  try {
+    return await rebuildAndApply(ctx, service);
+  } finally {
+    lock.release();
+  }
+}
+
+async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Promise<ReloadTimings> {
   const { config, root } = ctx.loaded;
   // The deploy half loads while the image builds (a no-op once the modules are loaded).
   const later = Promise.all([import('./render.ts'), import('./deploy.ts')]);

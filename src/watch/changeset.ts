@@ -161,8 +161,13 @@ export interface ChangedFile {
 
 export interface ChangeSet {
   service: string;
-  /** One entry per path, in first-seen order. Never empty. */
+  /** One entry per path, in first-seen order. Never empty, except in a `requested` set. */
   files: ChangedFile[];
+  /**
+   * Why a rebuild was asked for by name rather than by a file (the dashboard's `r`): such
+   * a set rebuilds whatever its files, and a set merged with one stays a rebuild.
+   */
+  requested?: string;
   /** Time (ms, caller's clock) of the first and last event: the save → ready clock starts at `firstAt`. */
   firstAt: number;
   lastAt: number;
@@ -197,11 +202,13 @@ export function mergeChangeSets(a: ChangeSet, b: ChangeSet): ChangeSet {
   const index = new Map<string, number>();
   for (const f of a.files) addFile(files, index, f);
   for (const f of b.files) addFile(files, index, f);
+  const requested = a.requested ?? b.requested;
   return {
     service: a.service,
     files,
     firstAt: Math.min(a.firstAt, b.firstAt),
     lastAt: Math.max(a.lastAt, b.lastAt),
+    ...(requested !== undefined ? { requested } : {}),
   };
 }
 
@@ -255,6 +262,14 @@ export class ChangeBuffer {
     return min;
   }
 
+  /** Removes and returns `service`'s set now, due or not (a requested rebuild covers it). */
+  take(service: string): ChangeSet | undefined {
+    const p = this.#pending.get(service);
+    if (!p) return undefined;
+    this.#pending.delete(service);
+    return { service, files: p.files, firstAt: p.firstAt, lastAt: p.lastAt };
+  }
+
   /** Removes and returns the change sets whose window closed by `now`. */
   takeDue(now: number): ChangeSet[] {
     const out: ChangeSet[] = [];
@@ -290,13 +305,14 @@ export type ReloadPlan = { kind: 'sync'; files: SyncFile[] } | { kind: 'rebuild'
  * Sync when EVERY file of the set matches a `sync` rule (first match wins) and none is
  * the Dockerfile, .dockerignore or outside the context; otherwise rebuild, with the
  * first reason found. A rule's `dest` mirrors the context root: `app/x.py` under
- * `{src: "app/**", dest: "/srv"}` goes to `/srv/app/x.py`.
+ * `{src: "app/**", dest: "/srv"}` goes to `/srv/app/x.py`. A `requested` set always rebuilds.
  */
 export function classifyChangeSet(
-  cs: Pick<ChangeSet, 'files'>,
+  cs: Pick<ChangeSet, 'files' | 'requested'>,
   service: Pick<ServiceConfig, 'sync'>,
   dockerfileRel?: string,
 ): ReloadPlan {
+  if (cs.requested !== undefined) return { kind: 'rebuild', reason: cs.requested };
   const rules = service.sync ?? [];
   if (rules.length === 0) return { kind: 'rebuild', reason: 'no sync rules' };
   const matchers = rules.map((r) => picomatch(r.src.replace(/^\.\//, ''), { dot: true }));

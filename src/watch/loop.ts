@@ -4,8 +4,11 @@
  * injected action, one at a time per service, with at most one queued follow-up.
  *
  *   chokidar ─► routeChange ─► ChangeBuffer (debounce) ─► ReloadQueue ─► onChangeSet
- *                                                                         └► ReloadEvent
+ *   trigger(service) (the dashboard's `r`) ──────────────────┘            └► ReloadEvent
  *
+ * Every reload of a service goes through its one queue, whatever asked for it, so a save
+ * and an `r` never build or apply the same service at once, and the last run builds the
+ * newest files.
  * The watcher is native (inotify per directory on Linux, FSEvents/recursive elsewhere),
  * never polling, and its `ignored` predicate prunes .git, node_modules and .dockerignore'd
  * directories before they are read, so a 10k-file repository is ready fast and costs
@@ -65,6 +68,14 @@ export interface WatchLoopOptions {
 export interface WatchLoop {
   /** The directories / files handed to the watcher (nested roots removed). */
   readonly roots: readonly string[];
+  /**
+   * Rebuilds `service` now through its queue, as a change set that rebuilds whatever its
+   * files: merged into the queued follow-up while a run is in flight, and taking the
+   * changes still being debounced for the service (the rebuild covers them). Resolves
+   * with the ReloadEvent of the run that covered it (emitted to `onEvent` too, `failed`
+   * included); rejects for an unknown service or when the loop closes before that run.
+   */
+  trigger(service: string, reason?: string): Promise<ReloadEvent>;
   /** Resolves when nothing is buffered, running or queued. */
   idle(): Promise<void>;
   /** Stops watching; waits for actions in flight; queued follow-ups are dropped. */
@@ -91,16 +102,23 @@ export async function startWatchLoop(opts: WatchLoopOptions): Promise<WatchLoop>
     maxWaitMs: opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
   });
 
+  // Callers of `trigger` whose set is queued and not yet taken by a run, per service.
+  const waiting = new Map<string, Array<{ resolve(ev: ReloadEvent): void; reject(err: Error): void }>>();
   const queues = new Map<string, ReloadQueue<ChangeSet>>();
   for (const s of opts.services) {
     const route = () => routes.find((r) => r.service === s.name) as ServiceRoute;
     queues.set(
       s.name,
       new ReloadQueue<ChangeSet>(async (cs) => {
+        // Taken before the first await: the triggers merged into `cs` are exactly the
+        // ones registered until the queue started this run.
+        const waiters = waiting.get(s.name) ?? [];
+        waiting.delete(s.name);
         const plan = classifyChangeSet(cs, s, route().dockerfileRel);
+        let ev: ReloadEvent;
         try {
           const outcome = (await opts.onChangeSet(s, { ...cs, plan })) ?? undefined;
-          const ev: ReloadEvent = {
+          ev = {
             type: 'reload',
             service: s.name,
             result: outcome?.result ?? 'ok',
@@ -108,17 +126,18 @@ export async function startWatchLoop(opts: WatchLoopOptions): Promise<WatchLoop>
             time: Date.now(),
           };
           if (outcome?.tag) ev.tag = outcome.tag;
-          sink(ev);
         } catch (err) {
-          sink({
+          ev = {
             type: 'reload',
             service: s.name,
             result: 'failed',
             timings: { totalMs: Date.now() - cs.firstAt },
             error: (err as Error)?.message ?? String(err),
             time: Date.now(),
-          });
+          };
         }
+        sink(ev);
+        for (const w of waiters) w.resolve(ev);
       }, mergeChangeSets),
     );
   }
@@ -193,6 +212,20 @@ export async function startWatchLoop(opts: WatchLoopOptions): Promise<WatchLoop>
 
   return {
     roots,
+    trigger(service, reason = 'rebuild requested') {
+      const queue = queues.get(service);
+      if (!queue) return Promise.reject(new Error(`no service "${service}" is watched`));
+      if (closed) return Promise.reject(new Error('the reload loop has stopped'));
+      const now = Date.now();
+      const asked: ChangeSet = { service, files: [], firstAt: now, lastAt: now, requested: reason };
+      const buffered = buffer.take(service);
+      return new Promise<ReloadEvent>((resolve, reject) => {
+        const ws = waiting.get(service) ?? [];
+        ws.push({ resolve, reject });
+        waiting.set(service, ws);
+        queue.push(buffered ? mergeChangeSets(asked, buffered) : asked);
+      });
+    },
     async idle() {
       for (;;) {
         if (buffer.size > 0) {
@@ -210,6 +243,10 @@ export async function startWatchLoop(opts: WatchLoopOptions): Promise<WatchLoop>
       if (timer) clearTimeout(timer);
       await watcher.close();
       await Promise.all([...queues.values()].map((q) => q.close()));
+      // Their queued set was dropped with the queue's follow-up.
+      for (const ws of waiting.values())
+        for (const w of ws) w.reject(new Error('the reload loop stopped before the rebuild ran'));
+      waiting.clear();
     },
   };
 }

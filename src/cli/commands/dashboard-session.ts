@@ -29,7 +29,10 @@ export interface DashboardSessionOptions {
   result: UpResult;
   /** Installs (sink) / removes (undefined) the receiver of the engine's progress events. */
   onEvent(sink: EventSink | undefined): void;
-  /** Rebuild and roll out one service (the reload loop's entry point). */
+  /**
+   * Rebuild and roll out one service: the reload loop's `trigger`, so `r` goes through the
+   * service's one queue with its file saves; rejects when that rebuild failed.
+   */
   reload(service: string): unknown;
   /** Test seams: the store, the terminal streams, the redraw rate. */
   store?: Store;
