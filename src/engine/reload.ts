@@ -10,7 +10,9 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { SourceDoc } from '../manifests/types.ts';
+import type { SyncFile } from '../watch/changeset.ts';
 import type { EventSink } from './events.ts';
+import type { PodLike, ResyncKeeper, SyncWorkload } from './resync.ts';
 
 export interface ReloadContext {
   loaded: LoadedConfig;
@@ -19,6 +21,11 @@ export interface ReloadContext {
   /** Current image per repository; updated in place by each reload. */
   images: Record<string, string>;
   onEvent: EventSink;
+  /**
+   * Sync mode: the files synced since each service's image was built, re-applied to every
+   * new container (resync.ts). Created by the first sync; cleared by a rebuild.
+   */
+  resync?: ResyncKeeper;
 }
 
 export interface ReloadTimings {
@@ -66,6 +73,8 @@ async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Prom
     deferCollection: true,
   });
   if (ctx.images[img.repo] === img.ref) {
+    // The running image was built from these very files: nothing synced is pending.
+    ctx.resync?.clear(service.name);
     return { buildMs: img.buildMs, loadMs: img.loadMs, rolloutMs: 0, tag: img.tag, result: 'unchanged' };
   }
   const [{ renderServices }, { deploy }] = await later;
@@ -93,6 +102,8 @@ async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Prom
     // (recorded only on success, the undo would look "unchanged" and the broken pods stay).
     onApplied: () => {
       ctx.images[img.repo] = img.ref;
+      // The new image holds every file synced so far; its pods need no re-sync.
+      ctx.resync?.clear(service.name);
     },
   });
   return {
@@ -108,16 +119,81 @@ async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Prom
  * Sync mode (like Tilt's live_update): copy the changed files into the service's running
  * containers and run the rules' commands, with no image build. The targets are the
  * running pods of the service's workloads, containers whose image is the service's.
+ * The files join the service's ledger (resync.ts): a container that starts later (a new
+ * pod, a restart) gets them too before the service is reported current.
  */
 export async function syncService(
   ctx: ReloadContext,
   service: ServiceConfig,
-  files: import('../watch/changeset.ts').SyncFile[],
+  files: SyncFile[],
 ): Promise<{ syncMs: number }> {
-  const { config } = ctx.loaded;
   const { planSync, syncToPods } = await import('../build/sync.ts');
-  const { serviceRepository } = await import('../build/builder.ts');
   const { execInPod } = await import('../kube/exec.ts');
+  const keeper = await resyncKeeper(ctx);
+  const targets: Array<{ namespace: string; pod: string; container: string }> = [];
+  const containerIDs: string[] = [];
+  for (const w of await syncWorkloads(ctx, service)) {
+    for (const p of await listPods(ctx, w.namespace, w.selector)) {
+      if (p.status?.phase !== 'Running' || p.metadata.deletionTimestamp) continue;
+      for (const c of w.containers) {
+        targets.push({ namespace: w.namespace, pod: p.metadata.name, container: c });
+        const id = p.status.containerStatuses?.find((s) => s.name === c)?.containerID;
+        if (id) containerIDs.push(id);
+      }
+    }
+  }
+  try {
+    const r = await syncToPods({
+      service: service.name,
+      plan: planSync(files, service.sync),
+      targets,
+      execInPod: (ns, pod, container, cmd, stdin) => execInPod(ctx.client, ns, pod, container, cmd, stdin),
+      onEvent: ctx.onEvent,
+    });
+    keeper.recordSync(service, files, containerIDs);
+    return r;
+  } catch (err) {
+    // Which containers got the files is unknown: none counts as current, so the keeper
+    // re-applies the ledger to each (and rebuilds if that fails too).
+    keeper.recordSync(service, files, []);
+    throw err;
+  }
+}
+
+/** The keeper of synced files (resync.ts) of this reload context, created on first use. */
+async function resyncKeeper(ctx: ReloadContext): Promise<ResyncKeeper> {
+  if (ctx.resync) return ctx.resync;
+  const { ResyncKeeper } = await import('./resync.ts');
+  const { planSync, syncToPods } = await import('../build/sync.ts');
+  const { execInPod } = await import('../kube/exec.ts');
+  ctx.resync ??= new ResyncKeeper({
+    onEvent: (e) => ctx.onEvent(e),
+    workloads: (service) => syncWorkloads(ctx, service),
+    listPods: (ns, selector) => listPods(ctx, ns, selector),
+    sync: (service, files, targets) =>
+      syncToPods({
+        service: service.name,
+        plan: planSync(files, service.sync),
+        targets,
+        execInPod: (ns, pod, container, cmd, stdin) => execInPod(ctx.client, ns, pod, container, cmd, stdin),
+        onEvent: ctx.onEvent,
+      }),
+    rebuild: (service) => reloadService(ctx, service),
+  });
+  return ctx.resync;
+}
+
+async function listPods(ctx: ReloadContext, namespace: string, selector: string): Promise<PodLike[]> {
+  const r = await ctx.client.request<{ items: PodLike[] }>('GET', `/api/v1/namespaces/${namespace}/pods`, {
+    query: { labelSelector: selector },
+  });
+  return r.items;
+}
+
+/** The service's workloads (as rendered for dev) and their containers that run its image. */
+async function syncWorkloads(ctx: ReloadContext, service: ServiceConfig): Promise<SyncWorkload[]> {
+  const { config } = ctx.loaded;
+  const { serviceRepository } = await import('../build/builder.ts');
   const { imageRepository } = await import('../manifests/images.ts');
   const { renderManifests } = await import('../manifests/render.ts');
   const repo = serviceRepository(service, config.project);
@@ -128,7 +204,7 @@ export async function syncService(
     defaultNamespace: config.project,
     images: ctx.images,
   });
-  const targets: Array<{ namespace: string; pod: string; container: string }> = [];
+  const out: SyncWorkload[] = [];
   for (const o of rendered.objects) {
     const spec = o.object.spec as
       | {
@@ -144,20 +220,11 @@ export async function syncService(
     const selector = Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    const ns = o.id.namespace;
-    const pods = await ctx.client.request<{
-      items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status?: { phase?: string } }>;
-    }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: selector } });
-    for (const p of pods.items) {
-      if (p.status?.phase !== 'Running' || p.metadata.deletionTimestamp) continue;
-      for (const c of containers) targets.push({ namespace: ns, pod: p.metadata.name, container: c.name });
-    }
+    out.push({
+      namespace: o.id.namespace ?? config.project,
+      selector,
+      containers: containers.map((c) => c.name),
+    });
   }
-  return syncToPods({
-    service: service.name,
-    plan: planSync(files, service.sync),
-    targets,
-    execInPod: (ns, pod, container, cmd, stdin) => execInPod(ctx.client, ns, pod, container, cmd, stdin),
-    onEvent: ctx.onEvent,
-  });
+  return out;
 }

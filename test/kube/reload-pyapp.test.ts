@@ -231,4 +231,89 @@ describe.skipIf(!kubeconfig)('sync mode on the real test cluster', () => {
     expect(up.out).toMatch(/sync:web/);
     expect((up.out.match(/build:web start/g) ?? []).length).toBe(buildsBefore);
   });
+
+  it('a new pod gets the synced files before it is reported current (delete the pod after a sync)', async () => {
+    const url = serviceUrl(project);
+    // Retry-safe: each attempt syncs a version of its own.
+    const version = `3.0.${Date.now() % 100_000}-synced`;
+    setVersion(dir, version);
+    await waitFor(`${version} synced`, () => onlyAnswer(url, `pyapp ${version}`, 3), 60_000);
+    const pods = (): Array<{ name: string; deleting: boolean }> =>
+      JSON.parse(
+        execFileSync(
+          'kubectl',
+          [
+            '--kubeconfig',
+            kubeconfig!,
+            '-n',
+            project,
+            'get',
+            'pods',
+            '-l',
+            'app.kubernetes.io/name=web',
+            '-o',
+            'json',
+          ],
+          { encoding: 'utf8' },
+        ),
+      ).items.map((p: { metadata: { name: string; deletionTimestamp?: string } }) => ({
+        name: p.metadata.name,
+        deleting: Boolean(p.metadata.deletionTimestamp),
+      }));
+    const old = pods().filter((p) => !p.deleting);
+    expect(old).toHaveLength(1);
+    const oldPod = old[0]!.name;
+    const buildsBefore = (up.out.match(/build:web start/g) ?? []).length;
+    const mark = up.out.length;
+    const t0 = Date.now();
+    execFileSync(
+      'kubectl',
+      ['--kubeconfig', kubeconfig!, '-n', project, 'delete', 'pod', oldPod, '--wait=false'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    // Until the new pod serves the synced version: every answer with the image's code
+    // (1.0.0) must come while devenv says so (a started resync naming a new container),
+    // never after it reported the re-sync done.
+    let staleAnswers = 0;
+    let firstSynced = 0;
+    await waitFor(
+      'the new pod serving the synced version, re-synced',
+      async () => {
+        // What devenv had said when the request left (a re-sync reported done by then must
+        // be in place), and by the time the answer came (the stale pod must be reported).
+        const before = up.out.slice(mark);
+        const answer = await get(url);
+        const said = up.out.slice(mark);
+        if (answer?.includes('pyapp 1.0.0')) {
+          staleAnswers++;
+          expect(said, `stale code served before devenv reported it; devenv printed:\n${said}`).toMatch(
+            /resync:web start \S+ is a new container: it runs the image's code, without the \d+ file\(s\) synced/,
+          );
+          expect(
+            before,
+            `stale code served after devenv reported it current; devenv printed:\n${said}`,
+          ).not.toMatch(/resync:web done/);
+          return undefined;
+        }
+        if (!/resync:web done/.test(said)) return undefined;
+        if (pods().some((p) => p.name === oldPod)) return undefined; // the old pod still answers
+        if (!answer?.includes(`pyapp ${version}`)) return undefined;
+        firstSynced ||= Date.now() - t0;
+        return onlyAnswer(url, `pyapp ${version}`, 5);
+      },
+      120_000,
+    );
+    const said = up.out.slice(mark);
+    const announced = /resync:web start (\S+) is a new container/.exec(said)?.[1] ?? '';
+    expect(announced).toContain(`${project}/web-`);
+    expect(announced).not.toContain(oldPod);
+    // Reported current again only after the re-sync; by a re-sync, not a rebuild.
+    expect(said.indexOf('reload:web ok')).toBeGreaterThan(said.indexOf('resync:web done'));
+    expect((up.out.match(/build:web start/g) ?? []).length).toBe(buildsBefore);
+    console.log(
+      `pod deleted -> new pod serves the synced version: ${firstSynced} ms (stale answers seen meanwhile: ${staleAnswers}, each while devenv reported the re-sync as pending)`,
+    );
+  });
 });
