@@ -2,12 +2,24 @@
  * Stand-ins for a team's SHARED data servers, for the prerelease kube tests: real Postgres
  * (devenv-test/postgres:15) and MinIO (devenv-test/minio) containers published on all
  * addresses, so that devenv reaches them on 127.0.0.1 and pods of the real test cluster on
- * the node's address. Labelled `dev.devenv/test=<label>`; `stop()` removes them.
+ * the node's address. Labelled `dev.devenv/test=<label>`; `stop()` removes them with their
+ * volumes (call it in afterAll).
+ *
+ * These are servers devenv does not manage (a team's shared ones), so they are started
+ * with testcontainers and its wait strategies rather than devenv's own data code. Offline
+ * rules: the images are the local test images, never pulled (`neverPull`: a missing image
+ * is an error naming it); Ryuk, testcontainers' reaper, is an image these machines do not
+ * have, so it is off and `stop()` is the cleanup; and the engine publishes on this
+ * machine, so the mapped ports are reached on 127.0.0.1 (testcontainers would pick the
+ * Docker bridge's gateway when it finds itself in a container, as on the build machines).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { KubeClient } from '../../src/kube/client.ts';
+
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
 
 const run = promisify(execFile);
 export const PG_IMAGE = process.env.DEVENV_TEST_PG_IMAGE ?? 'devenv-test/postgres:15';
@@ -15,6 +27,7 @@ export const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/m
 const ADMIN_PW = 'admin-pw-for-tests';
 export const S3_KEY = 'prerelease-test';
 export const S3_SECRET = 'prerelease-test-secret';
+const STARTUP_MS = 60_000;
 
 export async function imagesAvailable(...images: string[]): Promise<boolean> {
   try {
@@ -48,43 +61,55 @@ export async function startSharedServers(
   opts: { label: string; minio?: boolean },
 ): Promise<SharedServers> {
   const nodeIp = await nodeAddress(client);
-  const containers: string[] = [];
-  const publish = async (image: string, port: number, args: string[], cmd: string[] = []) => {
-    const { stdout } = await run('docker', [
-      'run',
-      '-d',
-      '--label',
-      `dev.devenv/test=${opts.label}`,
-      '-p',
-      `0.0.0.0::${port}`,
-      ...args,
-      image,
-      ...cmd,
-    ]);
-    const id = stdout.trim();
-    containers.push(id);
-    const { stdout: p } = await run('docker', ['port', id, `${port}/tcp`]);
-    return Number.parseInt(p.split('\n')[0]!.split(':').pop()!, 10);
+  // Loaded here: the kube tests that skip (no images) never load testcontainers.
+  const { GenericContainer, PullPolicy, Wait } = await import('testcontainers');
+  type Started = Awaited<ReturnType<InstanceType<typeof GenericContainer>['start']>>;
+  const started: Started[] = [];
+  const stop = async () => {
+    for (const c of started.splice(0))
+      await c.stop({ remove: true, removeVolumes: true }).catch(() => undefined);
   };
-  const pgPort = await publish(PG_IMAGE, 5432, ['-e', `POSTGRES_PASSWORD=${ADMIN_PW}`]);
-  const adminUrl = `postgres://postgres:${ADMIN_PW}@127.0.0.1:${pgPort}/postgres`;
-  const env: Record<string, string> = {
-    DEVENV_PRERELEASE_DATABASE_URL: adminUrl,
-    // Pods reach the "shared" server on the node's address (Docker publishes it there).
-    DEVENV_PRERELEASE_DATABASE_HOST: nodeIp,
-  };
-  if (opts.minio) {
-    const s3Port = await publish(
-      MINIO_IMAGE,
-      9000,
-      ['-e', `MINIO_ROOT_USER=${S3_KEY}`, '-e', `MINIO_ROOT_PASSWORD=${S3_SECRET}`],
-      ['minio', 'server', '/data'],
-    );
+  const server = (image: string) =>
+    new GenericContainer(image)
+      .withPullPolicy(PullPolicy.neverPull())
+      .withLabels({ 'dev.devenv/test': opts.label })
+      .withStartupTimeout(STARTUP_MS);
+
+  let adminUrl: string;
+  const env: Record<string, string> = {};
+  try {
+    // Ready when it answers on TCP: the image's first-run initialisation serves on the
+    // socket only, so a TCP answer is the server that stays.
+    const pgc = await server(PG_IMAGE)
+      .withEnvironment({ POSTGRES_PASSWORD: ADMIN_PW })
+      .withExposedPorts(5432)
+      .withWaitStrategy(Wait.forSuccessfulCommand('pg_isready -h 127.0.0.1 -p 5432 -U postgres'))
+      .start();
+    started.push(pgc);
+    adminUrl = `postgres://postgres:${ADMIN_PW}@127.0.0.1:${pgc.getMappedPort(5432)}/postgres`;
     Object.assign(env, {
-      DEVENV_PRERELEASE_S3_ENDPOINT: `http://${nodeIp}:${s3Port}`,
-      DEVENV_PRERELEASE_S3_ACCESS_KEY: S3_KEY,
-      DEVENV_PRERELEASE_S3_SECRET_KEY: S3_SECRET,
+      DEVENV_PRERELEASE_DATABASE_URL: adminUrl,
+      // Pods reach the "shared" server on the node's address (Docker publishes it there).
+      DEVENV_PRERELEASE_DATABASE_HOST: nodeIp,
     });
+    if (opts.minio) {
+      const s3 = await server(MINIO_IMAGE)
+        .withEnvironment({ MINIO_ROOT_USER: S3_KEY, MINIO_ROOT_PASSWORD: S3_SECRET })
+        .withCommand(['minio', 'server', '/data'])
+        .withExposedPorts(9000)
+        .withWaitStrategy(Wait.forHttp('/minio/health/live', 9000))
+        .start();
+      started.push(s3);
+      Object.assign(env, {
+        DEVENV_PRERELEASE_S3_ENDPOINT: `http://${nodeIp}:${s3.getMappedPort(9000)}`,
+        DEVENV_PRERELEASE_S3_ACCESS_KEY: S3_KEY,
+        DEVENV_PRERELEASE_S3_SECRET_KEY: S3_SECRET,
+      });
+    }
+  } catch (err) {
+    // A container that failed its wait is removed by testcontainers; the ones before it here.
+    await stop();
+    throw err;
   }
   const query = async (sql: string, params: unknown[] = []) => {
     const c = new pg.Client({ connectionString: adminUrl });
@@ -95,27 +120,5 @@ export async function startSharedServers(
       await c.end();
     }
   };
-  const stop = async () => {
-    for (const id of containers) await run('docker', ['rm', '-f', '-v', id]).catch(() => undefined);
-  };
-  try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await query('SELECT 1');
-        if (opts.minio) {
-          const live = await fetch(`${env.DEVENV_PRERELEASE_S3_ENDPOINT}/minio/health/live`);
-          if (!live.ok) throw new Error(`MinIO: ${live.status}`);
-        }
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
   return { env, adminUrl, adminPassword: ADMIN_PW, query, stop };
 }
