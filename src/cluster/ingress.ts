@@ -28,6 +28,12 @@ export interface TraefikOptions {
   /** The nodes' ports the controller listens on (hostPort): HTTP and HTTPS. */
   httpPort: number;
   httpsPort: number;
+  /**
+   * The project's manifests use Gateway API (cluster/gateway.ts): Traefik's
+   * `kubernetesgateway` provider and its RBAC too. Off otherwise: that provider waits for
+   * the Gateway API CRDs, which devenv installs only for such a project.
+   */
+  gatewayApi?: boolean;
 }
 
 /** The part of `cluster` (config/schema.ts) that decides the controller. */
@@ -54,6 +60,17 @@ export function plannedIngress(
   if (!cluster.ingressOnExistingCluster) return undefined;
   return { image: cluster.ingressImage, httpPort: cluster.httpPort, httpsPort: cluster.httpsPort };
 }
+
+/** What Traefik's Gateway API provider watches (and updates the status of). */
+const GATEWAY_RESOURCES = [
+  'gatewayclasses',
+  'gateways',
+  'httproutes',
+  'grpcroutes',
+  'tlsroutes',
+  'referencegrants',
+  'backendtlspolicies',
+];
 
 /** The controller's objects: namespace, RBAC, IngressClasses nginx (default) and traefik, DaemonSet. */
 export function traefikObjects(opts: TraefikOptions): Array<Record<string, unknown>> {
@@ -82,6 +99,22 @@ export function traefikObjects(opts: TraefikOptions): Array<Record<string, unkno
           verbs: ['get', 'list', 'watch'],
         },
         { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update'] },
+        // Its Gateway API provider (Traefik's documented kubernetes-gateway-rbac.yml, without
+        // TCPRoute: experimental channel, not enabled).
+        ...(opts.gatewayApi
+          ? [
+              {
+                apiGroups: ['gateway.networking.k8s.io'],
+                resources: GATEWAY_RESOURCES,
+                verbs: ['get', 'list', 'watch'],
+              },
+              {
+                apiGroups: ['gateway.networking.k8s.io'],
+                resources: GATEWAY_RESOURCES.map((r) => `${r}/status`),
+                verbs: ['update'],
+              },
+            ]
+          : []),
       ],
     },
     {
@@ -138,6 +171,9 @@ export function traefikObjects(opts: TraefikOptions): Array<Record<string, unkno
                   ...providerOptions(opts.image),
                   '--providers.kubernetesingress=true',
                   '--providers.kubernetesingress.ingressclass=traefik',
+                  // Gateway API (standard channel: HTTPRoute, GRPCRoute, TLSRoute are v1 there;
+                  // no experimentalChannel). Listeners match the entrypoints by port: 80, 443.
+                  ...(opts.gatewayApi ? ['--providers.kubernetesgateway=true'] : []),
                   '--log.level=INFO',
                 ],
                 ports: [

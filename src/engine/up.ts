@@ -388,11 +388,19 @@ async function generatedDocs(
     }
   }
   // The ingress controller (cluster/ingress.ts): applied, pruned and waited for like the
-  // project's own workloads, so `up` does not succeed while it is not running.
-  const { plannedIngress, traefikObjects } = await import('../cluster/ingress.ts');
+  // project's own workloads, so `up` does not succeed while it is not running; with the
+  // Gateway API CRDs, GatewayClass and Gateways where the manifests use Gateway API
+  // (cluster/gateway.ts).
+  const { plannedIngress } = await import('../cluster/ingress.ts');
   const ingress = plannedIngress(config.cluster, target.kind);
-  if (ingress)
-    for (const doc of traefikObjects(ingress)) out.push({ file: '<devenv:ingress>', index: out.length, doc });
+  if (ingress) {
+    const { ingressObjects } = await import('../cluster/gateway.ts');
+    for (const doc of ingressObjects(
+      ingress,
+      app.objects.map((o) => o.object as unknown as Record<string, unknown>),
+    ))
+      out.push({ file: '<devenv:ingress>', index: out.length, doc });
+  }
   if (out.length === 0) return [];
   return render({ docs: out, project: config.project, env: 'dev', defaultNamespace: config.project }).objects;
 }

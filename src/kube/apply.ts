@@ -18,7 +18,9 @@
  * to write is validated by the API server (server-side dry run, strict field
  * validation): a manifest the server would refuse fails the run with a bad-input error
  * naming its file, and nothing of the manifests is applied. (Dry runs
- * persist nothing and are not counted in `writes`.)
+ * persist nothing and are not counted in `writes`.) A custom resource whose CRD is in the
+ * same set is not dry-run (its kind may not exist yet) and is written once its CRD, applied
+ * in an earlier rank, is served.
  */
 
 import type { EventSink } from '../engine/events.ts';
@@ -152,7 +154,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   //    declared in the manifests go first: nothing can be validated inside a namespace
   //    that does not exist yet.
   const plans = await mapLimit(objects, opts.concurrency ?? 4, (o) =>
-    plan(client, o, { project, env, emit, result }),
+    plan(client, o, { project, env, emit, result, crdKinds }),
   );
   const isNamespace = (p: Plan) => p.o.id.kind === 'Namespace' && p.o.id.group === '';
   const validate = async (batch: Plan[], namespacesCreated: boolean): Promise<void> => {
@@ -195,7 +197,9 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
       ranks.set(r, [...(ranks.get(r) ?? []), p]);
     }
     for (const group of [...ranks.entries()].sort(([a], [b]) => a - b).map(([, g]) => g)) {
-      await mapLimit(group, opts.concurrency ?? 4, (p) => write(client, p, { fieldManager, emit, result }));
+      await mapLimit(group, opts.concurrency ?? 4, (p) =>
+        write(client, p, { fieldManager, emit, result, crdKinds }),
+      );
     }
   };
 
@@ -245,6 +249,20 @@ interface Plan {
   reported: boolean;
 }
 
+/** Waits (up to 60 s) until API discovery serves a kind whose CRD was just applied. */
+async function untilServed(client: KubeClient, apiVersion: string, kind: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await client.resource(apiVersion, kind);
+      return;
+    } catch (err) {
+      if (!(err instanceof DevenvError) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 function isImmutable(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 422 && IMMUTABLE.test(err.message);
 }
@@ -271,14 +289,28 @@ function serverMessage(err: KubeApiError): string {
 async function plan(
   client: KubeClient,
   o: RenderedObject,
-  ctx: { project: string; env: DeployEnv; emit: EventSink; result: ReconcileResult },
+  ctx: {
+    project: string;
+    env: DeployEnv;
+    emit: EventSink;
+    result: ReconcileResult;
+    crdKinds: ReadonlySet<string>;
+  },
 ): Promise<Plan> {
   const what = describeObject(o.id);
   const id = `apply:${what}`;
   const t0 = performance.now();
   const ms = () => Math.round(performance.now() - t0);
   ctx.emit({ type: 'step', id, phase: 'start', detail: what });
-  let live: LiveObject | undefined = await readObject(client, refOf(o.object));
+  let live: LiveObject | undefined;
+  try {
+    live = await readObject(client, refOf(o.object));
+  } catch (err) {
+    // A custom resource whose CRD is in this set but not installed yet: discovery does not
+    // know its kind, and nothing of it exists. It is written after its CRD (write()).
+    if (!(err instanceof DevenvError && ctx.crdKinds.has(`${o.id.group}/${o.id.kind}`))) throw err;
+    live = undefined;
+  }
   if (live && !isOwned(live.metadata.labels, ctx.project, ctx.env)) {
     const labels = live.metadata.labels ?? {};
     const reason =
@@ -305,7 +337,12 @@ async function plan(
 async function write(
   client: KubeClient,
   p: Plan,
-  ctx: { fieldManager: string; emit: EventSink; result: ReconcileResult },
+  ctx: {
+    fieldManager: string;
+    emit: EventSink;
+    result: ReconcileResult;
+    crdKinds: ReadonlySet<string>;
+  },
 ): Promise<void> {
   if (p.action === 'skip') return;
   const { o, live } = p;
@@ -313,6 +350,9 @@ async function write(
   const id = `apply:${what}`;
   const ms = () => Math.round(performance.now() - p.t0);
   try {
+    // Its CRD, applied in an earlier rank of this run, is served once established.
+    if (ctx.crdKinds.has(`${o.id.group}/${o.id.kind}`))
+      await untilServed(client, o.object.apiVersion, o.id.kind);
     let replace = p.action === 'replace';
     if (!replace) {
       try {

@@ -47,6 +47,15 @@ export const PRUNE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = 
   { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+  // Gateway API (cluster/gateway.ts): the Gateways, GatewayClass and CRDs devenv adds for a
+  // project's routes, and the routes, so a project that stops using Gateway API (or is
+  // destroyed) leaves none behind. Listed only where the cluster serves them.
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'TLSRoute' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass' },
+  { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
 ];
 
 export interface PruneOptions {

@@ -12,6 +12,9 @@
  *    of its namespaces route;
  *  - prerelease (test/fixtures/prerelease/devenv.ingress.yaml): the prerelease's rewritten
  *    host routes through the same (shared) controller, production's host is not claimed;
+ *  - Gateway API (HTTPRoute, TLSRoute attached to a platform Gateway the manifests lack):
+ *    devenv installs the CRDs, the GatewayClass and that Gateway; the HTTPRoute's host
+ *    reaches web, the TLSRoute passes TLS by SNI to the chat's own certificate;
  *  - the median latency of a request through the ingress vs. to the Service directly.
  *
  * The test cluster's `kubernetes` Service has no endpoints (its API server listens on
@@ -24,7 +27,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer, connect as netConnect, type Server } from 'node:net';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -45,6 +48,11 @@ const HTTP_PORT = Number(process.env.DEVENV_TEST_INGRESS_HTTP_PORT ?? 18080);
 const HTTPS_PORT = Number(process.env.DEVENV_TEST_INGRESS_HTTPS_PORT ?? 18443);
 const BRIDGE_GATEWAY = '10.88.0.1';
 const API_SLICE = 'devenv-test-ingress-api';
+/** Gateway API: the platform's Gateway the routes attach to, and their hosts. */
+const GW_NAME = 'public';
+const GW_NAMESPACE = 'platform-ingress';
+const GW_WEB_HOST = 'gw.social.localhost';
+const GW_CHAT_HOST = 'chat-gw.social.localhost';
 
 const haveImage =
   !!kubeconfig && spawnSync('docker', ['image', 'inspect', LOCAL_IMAGE], { stdio: 'ignore' }).status === 0;
@@ -129,6 +137,7 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
   const b2b = { dir: '', file: '' };
   let stateDir = '';
   let relay: Server | undefined;
+  const relayed = new Set<Socket>();
   let nodeIp = '';
   let up = { code: 0 as number | null, out: '' };
   const env = () => cliEnv(kubeconfig ?? '', stateDir);
@@ -156,6 +165,8 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
     doc.setIn(['cluster', 'ingressImage'], IMAGE);
     doc.setIn(['cluster', 'httpPort'], HTTP_PORT);
     doc.setIn(['cluster', 'httpsPort'], HTTPS_PORT);
+    // The chat's certificate also names the host its TLSRoute passes through (Gateway API).
+    doc.setIn(['tls', 'hosts'], ['chat.social.localhost', GW_CHAT_HOST]);
     writeFileSync(social.file, doc.toString());
     // The DB panel's allow-list, set so that this client (the node's address) is outside it;
     // a copy of it whose range holds the client; a rewrite-target route to the web app.
@@ -199,6 +210,40 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
         },
       }),
     );
+    // Gateway API as production writes it: routes attached to the platform's Gateway
+    // (namespace platform-ingress, not in the app's manifests: devenv provides it).
+    const parentRefs = [{ name: GW_NAME, namespace: GW_NAMESPACE }];
+    writeFileSync(
+      join(social.dir, 'k8s', 'web', 'httproute.yaml'),
+      YAML.stringify({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'web-gw' },
+        spec: {
+          parentRefs,
+          hostnames: [GW_WEB_HOST],
+          rules: [
+            {
+              matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+              backendRefs: [{ name: 'web', port: 8080 }],
+            },
+          ],
+        },
+      }),
+    );
+    writeFileSync(
+      join(social.dir, 'k8s', 'chat', 'tlsroute.yaml'),
+      YAML.stringify({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'TLSRoute',
+        metadata: { name: 'chat-gw' },
+        spec: {
+          parentRefs,
+          hostnames: [GW_CHAT_HOST],
+          rules: [{ backendRefs: [{ name: 'chat', port: 8443 }] }],
+        },
+      }),
+    );
     const t0 = Date.now();
     up = runDevenv(social.file, ['up', '--no-watch', '--context', TEST_CONTEXT], env());
     process.stderr.write(
@@ -219,12 +264,17 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
       'endpointslice',
       API_SLICE,
     ]);
+    // A watch of a pod that is gone can leave its connection with unsent data (CLOSE_WAIT)
+    // for minutes: close() would wait for it.
+    for (const c of relayed) c.destroy();
     await new Promise<void>((r) => (relay ? relay.close(() => r()) : r()));
     for (const d of [social.dir, b2b.dir, stateDir]) if (d) rmSync(d, { recursive: true, force: true });
   }, 300_000);
 
   async function startApiRelay(): Promise<void> {
     relay = createServer((client) => {
+      relayed.add(client);
+      client.on('close', () => relayed.delete(client));
       const upstream = netConnect(6443, '127.0.0.1');
       client.pipe(upstream).pipe(client);
       const end = () => {
@@ -341,6 +391,56 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
     expect(r?.echoed).toContain('hello through traefik');
     expect(r?.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
     await expect(talk(false)).rejects.toThrow(/self[- ]signed|unable to (verify|get)|certificate/i);
+  });
+
+  it('Gateway API: CRDs v1.6.1, the GatewayClass and the platform’s Gateway installed by devenv; the HTTPRoute’s host reaches the web app', async () => {
+    const crd = JSON.parse(kubectl(['get', 'crd', 'httproutes.gateway.networking.k8s.io', '-o', 'json']));
+    expect(crd.metadata.labels['app.kubernetes.io/managed-by']).toBe('devenv');
+    expect(crd.metadata.annotations['gateway.networking.k8s.io/bundle-version']).toBe('v1.6.1');
+    const gw = JSON.parse(kubectl(['-n', GW_NAMESPACE, 'get', 'gateway', GW_NAME, '-o', 'json']));
+    expect(gw.metadata.labels['app.kubernetes.io/managed-by']).toBe('devenv');
+    expect(gw.spec.gatewayClassName).toBe('traefik');
+    const a = await until(nodeIp, HTTP_PORT, GW_WEB_HOST, '/', (x) => x.status === 200);
+    expect(a.body).toContain('<h1>social</h1>');
+    // Traefik accepted the route on the Gateway devenv made.
+    const route = JSON.parse(kubectl(['-n', 'ingsocial', 'get', 'httproute', 'web-gw', '-o', 'json']));
+    const accepted = route.status.parents[0].conditions.find((c: { type: string }) => c.type === 'Accepted');
+    expect(accepted.status).toBe('True');
+  });
+
+  it('Gateway API: a TLSRoute passes a TLS connection by SNI through the HTTPS port to the chat’s own certificate', async () => {
+    const ca = readFileSync(join(stateDir, 'ca', 'ca.crt'), 'utf8');
+    const leaf = readFileSync(join(stateDir, 'projects', 'ingsocial', 'tls', 'tls.crt'), 'utf8');
+    const talk = () =>
+      new Promise<{ echoed: string; fingerprint: string }>((resolve, reject) => {
+        const ws = new WebSocket(`wss://${nodeIp}:${HTTPS_PORT}/`, {
+          servername: GW_CHAT_HOST,
+          headers: { host: GW_CHAT_HOST },
+          ca,
+          handshakeTimeout: 10_000,
+        } as WebSocket.ClientOptions);
+        ws.on('open', () => {
+          const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
+          ws.send('hello through a TLSRoute');
+          ws.once('message', (data) => {
+            resolve({ echoed: data.toString(), fingerprint: peer?.fingerprint256 ?? '' });
+            ws.close();
+          });
+        });
+        ws.on('error', reject);
+      });
+    let r: { echoed: string; fingerprint: string } | undefined;
+    let last: unknown;
+    for (let i = 0; i < 60 && !r; i++) {
+      r = await talk().catch((err) => {
+        last = err;
+        return undefined;
+      });
+      if (!r) await new Promise((x) => setTimeout(x, 1000));
+    }
+    expect(r, String(last)).toBeDefined();
+    expect(r?.echoed).toContain('hello through a TLSRoute');
+    expect(r?.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
   });
 
   it('latency: median of a request through the ingress vs. to the Service directly', async () => {

@@ -29,7 +29,7 @@ if (registry.status !== 0)
   );
 
 describe('npm pack --dry-run: the name and only the files a user needs', () => {
-  it('lists the compiled CLI, compose files, k3d config and ClusterRole; no sources, tests or fixtures', () => {
+  it('lists the compiled CLI, compose files, k3d config, ClusterRole and Gateway API CRDs; no sources, tests or fixtures', () => {
     const r = npm(['pack', '--dry-run', '--json'], root);
     expect(r.status, r.stderr).toBe(0);
     const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{
@@ -43,12 +43,15 @@ describe('npm pack --dry-run: the name and only the files a user needs', () => {
     expect(files).toContain('k3d/cluster.yaml');
     expect(files).toContain('compose/postgres.yaml');
     expect(files).toContain('src/prerelease/clusterrole.yaml');
+    // The pinned Gateway API CRDs (src/cluster/gateway.ts reads them at up).
+    expect(files).toContain('src/cluster/gateway-api/gateway.networking.k8s.io_httproutes.yaml');
     const unexpected = files.filter(
       (f) =>
         !/^dist\/.+\.js$/.test(f) &&
         !/^compose\/[\w-]+\.yaml$/.test(f) &&
         !['devenv', 'package.json', 'README.md', 'LICENSE', 'k3d/cluster.yaml'].includes(f) &&
-        f !== 'src/prerelease/clusterrole.yaml',
+        f !== 'src/prerelease/clusterrole.yaml' &&
+        !/^src\/cluster\/gateway-api\/(gateway\.networking\.k8s\.io_\w+\.yaml|README\.md)$/.test(f),
     );
     expect(unexpected).toEqual([]);
     // prepack's build is removed again by postpack: a checkout keeps running its sources.
