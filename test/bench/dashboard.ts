@@ -4,7 +4,10 @@
  * most 10 fps, 160x48, colour tags on), headless: frames are built but written nowhere.
  *
  *   node test/bench/dashboard.ts [--seconds 10] [--rate 2000] [--pods 300] [--fps 10]
- *                                [--filter TEXT] [--focus SERVICE]
+ *                                [--services N] [--namespaces N] [--filter TEXT] [--focus SERVICE]
+ *
+ * Pods are dealt round-robin to the services (default: six pods a service), the services
+ * to the namespaces (back, b2b, front-web, ops, …).
  *
  * Reports CPU % of one core (process.cpuUsage over the measured window), peak RSS
  * (process.memoryUsage), render times, and lines dropped from the log window: every line
@@ -23,6 +26,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rate: { type: 'string', default: '2000' },
     pods: { type: 'string', default: '300' },
+    services: { type: 'string' },
+    namespaces: { type: 'string', default: '3' },
     fps: { type: 'string', default: '10' },
     width: { type: 'string', default: '160' },
     height: { type: 'string', default: '48' },
@@ -39,7 +44,12 @@ const HEIGHT = Number(values.height);
 const GOAL_CPU = 15;
 const GOAL_RSS_MB = 150;
 const PODS_PER_SERVICE = 6;
-const SERVICES = Math.max(1, Math.ceil(PODS / PODS_PER_SERVICE));
+const SERVICES = Math.max(1, values.services ? Number(values.services) : Math.ceil(PODS / PODS_PER_SERVICE));
+const AREAS = ['back', 'b2b', 'front-web', 'ops', 'data', 'edge'];
+const NAMESPACES = AREAS.slice(0, Math.max(1, Math.min(AREAS.length, Number(values.namespaces))));
+const nsOf = (s: number) => NAMESPACES[s % NAMESPACES.length]!;
+/** Pods of service s: pods are dealt round-robin. */
+const podsOf = (s: number) => (s < PODS ? Math.floor((PODS - 1 - s) / SERVICES) + 1 : 0);
 
 const store = createStore({ project: 'bench' });
 const d = store.dispatch;
@@ -58,13 +68,12 @@ d(act.ca('trusted'));
 const svcName = (i: number) => `svc-${String(i).padStart(2, '0')}`;
 const pods: Array<{ name: string; service: string; ns: string }> = [];
 for (let s = 0; s < SERVICES; s++) {
-  const ns = ['back', 'b2b', 'front-web'][s % 3]!;
   d(
     act.service({
       name: svcName(s),
-      namespace: ns,
-      desired: PODS_PER_SERVICE,
-      ready: PODS_PER_SERVICE,
+      namespace: nsOf(s),
+      desired: podsOf(s),
+      ready: podsOf(s),
       status: 'Running',
       createdAt: t0 - 3600_000,
       imageTag: `bench/${svcName(s)}:dev-0`,
@@ -76,7 +85,7 @@ for (let p = 0; p < PODS; p++) {
   const pod = {
     name: `${svcName(s)}-7d9f8c-${String(p).padStart(5, '0')}`,
     service: svcName(s),
-    ns: ['back', 'b2b', 'front-web'][s % 3]!,
+    ns: nsOf(s),
   };
   pods.push(pod);
   d(

@@ -1,0 +1,189 @@
+/**
+ * The forty-service project (issue #17): a generator, not a checked-in fixture, so its size
+ * and names follow the benchmark's project name (its namespaces are prefixed with it: two
+ * runs on the shared test cluster never meet).
+ *
+ *   generateForty(dir, { project, context, ... }) writes into `dir`:
+ *     devenv.yaml                       40 services, one Postgres database (the offline
+ *                                       devenv-test/postgres:15 image, a free host port
+ *                                       unless `databasePort` is given), the test context
+ *                                       allow-listed when `context` is given
+ *     services/<svc>/Dockerfile         FROM the local test image (devenv-test/python:3.11
+ *                                       through BASE_IMAGE, as the fixtures build offline)
+ *     services/<svc>/app.py, version.py a stdlib HTTP server: / answers with the service and
+ *                                       version, /healthz is its readiness probe
+ *     services/<svc>/src/*.py           `filesPerService` extra source files (default 0):
+ *                                       what the watcher and the content tag walk
+ *     k8s/<namespace>/<svc>.yaml        a Deployment (1 replica, small requests) and a
+ *                                       Service, in one of 4 namespaces (<project>-back,
+ *                                       -b2b, -front-web, -ops), services dealt round-robin
+ *
+ * Services are named `svc-01` … `svc-40`. Nothing here touches Docker or a cluster.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as YAML from 'yaml';
+import { freePort } from '../support/fixture.ts';
+
+export interface FortyOptions {
+  /** Project name (also the prefix of the namespaces). Default "forty". */
+  project?: string;
+  /** Allow-listed kube context (the kube tier's test cluster); absent: devenv's own k3d cluster. */
+  context?: string;
+  /** Number of services (default 40). */
+  services?: number;
+  /** Number of namespaces (default 4). */
+  namespaces?: number;
+  /** Extra source files per service context (default 0). */
+  filesPerService?: number;
+  /** Base image of every service (default devenv-test/python:3.11, local). */
+  baseImage?: string;
+  /** Postgres image (default devenv-test/postgres:15, local). */
+  databaseImage?: string;
+  /** Host port of the database (default: a free port). */
+  databasePort?: number;
+}
+
+export interface FortyProject {
+  dir: string;
+  /** devenv.yaml */
+  file: string;
+  project: string;
+  services: Array<{ name: string; namespace: string; context: string }>;
+  namespaces: string[];
+}
+
+const AREAS = ['back', 'b2b', 'front-web', 'ops'];
+
+export const fortyServiceName = (i: number): string => `svc-${String(i + 1).padStart(2, '0')}`;
+
+export async function generateForty(dir: string, opts: FortyOptions = {}): Promise<FortyProject> {
+  const project = opts.project ?? 'forty';
+  const count = opts.services ?? 40;
+  const nsCount = opts.namespaces ?? 4;
+  const extra = opts.filesPerService ?? 0;
+  const namespaces = Array.from(
+    { length: nsCount },
+    (_, i) => `${project}-${AREAS[i % AREAS.length]}${i >= AREAS.length ? `-${i}` : ''}`,
+  );
+  const services = Array.from({ length: count }, (_, i) => ({
+    name: fortyServiceName(i),
+    namespace: namespaces[i % nsCount]!,
+    context: `services/${fortyServiceName(i)}`,
+  }));
+
+  for (const s of services) {
+    const ctx = join(dir, s.context);
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE);
+    writeFileSync(join(ctx, '.dockerignore'), '*.log\n__pycache__/\n');
+    writeFileSync(join(ctx, 'app.py'), app(s.name));
+    writeFileSync(join(ctx, 'version.py'), 'VERSION = "1"\n');
+    if (extra > 0) {
+      mkdirSync(join(ctx, 'src'), { recursive: true });
+      for (let f = 0; f < extra; f++)
+        writeFileSync(join(ctx, 'src', `m${f}.py`), `# ${s.name} module ${f}\nVALUE = ${f}\n`);
+    }
+    const k8s = join(dir, 'k8s', s.namespace);
+    mkdirSync(k8s, { recursive: true });
+    writeFileSync(join(k8s, `${s.name}.yaml`), manifests(project, s.name, s.namespace));
+  }
+
+  const config = {
+    apiVersion: 'devenv.dev/v1alpha1',
+    project,
+    services: services.map((s) => ({
+      name: s.name,
+      context: s.context,
+      image: `${project}/${s.name}`,
+      buildArgs: { BASE_IMAGE: opts.baseImage ?? 'devenv-test/python:3.11' },
+      manifests: [`k8s/${s.namespace}/${s.name}.yaml`],
+    })),
+    database: {
+      engine: 'postgres',
+      image: opts.databaseImage ?? 'devenv-test/postgres:15',
+      port: opts.databasePort ?? (await freePort()),
+      databases: [project.replace(/-/g, '_')],
+    },
+    ...(opts.context ? { cluster: { allowContexts: [opts.context] } } : {}),
+  };
+  const file = join(dir, 'devenv.yaml');
+  writeFileSync(
+    file,
+    `# Generated by test/bench/forty.ts: ${count} services in ${nsCount} namespaces, one database.\n${YAML.stringify(config)}`,
+  );
+  return { dir, file, project, services, namespaces };
+}
+
+const DOCKERFILE = `ARG BASE_IMAGE=devenv-test/python:3.11
+FROM \${BASE_IMAGE}
+WORKDIR /app
+COPY . ./
+ENV PYTHONUNBUFFERED=1 PORT=8080
+EXPOSE 8080
+USER 65534:65534
+CMD ["python3", "app.py"]
+`;
+
+function app(name: string): string {
+  return `"""${name}: a small service of the forty-service benchmark project."""
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from version import VERSION
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"ok\\n" if self.path == "/healthz" else ("${name} " + VERSION + "\\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("", int(os.environ.get("PORT", "8080"))), H).serve_forever()
+`;
+}
+
+function manifests(project: string, name: string, namespace: string): string {
+  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': project };
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels },
+    spec: {
+      replicas: 1,
+      revisionHistoryLimit: 2,
+      selector: { matchLabels: { 'app.kubernetes.io/name': name } },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: 2,
+          securityContext: { runAsNonRoot: true, runAsUser: 65534 },
+          containers: [
+            {
+              name,
+              image: `${project}/${name}`,
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 2 },
+              resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+            },
+          ],
+        },
+      },
+    },
+  };
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, labels },
+    spec: {
+      selector: { 'app.kubernetes.io/name': name },
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    },
+  };
+  // No anchors: the pod template's labels are written out, as hand-written manifests do.
+  const plain = { aliasDuplicateObjects: false };
+  return `${YAML.stringify(deployment, plain)}---\n${YAML.stringify(service, plain)}`;
+}
