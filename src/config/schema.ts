@@ -162,6 +162,12 @@ const service = z
       .describe(
         'Port-forwards opened by `up` while it watches (and by `devenv forward`): a port on 127.0.0.1 → a Service port of this service\'s manifests, by name or number: "8080:http", "9229" (the same port), "8080:web:http" or { local, service, port } to name the Service when there are several. Each connection goes to a ready pod at that moment, so forwards survive pod restarts, rollouts and reloads.',
       ),
+    dependsOn: z
+      .array(dnsLabel)
+      .optional()
+      .describe(
+        'Services (by name) that must be ready before this one rolls out: their workloads rolled out and their pre-deploy Jobs completed. On up and prerelease up; services that depend on nothing deploy in parallel. A cycle is an error.',
+      ),
   })
   .describe('A service built from source and deployed from its manifests.');
 

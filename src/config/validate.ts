@@ -8,6 +8,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import * as YAML from 'yaml';
 import type { z } from 'zod';
+import { findCycle } from '../engine/order.ts';
 import { type Diagnostic, formatPath } from './diagnostics.ts';
 import { API_VERSION, type Config, configSchema } from './schema.ts';
 import { toJSChecked } from './yaml-aliases.ts';
@@ -398,6 +399,30 @@ export function semanticProblems(config: Config, probe: PathProbe): Problem[] {
     problems.push({
       path: ['tls', 'service'],
       message: `tls.service "${config.tls.service}" is not a service of this project${guess ? ` (did you mean "${guess}"?)` : names.length ? ` (services: ${names.join(', ')})` : ''}`,
+    });
+  }
+
+  // dependsOn: names of services of this project, and no cycle (deploy order, engine/order.ts).
+  config.services.forEach((svc, i) => {
+    for (const [j, d] of (svc.dependsOn ?? []).entries()) {
+      if (seen.has(d)) continue;
+      const names = [...seen.keys()].filter((n) => n !== svc.name);
+      const guess = suggest(d, names);
+      problems.push({
+        path: ['services', i, 'dependsOn', j],
+        message: `services[${i}].dependsOn: "${d}" is not a service of this project${guess ? ` (did you mean "${guess}"?)` : names.length ? ` (services: ${names.join(', ')})` : ''}`,
+      });
+    }
+  });
+  const cycle = findCycle(config.services.map((s) => ({ name: s.name, dependsOn: s.dependsOn ?? [] })));
+  if (cycle) {
+    // Pointed at the entry that closes the cycle: the last service's dependency on the first.
+    const [last, first] = [cycle.at(-2)!, cycle.at(-1)!];
+    const i = config.services.findIndex((s) => s.name === last);
+    const j = (config.services[i]!.dependsOn ?? []).indexOf(first);
+    problems.push({
+      path: ['services', i, 'dependsOn', j],
+      message: `services[${i}].dependsOn: dependency cycle ${cycle.join(' → ')} (each waits for the next before it rolls out); remove one of these dependencies`,
     });
   }
 

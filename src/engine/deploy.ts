@@ -4,12 +4,24 @@
  * the same `apply` / `rollout:*` step events. `up` (dev) and `prerelease up` deploy through
  * these SAME two functions (kube/apply.ts reconcile, kube/rollout.ts waitForRollouts), so
  * the nightly prerelease exercises exactly the code path developers use.
+ *
+ * Ordering (order.ts plans it, this file runs it): given the deploy's `services`, their
+ * `dependsOn` and must-complete Jobs hold back the workloads of ordered services. The first
+ * apply writes everything else and checks the held-back objects too (dry run: bad input
+ * fails before anything is written); then each ordered service, once the services it depends
+ * on are ready, runs its Jobs (a changed Job is replaced, so it runs again) and waits for
+ * them to complete, then applies and waits for its workloads. Independent services proceed
+ * in parallel; a failure (a migration's logs from the rollout diagnosis) stops only the
+ * services that depend on it, and the deploy fails once all have finished.
  */
+
+import { DevenvError } from '../errors.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { RenderResult } from '../manifests/render.ts';
-import type { DeployEnv, RenderedObject } from '../manifests/types.ts';
+import { type DeployEnv, describeObject, type RenderedObject } from '../manifests/types.ts';
 import { type EventSink, skipped, step } from './events.ts';
+import { isPreDeployJob, type OrderedService, planDeploy, type ServiceUnit } from './order.ts';
 
 export interface DeployOptions {
   client: KubeClient;
@@ -31,6 +43,11 @@ export interface DeployOptions {
    * runs, whether or not the rollout then succeeds (a reload records its image here).
    */
   onApplied?: () => void;
+  /**
+   * The services whose objects these are, with their `dependsOn` (order.serviceUnits): the
+   * deploy follows their order. Absent: one apply, one wait (objects of no service).
+   */
+  services?: readonly ServiceUnit[];
   /** Shown in the `apply` step ("apply to <target>"). */
   target: string;
   onEvent: EventSink;
@@ -47,6 +64,8 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   const emit = opts.onEvent;
   const { reconcile } = await import('../kube/apply.ts');
   const { waitForRollouts } = await import('../kube/rollout.ts');
+  const plan = planDeploy(objects, opts.services ?? []);
+  const held = new Set(plan.ordered.flatMap((s) => [...s.jobs.flat(), ...s.workloads]).map((o) => o.key));
   const result = await step(emit, 'apply', `apply to ${target}`, async () => {
     const r = await reconcile({
       client,
@@ -55,6 +74,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       env,
       ...(opts.namespaces ? { namespaces: opts.namespaces } : {}),
       ...(opts.prune === false ? { prune: false } : {}),
+      ...(held.size > 0 ? { defer: (o: RenderedObject) => held.has(o.key) } : {}),
       onEvent: emit,
     });
     if (r.writes === 0)
@@ -70,15 +90,136 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
     });
   }
   opts.onApplied?.();
-  const waited = objects.filter((o) => !opts.noWait?.(o));
-  const rollout = await waitForRollouts({
-    client,
-    objects: waited.map((o) => o.object),
-    onEvent: emit,
-    ...(opts.rolloutTimeoutMs !== undefined ? { timeoutMs: opts.rolloutTimeoutMs } : {}),
-    ...(opts.newPodsReady ? { newPodsReady: true } : {}),
+  const wait = (list: readonly RenderedObject[]) =>
+    waitForRollouts({
+      client,
+      objects: list.filter((o) => !opts.noWait?.(o)).map((o) => o.object),
+      onEvent: emit,
+      ...(opts.rolloutTimeoutMs !== undefined ? { timeoutMs: opts.rolloutTimeoutMs } : {}),
+      ...(opts.newPodsReady ? { newPodsReady: true } : {}),
+    });
+  if (plan.ordered.length === 0) {
+    const rollout = await wait(objects);
+    return { reconcile: result, ready: rollout.ready };
+  }
+
+  // Ordered services: each a promise that settles when the service is ready (or failed,
+  // or blocked by a failed dependency); the unordered workloads are waited for meanwhile.
+  const ready: string[] = [];
+  const apply = async (list: readonly RenderedObject[]) => {
+    const r = await reconcile({
+      client,
+      objects: list,
+      project,
+      env,
+      prune: false,
+      replace: (o) => isPreDeployJob(o.object),
+      onEvent: emit,
+    });
+    for (const k of ['created', 'updated', 'unchanged', 'writes'] as const) result[k] += r[k];
+    result.changed.push(...r.changed);
+    result.conflicts.push(...r.conflicts);
+    return r.writes;
+  };
+  // One stage of an ordered service: apply, then wait. A failed wait was reported with its
+  // diagnosis (a Job's logs) by the rollout's own step: this step names it as the cause.
+  const stage = async (id: string, detail: string, list: readonly RenderedObject[]): Promise<void> => {
+    const t0 = performance.now();
+    const ms = () => Math.round(performance.now() - t0);
+    emit({ type: 'step', id, phase: 'start', detail });
+    let writes: number;
+    try {
+      writes = await apply(list);
+    } catch (err) {
+      const lines = err instanceof DevenvError ? [...err.details] : [];
+      emit({ type: 'step', id, phase: 'fail', detail, ms: ms(), error: (err as Error).message, lines });
+      throw err;
+    }
+    try {
+      ready.push(...(await wait(list)).ready);
+    } catch (err) {
+      const message = (err as Error).message;
+      const failed = list.find((o) => message.startsWith(describeObject(o.id))) ?? list[0]!;
+      const cause = `rollout:${failed.object.metadata.namespace ?? 'default'}/${failed.id.name}`;
+      emit({ type: 'step', id, phase: 'fail', detail, ms: ms(), error: message, cause });
+      throw err;
+    }
+    // Nothing written and everything ready (a completed Job left alone): reported as such.
+    if (writes === 0) emit({ type: 'step', id, phase: 'skip', detail: `${detail}: up to date`, ms: ms() });
+    else emit({ type: 'step', id, phase: 'done', detail, ms: ms() });
+  };
+  // Each ordered service is a promise of its outcome, never rejected: a dependency that
+  // failed (or was itself blocked) blocks its dependents, whose workloads stay as they are.
+  type Outcome = { ok: true } | { ok: false; error: unknown } | { ok: false; blockedBy: string };
+  const runService = async (s: OrderedService, deps: Array<[string, Promise<Outcome>]>): Promise<Outcome> => {
+    for (const [name, dep] of deps) if (!(await dep).ok) return { ok: false, blockedBy: name };
+    try {
+      for (const [i, jobs] of s.jobs.entries()) {
+        const names = jobs.map((o) => o.id.name).join(', ');
+        await stage(
+          `pre-deploy:${s.name}${s.jobs.length > 1 ? `:${i + 1}` : ''}`,
+          `${s.name}: run pre-deploy Job${jobs.length === 1 ? '' : 's'} ${names}`,
+          jobs,
+        );
+      }
+      if (s.workloads.length > 0) {
+        const after = s.dependsOn.length > 0 ? ` (after ${s.dependsOn.join(', ')})` : '';
+        await stage(`deploy:${s.name}`, `${s.name}: roll out${after}`, s.workloads);
+      }
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  };
+  const running = new Map<string, Promise<Outcome>>();
+  for (const s of plan.ordered) {
+    // plan.ordered is in dependency order: every dependency's promise exists already.
+    running.set(
+      s.name,
+      runService(
+        s,
+        s.dependsOn.map((d) => [d, running.get(d)!]),
+      ),
+    );
+  }
+  const unordered = wait(plan.first).then(
+    (r): Outcome => {
+      ready.push(...r.ready);
+      return { ok: true };
+    },
+    (error: unknown): Outcome => ({ ok: false, error }),
+  );
+  const outcomes = await Promise.all([unordered, ...running.values()]);
+  const names = ['', ...running.keys()];
+  const errors: unknown[] = [];
+  const blocked: string[] = [];
+  outcomes.forEach((o, i) => {
+    if (o.ok) return;
+    if ('error' in o) errors.push(o.error);
+    else {
+      blocked.push(names[i]!);
+      emit({
+        type: 'step',
+        id: `deploy:${names[i]}`,
+        phase: 'skip',
+        detail: `${names[i]} not rolled out: ${o.blockedBy}, which it depends on, failed`,
+      });
+    }
   });
-  return { reconcile: result, ready: rollout.ready };
+  if (errors.length === 0) return { reconcile: result, ready };
+  const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
+  const first = errors[0];
+  throw new DevenvError(text(first), {
+    ...(first instanceof DevenvError ? { exitCode: first.exitCode } : {}),
+    details: [
+      ...(first instanceof DevenvError ? first.details : []),
+      ...errors.slice(1).map(text),
+      ...(blocked.length > 0
+        ? [`not rolled out (a service they depend on failed): ${blocked.join(', ')}`]
+        : []),
+    ],
+    cause: first,
+  });
 }
 
 /** What rendering left out or rewrote, as `skip` lines of the report (one wording for every command). */

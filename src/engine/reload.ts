@@ -78,6 +78,7 @@ async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Prom
     return { buildMs: img.buildMs, loadMs: img.loadMs, rolloutMs: 0, tag: img.tag, result: 'unchanged' };
   }
   const [{ renderServices }, { deploy }] = await later;
+  const { serviceUnits } = await import('./order.ts');
   const images = { ...ctx.images, [img.repo]: img.ref };
   // The same render as `up` (render.ts): what the next `up` would apply, so it writes nothing.
   const rendered = await renderServices(
@@ -93,6 +94,9 @@ async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Prom
     project: config.project,
     env: 'dev',
     prune: false,
+    // Its pre-deploy Jobs run again when changed, and complete before its workloads roll
+    // out; its dependencies are already up (they are not part of this deploy).
+    services: serviceUnits([service], ctx.docs),
     // A reload is done when the new pod serves; the old one finishes terminating meanwhile.
     newPodsReady: true,
     target: ctx.client.contextName(),

@@ -126,11 +126,14 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const { deploy, reportRender } = await import('./deploy.ts');
     reportRender(app, emit);
     await reportIngress(config, target, app.objects, emit);
+    const { serviceUnits } = await import('./order.ts');
     const { reconcile: result } = await deploy({
       client,
       objects,
       project: config.project,
       env: 'dev',
+      // dependsOn and pre-deploy Jobs order the rollout (order.ts).
+      services: serviceUnits(config.services, docs),
       target: target.context,
       onEvent: emit,
     });

@@ -10,7 +10,10 @@
  *   - otherwise                                 → server-side apply, field manager
  *                                                 "devenv", force (updated)
  * An update the API server refuses because a field is immutable (a Job's template, a
- * Deployment's selector) deletes the devenv-owned object and applies it again.
+ * Deployment's selector) deletes the devenv-owned object and applies it again (a Job with
+ * its pods first: Foreground). With `replace`, the chosen objects are always replaced when
+ * changed (a must-complete Job runs again); with `defer`, objects are checked but written
+ * later by the caller (deploy ordering).
  * Namespaces are ensured first (labelled); objects that left the manifests are pruned
  * last (prune.ts). Before any object is written, every kind is checked against API
  * discovery (a kind whose CRD is not installed fails with exit 1, naming what provides
@@ -64,6 +67,18 @@ export interface ReconcileOptions {
   prune?: boolean;
   /** Parallel requests within one apply rank (default 4). */
   concurrency?: number;
+  /**
+   * Objects checked with the rest (kind served, server-side dry run: a refusal fails the
+   * whole run before anything is written) and kept by prune, but NOT written: the caller
+   * applies them later in their own order (engine/order.ts: workloads that wait for a
+   * migration or a dependency). Not counted in the result.
+   */
+  defer?: (o: RenderedObject) => boolean;
+  /**
+   * Objects that, when changed, are deleted (Jobs: with their pods, Foreground) and created
+   * again rather than updated in place: a must-complete Job must RUN again when it changes.
+   */
+  replace?: (o: RenderedObject) => boolean;
   onEvent?: EventSink;
 }
 
@@ -153,9 +168,16 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   //    will be written (server-side dry run) before writing any of them. Namespaces
   //    declared in the manifests go first: nothing can be validated inside a namespace
   //    that does not exist yet.
-  const plans = await mapLimit(objects, opts.concurrency ?? 4, (o) =>
-    plan(client, o, { project, env, emit, result, crdKinds }),
+  const defer = opts.defer ?? (() => false);
+  const plans = await mapLimit(
+    objects.filter((o) => !defer(o)),
+    opts.concurrency ?? 4,
+    (o) => plan(client, o, { project, env, emit, result, crdKinds, replace: opts.replace }),
   );
+  // Deferred objects are only validated here (their live state is read when written).
+  const deferred: Plan[] = objects
+    .filter(defer)
+    .map((o) => ({ o, live: undefined, action: 'apply', t0: 0, reported: true, deferred: true }));
   const isNamespace = (p: Plan) => p.o.id.kind === 'Namespace' && p.o.id.group === '';
   const validate = async (batch: Plan[], namespacesCreated: boolean): Promise<void> => {
     const refused: string[] = [];
@@ -165,7 +187,9 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
         await serverSideApply(client, p.o.object, fieldManager, true);
       } catch (err) {
         if (p.live && isImmutable(err)) p.action = 'replace';
-        else if (isRefusal(err)) {
+        else if (p.deferred && isImmutable(err)) {
+          // A deferred object that changed an immutable field is replaced when written.
+        } else if (isRefusal(err)) {
           refused.push(
             `${p.o.source.file}#${p.o.source.index}: ${describeObject(p.o.id)}: ${serverMessage(err)}`,
           );
@@ -207,7 +231,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileResult
   await validate(nsPlans, ns.created.length > 0);
   await writeAll(nsPlans);
   const rest = plans.filter((p) => !isNamespace(p));
-  await validate(rest, ns.created.length > 0 || nsPlans.some((p) => p.action !== 'skip'));
+  await validate([...rest, ...deferred], ns.created.length > 0 || nsPlans.some((p) => p.action !== 'skip'));
   // 4. Write, rank by rank (objects of one rank in parallel).
   await writeAll(rest);
 
@@ -247,6 +271,8 @@ interface Plan {
   t0: number;
   /** The step's closing event (done / skip / fail) was sent. */
   reported: boolean;
+  /** Validated only, written later by the caller (ReconcileOptions.defer). */
+  deferred?: boolean;
 }
 
 /** Waits (up to 60 s) until API discovery serves a kind whose CRD was just applied. */
@@ -295,6 +321,7 @@ async function plan(
     emit: EventSink;
     result: ReconcileResult;
     crdKinds: ReadonlySet<string>;
+    replace?: ((o: RenderedObject) => boolean) | undefined;
   },
 ): Promise<Plan> {
   const what = describeObject(o.id);
@@ -331,7 +358,7 @@ async function plan(
     ctx.emit({ type: 'step', id, phase: 'skip', detail: `${what} unchanged`, ms: ms() });
     return { o, live, action: 'skip', t0, reported: true };
   }
-  return { o, live, action: 'apply', t0, reported: false };
+  return { o, live, action: live && ctx.replace?.(o) ? 'replace' : 'apply', t0, reported: false };
 }
 
 async function write(
@@ -366,7 +393,9 @@ async function write(
     if (replace && live) {
       // An immutable field changed on an object devenv owns: delete it and apply again.
       ctx.result.writes++;
-      await deleteObject(client, refOf(o.object), 'Background');
+      // A Job's pods go with it before the new one starts (two runs of a migration must
+      // not overlap); other kinds' dependents are collected in the background.
+      await deleteObject(client, refOf(o.object), o.id.kind === 'Job' ? 'Foreground' : 'Background');
       await waitGone(client, refOf(o.object), 120_000, live.metadata.uid);
       ctx.result.writes++;
       await serverSideApply(client, o.object, ctx.fieldManager);
@@ -374,7 +403,13 @@ async function write(
     if (live) ctx.result.updated++;
     else ctx.result.created++;
     ctx.result.changed.push(what);
-    const verb = !live ? 'created' : replace ? 'replaced (immutable field changed)' : 'updated';
+    const verb = !live
+      ? 'created'
+      : replace
+        ? o.id.kind === 'Job'
+          ? 'replaced (a changed Job runs again)'
+          : 'replaced (immutable field changed)'
+        : 'updated';
     p.reported = true;
     ctx.emit({ type: 'step', id, phase: 'done', detail: `${verb} ${what}`, ms: ms() });
   } catch (err) {

@@ -221,7 +221,9 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
     ? await deploy({ ...deployOpts, objects: renderOwn(serverDocs), prune: false })
     : undefined;
   const objects: RenderedObject[] = [...app.objects, ...renderOwn([...own, ...serverDocs])];
-  const result = await deploy({ ...deployOpts, objects });
+  // dependsOn and pre-deploy Jobs order the rollout, as on `up` (engine/order.ts).
+  const { serviceUnits } = await import('../engine/order.ts');
+  const result = await deploy({ ...deployOpts, objects, services: serviceUnits(config.services, docs) });
   if (first) {
     result.reconcile.created += first.reconcile.created;
     result.reconcile.updated += first.reconcile.updated;
