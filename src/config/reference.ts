@@ -51,6 +51,9 @@ function rows(s: JsonSchema, prefix: string, out: string[]): void {
     );
     if (prop.type === 'object' && prop.properties) rows(prop, `${path}.`, out);
     if (prop.type === 'array' && prop.items?.properties) rows(prop.items, `${path}[].`, out);
+    // A list of a scalar or an object (a manifest path or a chart): the object's keys too.
+    if (prop.type === 'array')
+      for (const option of prop.items?.anyOf ?? []) if (option.properties) rows(option, `${path}[].`, out);
   }
 }
 

@@ -127,6 +127,37 @@ export interface ForwardConfig {
   port: string | number;
 }
 
+/**
+ * A Helm chart as a manifest source: rendered by `helm template` (manifests/load.ts), then
+ * through devenv's own render and apply like any manifest file.
+ */
+export const chartSource = z
+  .strictObject({
+    chart: relPath.describe('Local chart folder (the one holding Chart.yaml).'),
+    values: z
+      .array(relPath)
+      .default([])
+      .describe(
+        "Values files passed to helm in order (`-f`), later ones winning: production's values first, then the dev overrides.",
+      ),
+    release: dnsLabel
+      .optional()
+      .describe("Release name (`.Release.Name` in the templates). Default: the chart folder's name."),
+    namespace: dnsLabel
+      .optional()
+      .describe(
+        'Namespace of the release (`helm template --namespace`, `.Release.Namespace`); namespaced objects the chart leaves without one go there. Default: "default".',
+      ),
+  })
+  .describe(
+    'A local Helm chart rendered with `helm template` (hooks included: pre-install/pre-upgrade Jobs are kept, other hooks are reported by name and left out).',
+  );
+export type ChartSource = z.output<typeof chartSource>;
+
+/** One entry of `services[].manifests`: a file, a folder, a kustomization folder, or a chart. */
+const manifestSource = z.union([relPath, chartSource]);
+export type ManifestSource = string | ChartSource;
+
 const service = z
   .strictObject({
     name: dnsLabel.describe('Service name, unique in the project.'),
@@ -142,10 +173,10 @@ const service = z
     buildArgs: z.record(z.string(), z.string()).default({}).describe('Docker build arguments.'),
     target: z.string().optional().describe('Multi-stage build target.'),
     manifests: z
-      .array(relPath)
+      .array(manifestSource)
       .min(1, 'needs at least one manifest file or folder')
       .describe(
-        'Kubernetes manifests: files, folders, or a kustomization directory. The SAME files serve production.',
+        'Kubernetes manifests: files, folders, a kustomization directory, or a Helm chart ({ chart, values, release }). The SAME files serve production.',
       ),
     watch: z.array(relPath).default([]).describe('Extra paths whose changes rebuild this service.'),
     ignore: z

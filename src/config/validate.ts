@@ -291,7 +291,9 @@ export function suggest(word: string, known: readonly string[]): string | undefi
 export function keysAt(schema: z.ZodType, path: Path): string[] {
   let cur: z.ZodType | undefined = schema;
   const unwrap = (s: z.ZodType): z.ZodType => {
-    let t = s as z.ZodType & { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } };
+    let t = s as z.ZodType & {
+      def: { type: string; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] };
+    };
     for (;;) {
       const def = t.def;
       if (
@@ -303,6 +305,9 @@ export function keysAt(schema: z.ZodType, path: Path): string[] {
       )
         t = def.innerType as typeof t;
       else if (def.type === 'pipe' && def.in) t = def.in as typeof t;
+      // A union of a scalar and an object (a manifest path or a chart): the object's keys.
+      else if (def.type === 'union' && def.options?.some((o) => o.def.type === 'object'))
+        t = def.options.find((o) => o.def.type === 'object') as typeof t;
       else return t;
     }
   };
@@ -375,7 +380,24 @@ export function semanticProblems(config: Config, probe: PathProbe): Problem[] {
       );
     }
     for (const [j, m] of svc.manifests.entries()) {
-      mustBe(['services', i, 'manifests', j], m, 'any', `manifests of service "${svc.name}"`);
+      if (typeof m === 'string') {
+        mustBe(['services', i, 'manifests', j], m, 'any', `manifests of service "${svc.name}"`);
+        continue;
+      }
+      const at = ['services', i, 'manifests', j];
+      const chartKind = probe.kind(m.chart);
+      if (chartKind !== 'dir')
+        problems.push({
+          path: [...at, 'chart'],
+          message: `chart of service "${svc.name}" "${m.chart}" ${chartKind === 'missing' ? 'does not exist' : 'is not a directory'} (paths are relative to devenv.yaml)`,
+        });
+      else if (probe.kind(joinRel(m.chart, 'Chart.yaml')) !== 'file')
+        problems.push({
+          path: [...at, 'chart'],
+          message: `chart of service "${svc.name}" "${m.chart}" has no Chart.yaml (a local Helm chart folder is expected)`,
+        });
+      for (const [k, v] of m.values.entries())
+        mustBe([...at, 'values', k], v, 'file', `values file of service "${svc.name}"`);
     }
     for (const [j, w] of svc.watch.entries()) mustBe(['services', i, 'watch', j], w, 'any', 'watch path');
   });

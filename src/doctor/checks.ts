@@ -197,6 +197,50 @@ export async function checkKubectl(): Promise<CheckResult> {
   };
 }
 
+/**
+ * The helm that renders the project's charts (manifests/helm.ts: DEVENV_HELM, else helm on
+ * PATH) and its version. Required when a service's manifests include a chart; otherwise a
+ * missing helm is only a warning.
+ */
+export async function checkHelm(config?: Config): Promise<CheckResult> {
+  const { helmBinary, MIN_HELM } = await import('../manifests/helm.ts');
+  const { binary, why } = helmBinary();
+  const charts = (config?.services ?? []).flatMap((s) =>
+    s.manifests.flatMap((m) => (typeof m === 'string' ? [] : [`${s.name}: ${m.chart}`])),
+  );
+  const required = charts.length > 0;
+  const base = { id: 'helm', title: required ? 'helm' : 'helm (optional)', required } as const;
+  const fix = `Install helm >= ${MIN_HELM}: https://helm.sh/docs/intro/install/ (or set DEVENV_HELM to its path).`;
+  const data = { binary, source: binary === 'helm' ? 'PATH' : 'DEVENV_HELM', why, charts };
+  const out = await binaryVersion(binary, ['version', '--template', '{{.Version}}']);
+  if (out === undefined)
+    return {
+      ...base,
+      status: required ? 'fail' : 'warn',
+      detail: required
+        ? `helm not found (${binary}, ${why}); the manifests of ${charts.join(', ')} are Helm charts`
+        : `helm not found (${binary}); needed only for Helm charts in services[].manifests`,
+      fix,
+      data,
+    };
+  const version = /v?(\d+\.\d+\.\d+)/.exec(out)?.[1];
+  if (!version)
+    return {
+      ...base,
+      status: 'warn',
+      detail: `could not read the helm version from "${out.trim()}" (${binary})`,
+      data,
+    };
+  const ok = versionAtLeast(version, MIN_HELM);
+  return {
+    ...base,
+    status: ok ? 'ok' : required ? 'fail' : 'warn',
+    detail: `helm ${version} (${binary === 'helm' ? 'from PATH' : `${binary}, from DEVENV_HELM`})`,
+    ...(ok ? {} : { fix }),
+    data: { ...data, version },
+  };
+}
+
 export interface PortNeed {
   port: number;
   key: string;

@@ -76,7 +76,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const target = resolveTarget(config, opts.context, opts.kubeconfig);
     const { loadManifests } = await import('../manifests/load.ts');
     const docs = new Map<string, SourceDoc[]>();
-    for (const svc of config.services) docs.set(svc.name, await loadManifests(svc.manifests, { root }));
+    // A chart's hooks that devenv does not run are named, never dropped silently.
+    const onNotice = (line: string) =>
+      emit({ type: 'step', id: `helm:hook:${line}`, phase: 'skip', detail: line });
+    for (const svc of config.services)
+      docs.set(svc.name, await loadManifests(svc.manifests, { root, onNotice }));
     const { renderManifests } = await import('../manifests/render.ts');
     renderAll(config, docs, {}, renderManifests); // a dry render: throws on bad manifests
     // Each forward names a Service and port the rendered manifests have (forwards.ts).

@@ -283,13 +283,14 @@ export function nodeToInfo(node: NodeJson): NodeInfo {
 /** A project service as devenv.yaml declares it (only what the mapping needs). */
 export interface ServiceSource {
   name: string;
-  manifests: readonly string[];
+  /** Paths, or charts (a chart's objects carry `<chart>/ (helm)`). */
+  manifests: readonly (string | { chart: string })[];
 }
 
 /**
  * The service whose `manifests` produced the object with this `dev.devenv/source`
  * annotation (`<file>#<index>`, file relative to the project root; kustomize output is
- * `<dir>/ (kustomize)`). A path matches the file itself or anything below it (so
+ * `<dir>/ (kustomize)`, a chart's `<chart>/ (helm)`). A path matches the file itself or anything below it (so
  * `k8s/api` does not claim `k8s/api-worker.yaml`); the longest matching path wins.
  */
 export function serviceOfSource(
@@ -298,11 +299,11 @@ export function serviceOfSource(
 ): string | undefined {
   if (!source) return undefined;
   const hash = source.lastIndexOf('#');
-  const file = normPath((hash >= 0 ? source.slice(0, hash) : source).replace(/ \(kustomize\)$/, ''));
+  const file = normPath((hash >= 0 ? source.slice(0, hash) : source).replace(/ \((kustomize|helm)\)$/, ''));
   let best: { name: string; len: number } | undefined;
   for (const s of services) {
     for (const m of s.manifests) {
-      const p = normPath(m);
+      const p = normPath(typeof m === 'string' ? m : m.chart);
       if (p === '' || file === p || file.startsWith(`${p}/`)) {
         if (!best || p.length > best.len) best = { name: s.name, len: p.length };
       }

@@ -1,8 +1,9 @@
 /**
  * Reads a service's manifests from disk: files, folders (every *.yaml, *.yml and *.json
- * below them, recursively, in sorted order) or kustomization folders (rendered with
- * `kubectl kustomize`, as `kubectl apply -k` would). The only I/O of the manifests part;
- * parsing and checks are in parse.ts.
+ * below them, recursively, in sorted order), kustomization folders (rendered with
+ * `kubectl kustomize`, as `kubectl apply -k` would) or local Helm charts (rendered with
+ * `helm template`, hooks included; helm.ts decides which hooks stay). The only I/O of the
+ * manifests part; parsing and checks are in parse.ts.
  *
  * Every problem of every file is reported at once, as `file:line:col: reason`, in one
  * bad-input error (exit 2) thrown before anything is applied. Paths in messages and in the
@@ -13,9 +14,11 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatDiagnostic } from '../config/diagnostics.ts';
+import type { ChartSource, ManifestSource } from '../config/schema.ts';
 import { badInput, DevenvError } from '../errors.ts';
+import { helmBinary, helmTemplateArgs, releaseName, releaseNamespace, splitHooks } from './helm.ts';
 import { parseManifestText } from './parse.ts';
-import { describeObject, type SourceDoc, splitApiVersion } from './types.ts';
+import { CLUSTER_SCOPED_KINDS, describeObject, type SourceDoc, splitApiVersion } from './types.ts';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
 const MANIFEST_RE = /\.(ya?ml|json)$/i;
@@ -25,6 +28,13 @@ export interface LoadOptions {
   root: string;
   /** kubectl binary for kustomization folders (default "kubectl" on PATH). */
   kubectl?: string;
+  /** helm binary for charts (default: helm.ts helmBinary(): DEVENV_HELM, else "helm" on PATH). */
+  helm?: string;
+  /**
+   * What a chart renders that devenv leaves out (Helm hooks it does not run), one line
+   * each, so the caller reports it by name.
+   */
+  onNotice?: (line: string) => void;
 }
 
 function isKustomization(dir: string): boolean {
@@ -100,13 +110,71 @@ export function kustomize(dir: string, display: string, kubectl = 'kubectl'): Pr
   });
 }
 
+/** Runs `helm template` for one chart; a missing helm or a failing chart is a clear error. */
+export function helmTemplate(
+  chart: ChartSource,
+  root: string,
+  display: string,
+  helm?: string,
+): Promise<string> {
+  const bin = helm ?? helmBinary().binary;
+  return new Promise((resolvePromise, reject) => {
+    execFile(bin, helmTemplateArgs(chart, root), { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (!err) {
+        resolvePromise(stdout);
+        return;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        reject(
+          new DevenvError(
+            `${display} is a Helm chart, and rendering it needs helm (${bin}), which is not installed (or not on PATH).`,
+            {
+              details: [
+                'Install helm: https://helm.sh/docs/intro/install/ (or set DEVENV_HELM to its path);',
+                '"devenv doctor" says which helm devenv runs.',
+              ],
+            },
+          ),
+        );
+        return;
+      }
+      const lines = String(stderr || err.message)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
+      reject(badInput(`${display}: helm template failed; nothing was applied.`, lines.slice(0, 20)));
+    });
+  });
+}
+
+/** Objects the chart leaves without a namespace go to the release's (as `helm install` puts them). */
+function setReleaseNamespace(docs: readonly SourceDoc[], namespace: string): void {
+  for (const d of docs) {
+    if ('toJS' in d.doc && typeof d.doc.toJS === 'function') {
+      const doc = d.doc as import('yaml').Document;
+      const kind = doc.get('kind');
+      const ns = doc.getIn(['metadata', 'namespace']);
+      if (typeof kind === 'string' && !CLUSTER_SCOPED_KINDS.has(kind) && doc.hasIn(['metadata']) && !ns)
+        doc.setIn(['metadata', 'namespace'], namespace);
+    } else {
+      const o = d.doc as Record<string, unknown>;
+      const md = o.metadata as Record<string, unknown> | undefined;
+      if (typeof o.kind === 'string' && !CLUSTER_SCOPED_KINDS.has(o.kind) && md && !md.namespace)
+        md.namespace = namespace;
+    }
+  }
+}
+
 /**
  * Loads the documents of `paths` (relative to `opts.root`, or absolute), in order; a file
  * reached twice (e.g. listed and inside a listed folder) is read once. Throws a bad-input
  * DevenvError listing every problem: unreadable or missing paths, invalid YAML, objects
  * without apiVersion / kind / metadata.name, and the same object defined twice.
  */
-export async function loadManifests(paths: readonly string[], opts: LoadOptions): Promise<SourceDoc[]> {
+export async function loadManifests(
+  paths: readonly ManifestSource[],
+  opts: LoadOptions,
+): Promise<SourceDoc[]> {
   const root = resolve(opts.root);
   const problems: string[] = [];
   const docs: SourceDoc[] = [];
@@ -131,6 +199,17 @@ export async function loadManifests(paths: readonly string[], opts: LoadOptions)
   };
 
   for (const p of paths) {
+    if (typeof p !== 'string') {
+      const display = `${rel(root, isAbsolute(p.chart) ? p.chart : resolve(root, p.chart))}/`;
+      const file = `${display} (helm)`;
+      const parsed = parseManifestText(await helmTemplate(p, root, display, opts.helm), file);
+      problems.push(...parsed.problems.map(formatDiagnostic));
+      const { keep, leftOut } = splitHooks(parsed.docs, `${display} (release ${releaseName(p)})`);
+      for (const h of leftOut) opts.onNotice?.(h.message);
+      if (p.namespace) setReleaseNamespace(keep, releaseNamespace(p));
+      docs.push(...keep);
+      continue;
+    }
     const abs = isAbsolute(p) ? p : resolve(root, p);
     let isDir: boolean;
     try {

@@ -121,8 +121,11 @@ export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
   const { loadManifests } = await import('../manifests/load.ts');
   const { renderManifests } = await import('../manifests/render.ts');
   const docs = new Map<string, SourceDoc[]>();
+  // A chart's hooks that devenv does not run are named, never dropped silently.
+  const onNotice = (line: string) =>
+    opts.onEvent({ type: 'step', id: `helm:hook:${line}`, phase: 'skip', detail: line });
   for (const svc of config.services)
-    docs.set(svc.name, await loadManifests(svc.manifests, { root: session.root }));
+    docs.set(svc.name, await loadManifests(svc.manifests, { root: session.root, onNotice }));
   renderApp(config, session.namespace, docs, {}, usesData(config), renderManifests);
   return { session, data, docs, now, env, render: renderManifests };
 }

@@ -4,11 +4,16 @@
 # binary is there). Nothing built here is committed.
 #   actionlint  github.com/rhysd/actionlint/cmd/actionlint  (GitHub Actions workflows;
 #               it also runs shellcheck on `run:` scripts; shellcheck comes from Debian)
-# Prints the binary's path on its last line. Test files find it at
+#   helm        helm.sh/helm/v4/cmd/helm  (the kube tier renders chart fixtures through it, as
+#               devenv does: `helm template`)
+# Prints the binaries' paths, one a line (helm last). Test files find them at
 #   $DEVENV_TEST_CACHE/actionlint-$ACTIONLINT_VERSION/bin/actionlint
+#   $DEVENV_TEST_CACHE/helm-$HELM_VERSION/bin/helm
 set -euo pipefail
 
 ACTIONLINT_VERSION="${DEVENV_TEST_ACTIONLINT_VERSION:-v1.7.12}"
+# The newest helm v4 the Go module proxy served on 2026-12-03.
+HELM_VERSION="${DEVENV_TEST_HELM_VERSION:-v4.3.2}"
 CACHE="${DEVENV_TEST_CACHE:-/var/cache/devenv-test}"
 export PATH="/usr/local/go/bin:$PATH"
 export GOFLAGS="${GOFLAGS:-} -trimpath"
@@ -31,7 +36,7 @@ go_tool() { # NAME MODULE VERSION PACKAGE EXTRA_LDFLAGS
   (cd "$dir/mod" && go mod tidy >&2)
   (cd "$dir/mod" && go build -ldflags="-s -w $ldx" -o "$bin.tmp" "$pkg" >&2)
   mv "$bin.tmp" "$bin"
-  log "$name $ACTIONLINT_VERSION built in $(( $(date +%s) - s )) s"
+  log "$name $version built in $(( $(date +%s) - s )) s"
   echo "$bin"
 }
 
@@ -47,3 +52,7 @@ mkdir -p "$CACHE"
 go_tool actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION" \
   github.com/rhysd/actionlint/cmd/actionlint \
   "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
+
+go_tool helm helm.sh/helm/v4 "$HELM_VERSION" \
+  helm.sh/helm/v4/cmd/helm \
+  "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"

@@ -4,6 +4,7 @@ import {
   type CheckResult,
   checkDisk,
   checkDocker,
+  checkHelm,
   checkK3d,
   checkKubectl,
   checkNode,
@@ -44,6 +45,7 @@ export async function run(opts: { json?: boolean }, _args: string[], global: Glo
     ...(await Promise.all([
       checkK3d(),
       checkKubectl(),
+      checkHelm(config),
       checkPorts(config, holders),
       checkDisk(process.cwd()),
     ])),

@@ -1,0 +1,105 @@
+/**
+ * Helm charts as a manifest source, the pure part: which helm binary, the `helm template`
+ * command line, and what devenv does with a chart's hooks. load.ts runs helm (as it runs
+ * kubectl for kustomizations) and hands the output to the same render and apply as any
+ * manifest file.
+ *
+ * Hooks: `helm template` prints a chart's hook objects with the rest (devenv never passes
+ * --no-hooks). Hooks that matter in dev, pre-install/pre-upgrade (migrations, seeds), are
+ * kept with their `helm.sh/hook` annotation, so the must-complete Jobs ordering runs them
+ * before the workloads. The other hook kinds (test, post-*, *-delete, *-rollback) have no
+ * moment in devenv's reconcile: they are left out and reported by name, never silently.
+ *
+ * Pure module: no I/O.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import type { ChartSource } from '../config/schema.ts';
+import type { SourceDoc } from './types.ts';
+
+export const HELM_HOOK_ANNOTATION = 'helm.sh/hook';
+/** The hooks devenv applies (as must-complete objects, before the workloads). */
+export const SUPPORTED_HOOKS: ReadonlySet<string> = new Set(['pre-install', 'pre-upgrade']);
+/** The oldest helm whose `helm template` devenv relies on (doctor checks it). */
+export const MIN_HELM = '3.0.0';
+
+/** Which helm runs: `$DEVENV_HELM` (a path, or a name looked up on PATH), else `helm` on PATH. */
+export function helmBinary(env: NodeJS.ProcessEnv = process.env): { binary: string; why: string } {
+  const set = env.DEVENV_HELM?.trim();
+  return set ? { binary: set, why: 'DEVENV_HELM is set' } : { binary: 'helm', why: 'helm on PATH' };
+}
+
+/** The release name of a chart entry: `release`, else the chart folder's name. */
+export function releaseName(chart: ChartSource): string {
+  if (chart.release) return chart.release;
+  const base = chart.chart.replace(/\\/g, '/').replace(/\/+$/, '').split('/').pop() ?? '';
+  return base && base !== '.' ? base.toLowerCase() : 'release';
+}
+
+/** The release namespace (`--namespace`): `namespace`, else "default" (helm's own default). */
+export function releaseNamespace(chart: ChartSource): string {
+  return chart.namespace ?? 'default';
+}
+
+/** `helm template RELEASE CHART --namespace NS -f VALUES...`, paths resolved against `root`. */
+export function helmTemplateArgs(chart: ChartSource, root: string): string[] {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
+  return [
+    'template',
+    releaseName(chart),
+    abs(chart.chart),
+    '--namespace',
+    releaseNamespace(chart),
+    ...chart.values.flatMap((v) => ['--values', abs(v)]),
+  ];
+}
+
+/** The hook kinds an object's `helm.sh/hook` annotation names (empty: not a hook). */
+export function hookKinds(annotations: Record<string, unknown> | undefined): string[] {
+  const v = annotations?.[HELM_HOOK_ANNOTATION];
+  if (typeof v !== 'string') return [];
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export interface LeftOutHook {
+  /** "Pod api-test-connection". */
+  object: string;
+  hooks: string[];
+  /** One line for the user. */
+  message: string;
+}
+
+function plain(d: SourceDoc): Record<string, unknown> {
+  const o = 'toJS' in d.doc && typeof d.doc.toJS === 'function' ? d.doc.toJS() : d.doc;
+  return (o && typeof o === 'object' ? o : {}) as Record<string, unknown>;
+}
+
+/**
+ * Splits a chart's rendered documents: what devenv applies (plain objects and hooks with at
+ * least one supported kind), and the hooks it leaves out, each named with its hook kinds.
+ */
+export function splitHooks(
+  docs: readonly SourceDoc[],
+  chartLabel: string,
+): { keep: SourceDoc[]; leftOut: LeftOutHook[] } {
+  const keep: SourceDoc[] = [];
+  const leftOut: LeftOutHook[] = [];
+  for (const d of docs) {
+    const o = plain(d);
+    const md = (o.metadata ?? {}) as Record<string, unknown>;
+    const hooks = hookKinds(md.annotations as Record<string, unknown> | undefined);
+    if (hooks.length === 0 || hooks.some((h) => SUPPORTED_HOOKS.has(h))) {
+      keep.push(d);
+      continue;
+    }
+    const object = `${String(o.kind)} ${String(md.name)}`;
+    leftOut.push({
+      object,
+      hooks,
+      message: `${chartLabel}: ${object} is a Helm ${hooks.join(', ')} hook (${HELM_HOOK_ANNOTATION}), which devenv does not run; left out (devenv runs only pre-install and pre-upgrade hooks)`,
+    });
+  }
+  return { keep, leftOut };
+}

@@ -1,0 +1,20 @@
+/**
+ * The helm the tests run: the newest one test/tools/build.sh built from its Go module
+ * (cached by version under $DEVENV_TEST_CACHE/helm-<version>/bin/helm), else DEVENV_HELM.
+ * A test that needs it calls toolMissing when it is absent (a failure under CI=true).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function testHelm(): string | undefined {
+  const cache = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
+  const built = existsSync(cache)
+    ? readdirSync(cache)
+        .filter((d) => /^helm-v\d/.test(d))
+        .sort()
+        .reverse()
+        .map((d) => join(cache, d, 'bin', 'helm'))
+        .find((p) => existsSync(p))
+    : undefined;
+  return built ?? process.env.DEVENV_HELM;
+}
