@@ -25,6 +25,11 @@ export interface StepEvent {
    * carried the error's lines; this one carries none, so a consumer shows them once.
    */
   cause?: string;
+  /**
+   * Epoch ms when it happened. Producers leave it out (they never read a wall clock for
+   * it); a consumer that shows how long a step runs (the dashboard session) stamps it.
+   */
+  time?: number;
 }
 
 export interface LogEvent {

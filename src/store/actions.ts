@@ -10,7 +10,17 @@
  * Actions carry their own times (epoch ms) so the reducer never reads the clock.
  */
 import type { ProgressEvent } from '../engine/events.ts';
-import type { CaStatus, DataService, Focus, KubeEvent, NodeInfo, PodInfo, ServiceState } from './state.ts';
+import type {
+  CaStatus,
+  DataService,
+  Endpoint,
+  Focus,
+  KubeEvent,
+  NodeInfo,
+  PodInfo,
+  ServiceState,
+  UpPhase,
+} from './state.ts';
 
 export type ProjectAction = {
   type: 'project/set';
@@ -31,6 +41,17 @@ export type PodAction =
   | { type: 'pod/upsert'; pod: PodInfo }
   | { type: 'pod/delete'; namespace: string; name: string };
 export type EventAction = { type: 'event/upsert'; event: KubeEvent };
+/** Where `up` is (starting → ready | failed); `at` is the phase's time, `ms` the run's. */
+export type UpAction = {
+  type: 'up/phase';
+  phase: UpPhase;
+  at: number;
+  ms?: number;
+  error?: string;
+  lines?: string[];
+};
+/** Where each service answers (replaces the list). */
+export type EndpointsAction = { type: 'endpoints/set'; endpoints: Endpoint[] };
 
 export type UiAction =
   /** Move the selection in the services table (wraps around). */
@@ -62,6 +83,8 @@ export type Action =
   | ServiceAction
   | PodAction
   | EventAction
+  | UpAction
+  | EndpointsAction
   | UiAction;
 
 /** Action creators: plain constructors, for readability at call sites. */
@@ -81,4 +104,15 @@ export const act = {
   pod: (pod: PodInfo): PodAction => ({ type: 'pod/upsert', pod }),
   podDelete: (namespace: string, name: string): PodAction => ({ type: 'pod/delete', namespace, name }),
   event: (event: KubeEvent): EventAction => ({ type: 'event/upsert', event }),
+  up: (
+    phase: UpPhase,
+    at: number,
+    more: { ms?: number; error?: string; lines?: string[] } = {},
+  ): UpAction => ({
+    type: 'up/phase',
+    phase,
+    at,
+    ...more,
+  }),
+  endpoints: (endpoints: Endpoint[]): EndpointsAction => ({ type: 'endpoints/set', endpoints }),
 } as const;

@@ -15,11 +15,15 @@ import {
   podKey,
   podsOf,
   type ServiceState,
+  STEP_RECENT,
   type State,
   type StepState,
   selectedService,
   serviceList,
 } from './state.ts';
+
+/** A BuildKit vertex of the Dockerfile: "#7 [3/4] RUN ..." (docker/buildkit-progress.ts). */
+const BUILDKIT_STAGE = /^#\d+ \[[^\]]*\d+\/\d+\] /;
 
 export function reduce(state: State, action: Action): void {
   switch (action.type) {
@@ -29,6 +33,15 @@ export function reduce(state: State, action: Action): void {
       const prev = action.phase === 'start' ? undefined : state.steps.get(action.id);
       const next: StepState = { ...prev, id: action.id, phase: action.phase };
       if (action.detail !== undefined) next.detail = action.detail;
+      if (action.phase === 'start') {
+        if (action.detail !== undefined) next.title = action.detail;
+        if (action.time !== undefined) next.startedAt = action.time;
+      } else if (next.startedAt === undefined && action.time !== undefined) next.startedAt = action.time;
+      if (action.phase === 'progress' && action.detail !== undefined) {
+        const recent = [...(prev?.recent ?? []), action.detail];
+        next.recent = recent.length > STEP_RECENT ? recent.slice(-STEP_RECENT) : recent;
+        if (BUILDKIT_STAGE.test(action.detail)) next.stage = action.detail;
+      }
       if (action.ms !== undefined) next.ms = action.ms;
       if (action.error !== undefined) next.error = action.error;
       if (action.lines !== undefined && action.lines.length > 0) next.lines = [...action.lines];
@@ -112,6 +125,17 @@ export function reduce(state: State, action: Action): void {
       }
       return;
     }
+    case 'up/phase': {
+      const up: State['up'] = { phase: action.phase, since: action.at };
+      if (action.ms !== undefined) up.ms = action.ms;
+      if (action.error !== undefined) up.error = action.error;
+      if (action.lines !== undefined && action.lines.length > 0) up.lines = [...action.lines];
+      state.up = up;
+      return;
+    }
+    case 'endpoints/set':
+      state.endpoints = action.endpoints.map((e) => ({ ...e }));
+      return;
     case 'event/upsert': {
       state.events.set(eventKey(action.event), { ...action.event });
       if (state.events.size > state.maxEvents) evictOldestEvent(state);

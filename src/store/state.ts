@@ -102,13 +102,48 @@ export interface LogLine {
 export interface StepState {
   id: string;
   phase: 'start' | 'progress' | 'done' | 'skip' | 'fail';
+  /** What the step does (its start event's detail). */
+  title?: string;
+  /** The newest detail (a progress line, a skip's reason). */
   detail?: string;
+  /** When the current attempt started (epoch ms), when the event carried a time. */
+  startedAt?: number;
+  /** The last few progress lines (BuildKit steps of a build, pulls, ...), oldest first. */
+  recent?: string[];
+  /** A build's current BuildKit step, e.g. "#7 [3/4] RUN pip install ..." (its newest `#N [i/n]` line). */
+  stage?: string;
   ms?: number;
   error?: string;
   lines?: string[];
 }
 
 export type Focus = 'all' | 'service' | 'pod';
+
+/**
+ * Where `devenv up` is: 'idle' (the dashboard was opened over an environment that is up,
+ * or by a test), 'starting' (up runs: the dashboard shows its steps as they happen),
+ * 'ready' (up finished), 'failed' (up stopped with `error`; the dashboard stays open).
+ */
+export type UpPhase = 'idle' | 'starting' | 'ready' | 'failed';
+
+export interface UpState {
+  phase: UpPhase;
+  /** Epoch ms of the phase's start (starting: when up began). */
+  since?: number;
+  /** The whole run's wall time once ready/failed. */
+  ms?: number;
+  error?: string;
+  lines?: string[];
+}
+
+/** One place a service answers: an ingress/route URL, a port-forward, the TLS URL. */
+export interface Endpoint {
+  service: string;
+  kind: 'ingress' | 'route' | 'tls' | 'forward';
+  url: string;
+  /** What it leads to, e.g. "svc/api:8080" (optional). */
+  note?: string;
+}
 
 export interface UiState {
   /** Selected service name; null (or a name that left) means "the first service". */
@@ -147,12 +182,17 @@ export interface State {
   logs: RingBuffer<LogLine>;
   /** In order of first appearance (Map iteration order). */
   steps: Map<string, StepState>;
+  up: UpState;
+  /** Where each service answers (engine/endpoints.ts), in display order. */
+  endpoints: Endpoint[];
   ui: UiState;
 }
 
 /** Log lines kept in the window (the dashboard's scroll-back). */
 export const DEFAULT_LOG_CAPACITY = 5000;
 export const DEFAULT_MAX_EVENTS = 300;
+/** Progress lines kept per step. */
+export const STEP_RECENT = 4;
 /** Longer log lines are cut when stored, so the window's memory stays bounded. */
 export const MAX_LOG_LINE = 4096;
 
@@ -170,6 +210,8 @@ export function initialState(
     maxEvents: opts.maxEvents ?? DEFAULT_MAX_EVENTS,
     logs: new RingBuffer<LogLine>(opts.logCapacity ?? DEFAULT_LOG_CAPACITY),
     steps: new Map(),
+    up: { phase: 'idle' },
+    endpoints: [],
     ui: {
       selected: null,
       focus: 'all',

@@ -50,6 +50,8 @@ export interface Dashboard {
   redraw(): void;
   /** Redraws so far (for tests and benchmarks). */
   readonly frames: number;
+  /** When the first frame was drawn: ms since the process started (performance.now()). */
+  readonly firstFrameMs: number;
 }
 
 const OVERLAYS: ReadonlySet<PaneId> = new Set(['help', 'describe']);
@@ -184,7 +186,9 @@ export async function startDashboard(store: Store, opts: DashboardOptions): Prom
   }
 
   draw();
+  const firstFrameMs = Math.round(performance.now());
   return {
+    firstFrameMs,
     stop,
     redraw: () => redraws.flush(),
     get frames() {

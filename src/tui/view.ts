@@ -23,6 +23,7 @@ import {
   type PodInfo,
   type ServiceState,
   type State,
+  type StepState,
   selectedService,
   serviceList,
 } from '../store/state.ts';
@@ -39,7 +40,16 @@ export interface ViewOptions {
   color: boolean;
 }
 
-export type PaneId = 'header' | 'services' | 'logs' | 'events' | 'footer' | 'help' | 'describe' | 'small';
+export type PaneId =
+  | 'header'
+  | 'services'
+  | 'steps'
+  | 'logs'
+  | 'events'
+  | 'footer'
+  | 'help'
+  | 'describe'
+  | 'small';
 
 export interface Pane {
   id: PaneId;
@@ -112,12 +122,22 @@ export function stateToView(state: Readonly<State>, opts: ViewOptions): View {
   const rest = body - servicesRows;
   const wide = width >= 120;
   const eventCount = ctx.eventItems.length;
-  let eventsRows = 0;
   let eventsWidth = 0;
   if (wide) eventsWidth = Math.min(70, Math.max(30, Math.floor(width * 0.35)));
-  else if (rest >= 8) eventsRows = Math.min(Math.max(2, eventCount + 1), Math.max(2, Math.floor(rest * 0.3)));
-  const logsRows = wide ? rest : rest - eventsRows;
-  const logsWidth = wide ? width - eventsWidth - 1 : width;
+  const leftWidth = wide ? width - eventsWidth - 1 : width;
+  // While `up` runs (or after it failed) its steps come first, above the logs.
+  let stepsRows = 0;
+  if (ctx.starting && rest >= 3) {
+    const want = stepsWanted(ctx);
+    const share = state.logs.total === 0 ? 0.75 : 0.55;
+    stepsRows = Math.min(want, Math.max(2, Math.floor(rest * share)));
+  }
+  const below = rest - stepsRows;
+  let eventsRows = 0;
+  if (!wide && below >= 8)
+    eventsRows = Math.min(Math.max(2, eventCount + 1), Math.max(2, Math.floor(below * 0.3)));
+  const logsRows = wide ? below : below - eventsRows;
+  const logsWidth = leftWidth;
 
   let top = 0;
   view.panes.push({ id: 'header', top, left: 0, width, height: headerRows, lines: header(ctx, headerRows) });
@@ -131,14 +151,6 @@ export function stateToView(state: Readonly<State>, opts: ViewOptions): View {
     lines: servicesTable(ctx, servicesRows),
   });
   top += servicesRows;
-  view.panes.push({
-    id: 'logs',
-    top,
-    left: 0,
-    width: logsWidth,
-    height: logsRows,
-    lines: logPane(ctx, logsWidth, logsRows),
-  });
   if (wide) {
     view.panes.push({
       id: 'events',
@@ -148,7 +160,28 @@ export function stateToView(state: Readonly<State>, opts: ViewOptions): View {
       height: rest,
       lines: eventsPane(ctx, eventsWidth, rest, 3),
     });
-  } else if (eventsRows > 0) {
+  }
+  if (stepsRows > 0) {
+    view.panes.push({
+      id: 'steps',
+      top,
+      left: 0,
+      width: leftWidth,
+      height: stepsRows,
+      lines: stepsPane(ctx, leftWidth, stepsRows),
+    });
+    top += stepsRows;
+  }
+  if (logsRows > 0 || stepsRows === 0)
+    view.panes.push({
+      id: 'logs',
+      top,
+      left: 0,
+      width: logsWidth,
+      height: logsRows,
+      lines: logPane(ctx, logsWidth, logsRows),
+    });
+  if (!wide && eventsRows > 0) {
     view.panes.push({
       id: 'events',
       top: top + logsRows,
@@ -173,6 +206,8 @@ export function stateToView(state: Readonly<State>, opts: ViewOptions): View {
 
 interface Ctx {
   state: Readonly<State>;
+  /** `up` runs or failed: its steps pane is shown. */
+  starting: boolean;
   now: number;
   color: boolean;
   width: number;
@@ -205,6 +240,7 @@ function makeContext(state: Readonly<State>, opts: ViewOptions, width: number): 
   const colorIndex = new Map(services.map((s, i) => [s.name, i]));
   return {
     state,
+    starting: state.up.phase === 'starting' || state.up.phase === 'failed',
     now: Number.isFinite(opts.now) ? opts.now : 0,
     color: opts.color,
     width,
@@ -312,7 +348,8 @@ function stepsSummary(state: Readonly<State>): Seg | undefined {
     else running.push(s.id);
   }
   const total = state.steps.size;
-  if (total === 0) return undefined;
+  if (state.up.phase === 'failed' && failed.length === 0) return ['✗ up failed', 'red-fg bold'];
+  if (total === 0) return state.up.phase === 'starting' ? ['… starting', 'yellow-fg'] : undefined;
   if (failed.length > 0) {
     return [`✗ ${failed[0]} failed${failed.length > 1 ? ` (+${failed.length - 1})` : ''}`, 'red-fg bold'];
   }
@@ -349,6 +386,168 @@ function caSeg(state: Readonly<State>): Seg {
   return [text, style];
 }
 
+// ---- steps of `up` (while it runs, or after it failed) ----------------------------------
+
+/** Extra rows under a running step: its newest progress lines (BuildKit steps, pulls). */
+const RUNNING_EXTRA = 2;
+/** Extra rows under a failed step: its error's supporting lines. */
+const FAIL_EXTRA = 8;
+
+interface StepRow {
+  step: StepState;
+  main: string;
+  extra: string[];
+}
+
+function stepRows(ctx: Ctx, width: number): StepRow[] {
+  const { state, color, now } = ctx;
+  const steps = [...state.steps.values()];
+  const idW = Math.min(24, Math.max(8, ...steps.map((x) => strWidth(x.id))));
+  const timeW = 6;
+  const textW = Math.max(0, width - 2 - idW - 2 - timeW - 1);
+  const rows: StepRow[] = [];
+  for (const st of steps) {
+    const icon =
+      st.phase === 'done'
+        ? paint('✓', 'green-fg', color)
+        : st.phase === 'skip'
+          ? paint('·', 'gray-fg', color)
+          : st.phase === 'fail'
+            ? paint('✗', 'red-fg bold', color)
+            : paint('…', 'yellow-fg', color);
+    const running = st.phase === 'start' || st.phase === 'progress';
+    const time = running
+      ? st.startedAt === undefined
+        ? ''
+        : age(now - st.startedAt)
+      : st.ms === undefined
+        ? ''
+        : shortMs(st.ms);
+    const what = redact(
+      sanitize(
+        st.phase === 'fail'
+          ? (st.error ?? st.detail ?? 'failed')
+          : st.phase === 'skip'
+            ? (st.detail ?? st.title ?? '')
+            : (st.title ?? st.detail ?? ''),
+      ),
+    );
+    const idStyle = st.phase === 'fail' ? 'red-fg bold' : running ? 'yellow-fg' : undefined;
+    const textStyle = st.phase === 'fail' ? 'red-fg' : st.phase === 'skip' ? 'gray-fg' : undefined;
+    let main = `${icon} ${paint(fitWidth(st.id, idW), idStyle, color)}  `;
+    if (textW > 0) main += `${paint(fitWidth(what, textW), textStyle, color)} `;
+    main += paint(fitWidth(time, timeW, 'right'), 'gray-fg', color);
+    const indentW = Math.min(idW + 4, Math.max(0, width - 8));
+    const innerW = Math.max(1, width - indentW - 2);
+    const more = (l: string, style?: string) =>
+      `${' '.repeat(indentW)}${paint('│', 'gray-fg', color)} ${paint(truncate(redact(sanitize(l)), innerW), style, color)}`;
+    let extra: string[] = [];
+    if (running && st.recent && st.recent.length > 0) {
+      extra = st.recent.slice(-RUNNING_EXTRA).map((l) => more(l, 'gray-fg'));
+    } else if (st.phase === 'fail') {
+      // The error may be longer than the row: its rest first, then its lines.
+      const full = redact(sanitize(st.error ?? ''));
+      const wrapped = textW > 0 && strWidth(full) > textW ? wrap(full, innerW) : [];
+      extra = [...wrapped, ...(st.lines ?? [])].slice(0, FAIL_EXTRA).map((l) => more(l));
+    }
+    rows.push({ step: st, main, extra });
+  }
+  return rows;
+}
+
+/** Rows the steps pane would like: its title, each step, their extra rows, up's own error. */
+function stepsWanted(ctx: Ctx): number {
+  const rows = stepRows(ctx, ctx.width);
+  const upError = upFailureLines(ctx, ctx.width).length;
+  if (rows.length === 0 && upError === 0) return 2;
+  return 1 + upError + rows.reduce((n, r) => n + 1 + r.extra.length, 0);
+}
+
+/** When `up` failed with an error no step reported (bad input, a lock): that error. */
+function upFailureLines(ctx: Ctx, width: number): string[] {
+  const { up } = ctx.state;
+  if (up.phase !== 'failed' || !up.error) return [];
+  for (const st of ctx.state.steps.values()) if (st.phase === 'fail' && st.error === up.error) return [];
+  const out = [paint(truncate(redact(sanitize(`✗ ${up.error}`)), width), 'red-fg bold', ctx.color)];
+  for (const l of (up.lines ?? []).slice(0, FAIL_EXTRA))
+    out.push(paint(truncate(redact(sanitize(`  ${l}`)), width), 'red-fg', ctx.color));
+  return out;
+}
+
+function stepsPane(ctx: Ctx, width: number, rows: number): string[] {
+  const { state, color, now } = ctx;
+  const up = state.up;
+  let done = 0;
+  for (const st of state.steps.values()) if (st.phase === 'done' || st.phase === 'skip') done++;
+  const total = state.steps.size;
+  const title =
+    up.phase === 'failed'
+      ? `UP · FAILED${up.ms !== undefined ? ` after ${shortMs(up.ms)}` : ''} · q quits`
+      : `UP · starting${up.since !== undefined ? ` ${age(now - up.since)}` : ''} · ${done}/${total} steps done`;
+  const lines = [rule(title, width, color, up.phase === 'failed' ? 'bold red-fg' : 'bold')];
+  const budget = rows - 1;
+  if (budget <= 0) return lines.slice(0, rows);
+  const head = upFailureLines(ctx, width);
+  const list = stepRows(ctx, width);
+  if (list.length === 0 && head.length === 0) {
+    lines.push(paint(truncate('(preparing: config, manifests, pre-flight)', width), 'gray-fg', color));
+    return lines;
+  }
+  // Fit: first the extra rows of finished-ok steps' neighbours go, then old finished steps.
+  const size = () => head.length + list.reduce((n, r) => n + 1 + r.extra.length, 0);
+  // 1. running steps keep one progress line, then none.
+  for (const keep of [1, 0]) {
+    if (size() <= budget) break;
+    for (const r of list)
+      if (r.step.phase !== 'fail' && r.extra.length > keep) r.extra = r.extra.slice(-keep || r.extra.length);
+    if (keep === 0) for (const r of list) if (r.step.phase !== 'fail') r.extra = [];
+  }
+  // 2. the oldest finished (done/skip) steps, summarised in one row.
+  let hidden = 0;
+  while (size() + (hidden > 0 ? 1 : 0) > budget) {
+    const i = list.findIndex((r) => r.step.phase === 'done' || r.step.phase === 'skip');
+    if (i < 0) break;
+    list.splice(i, 1);
+    hidden++;
+  }
+  const body: string[] = [...head];
+  if (hidden > 0)
+    body.push(
+      paint(truncate(`✓ ${hidden} more step${hidden === 1 ? '' : 's'} done`, width), 'gray-fg', color),
+    );
+  for (const r of list) body.push(r.main, ...r.extra);
+  // 3. still too long (many failures): cut the failures' lines from the end.
+  lines.push(...body.slice(0, budget));
+  return lines;
+}
+
+/**
+ * A service's status before its pods are reported (while `up` runs): from its build, push
+ * and rollout steps.
+ */
+function stepStatus(state: Readonly<State>, service: string): string | undefined {
+  const rollout = [...state.steps.values()].find(
+    (x) => x.id.startsWith('rollout:') && (x.id.endsWith(`/${service}`) || x.id === `rollout:${service}`),
+  );
+  const push = state.steps.get(`load:${service}`);
+  const build = state.steps.get(`build:${service}`);
+  const running = (x?: StepState) => x !== undefined && (x.phase === 'start' || x.phase === 'progress');
+  if (rollout?.phase === 'fail') return 'rollout failed';
+  if (push?.phase === 'fail') return 'push failed';
+  if (build?.phase === 'fail') return 'build failed';
+  if (running(rollout)) return 'rolling out';
+  if (rollout) return undefined;
+  if (running(push)) return 'pushing';
+  if (running(build)) {
+    const at = build?.stage?.match(/\[(?:[^\]\s]+ )?(\d+\/\d+)\]/)?.[1];
+    return at ? `building ${at}` : 'building';
+  }
+  if (push) return state.steps.get('apply')?.phase === 'start' ? 'applying' : 'built';
+  if (state.up.phase === 'starting') return 'waiting';
+  if (state.up.phase === 'failed') return 'not deployed';
+  return undefined;
+}
+
 // ---- services table -------------------------------------------------------------------
 
 interface Column {
@@ -371,6 +570,7 @@ const COLUMNS: Column[] = [
   { key: 'node', title: 'NODE', min: 8, max: 24, prio: 8 },
   { key: 'image', title: 'IMAGE TAG', min: 9, max: 20, prio: 9 },
   { key: 'reload', title: 'LAST RELOAD', min: 11, max: 22, prio: 4 },
+  { key: 'url', title: 'URL', min: 12, max: 48, prio: 10 },
 ];
 const GAP = 2;
 const MARK = 2;
@@ -385,6 +585,8 @@ function serviceCells(ctx: Ctx, svc: ServiceState): Record<string, Cell> {
   let restarts = svc.restarts;
   let nodes = svc.nodes;
   let status = svc.status;
+  if (pods.length === 0 && (status === 'Unknown' || ctx.starting))
+    status = stepStatus(ctx.state, svc.name) ?? status;
   if (pods.length > 0) {
     // Pods are the live truth: their restarts, their nodes, and the reason a pod is unwell
     // (CrashLoopBackOff says more than the workload's "Progressing").
@@ -413,7 +615,15 @@ function serviceCells(ctx: Ctx, svc: ServiceState): Record<string, Cell> {
     node: { text: nodes.length ? nodes.join(',') : '-' },
     image: { text: svc.imageTag ? shortTag(svc.imageTag) : '-' },
     reload,
+    url: { text: firstUrl(ctx, svc.name) },
   };
+}
+
+/** The service's first URL (+N more), '-' when it has none. */
+function firstUrl(ctx: Ctx, service: string): string {
+  const list = ctx.state.endpoints.filter((e) => e.service === service);
+  if (list.length === 0) return '-';
+  return `${list[0]!.url}${list.length > 1 ? ` +${list.length - 1}` : ''}`;
 }
 
 function shortTag(tag: string): string {
@@ -429,9 +639,14 @@ export function statusStyle(status: string): string | undefined {
 }
 
 /** Picks the columns that fit (by priority) and their widths. */
-function layoutColumns(rows: Array<Record<string, Cell>>, width: number): Array<Column & { w: number }> {
+function layoutColumns(
+  rows: Array<Record<string, Cell>>,
+  width: number,
+  withUrl: boolean,
+): Array<Column & { w: number }> {
   const natural = new Map<string, number>();
-  for (const col of COLUMNS) {
+  const columns = withUrl ? COLUMNS : COLUMNS.filter((c) => c.key !== 'url');
+  for (const col of columns) {
     let w = strWidth(col.title);
     for (const r of rows) w = Math.max(w, strWidth(r[col.key]?.text ?? ''));
     natural.set(col.key, w);
@@ -439,7 +654,7 @@ function layoutColumns(rows: Array<Record<string, Cell>>, width: number): Array<
   const avail = width - MARK;
   const chosen = new Map<string, number>();
   let used = 0;
-  for (const col of [...COLUMNS].sort((a, b) => a.prio - b.prio)) {
+  for (const col of [...columns].sort((a, b) => a.prio - b.prio)) {
     const want = Math.max(col.min, Math.min(col.max, natural.get(col.key)!));
     const gap = chosen.size > 0 ? GAP : 0;
     if (used + gap + want <= avail) {
@@ -452,7 +667,7 @@ function layoutColumns(rows: Array<Record<string, Cell>>, width: number): Array<
   }
   // Spare columns go to cells that were cut, in display order, then to the last column.
   let spare = avail - used;
-  const out = COLUMNS.filter((c) => chosen.has(c.key)).map((c) => ({ ...c, w: chosen.get(c.key)! }));
+  const out = columns.filter((c) => chosen.has(c.key)).map((c) => ({ ...c, w: chosen.get(c.key)! }));
   for (const c of out) {
     if (spare <= 0) break;
     const need = Math.max(0, natural.get(c.key)! - c.w);
@@ -467,7 +682,7 @@ function layoutColumns(rows: Array<Record<string, Cell>>, width: number): Array<
 function servicesTable(ctx: Ctx, rows: number): string[] {
   const { color, width } = ctx;
   const cells = ctx.services.map((s) => serviceCells(ctx, s));
-  const cols = layoutColumns(cells, width);
+  const cols = layoutColumns(cells, width, ctx.state.endpoints.length > 0);
   const headerText =
     ' '.repeat(MARK) + cols.map((c) => fitWidth(c.title, c.w, c.align)).join(' '.repeat(GAP));
   const lines = [paint(fitWidth(headerText, width), 'bold underline', color)];
@@ -643,6 +858,13 @@ function footer(ctx: Ctx, width: number): string {
   if (ui.notice && now - ui.notice.at >= 0 && now - ui.notice.at < NOTICE_MS) {
     return paint(truncate(sanitize(ui.notice.text), width), ui.notice.error ? 'red-fg bold' : 'bold', color);
   }
+  if (state.up.phase === 'failed') {
+    return paint(
+      truncate('devenv up failed (the reason is above) · q quits · ? help · / filter logs', width),
+      'red-fg bold',
+      color,
+    );
+  }
   return paint(truncate(FOOTER_HINTS, width), 'gray-fg', color);
 }
 
@@ -679,6 +901,10 @@ function describeLines(ctx: Ctx): string[] {
     out.push(`reload     ${r.result} at ${clock(r.at)}Z (${age(ctx.now - r.at)} ago): ${parts.join(', ')}`);
     if (r.error) out.push(`  error: ${r.error}`);
   } else out.push('reload     -');
+  const urls = ctx.state.endpoints.filter((e) => e.service === sel.name);
+  out.push('', `answers at (${urls.length})`);
+  if (urls.length === 0) out.push('  -');
+  for (const e of urls) out.push(`  ${e.url}${e.note ? `   ${e.note}` : ''}`);
   const pods = ctx.podsByService.get(sel.name) ?? [];
   out.push('', `pods (${pods.length})`);
   if (pods.length === 0) out.push('  -');

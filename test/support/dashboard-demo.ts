@@ -82,6 +82,21 @@ export function sampleStore(now = SAMPLE_NOW, opts: { logCapacity?: number } = {
       );
     });
   }
+  d(
+    act.endpoints([
+      { service: 'api', kind: 'ingress', url: 'http://social.localhost/api' },
+      { service: 'api', kind: 'forward', url: '127.0.0.1:9229', note: 'Service back/api port debug (9229)' },
+      {
+        service: 'chat',
+        kind: 'tls',
+        url: 'wss://chat.social.localhost/',
+        note: 'TLS passed through by SNI',
+      },
+      { service: 'chat', kind: 'tls', url: 'wss://chat.social.localhost:8443/', note: 'passthrough port' },
+      { service: 'front', kind: 'ingress', url: 'http://social.localhost/' },
+      { service: 'admin', kind: 'ingress', url: 'http://admin.social.localhost/' },
+    ]),
+  );
   store.sink({
     type: 'reload',
     service: 'api',

@@ -20,6 +20,7 @@ describe('progress events', () => {
     expect(store.getState().steps.get('build:api')).toEqual({
       id: 'build:api',
       phase: 'progress',
+      title: 'building api',
       detail: 'building api',
     });
     store.sink({ type: 'step', id: 'build:api', phase: 'fail', ms: 900, error: 'exit 1', lines: ['line'] });
@@ -33,10 +34,45 @@ describe('progress events', () => {
     expect(store.getState().steps.get('build:api')).toEqual({
       id: 'build:api',
       phase: 'start',
+      title: 'again',
       detail: 'again',
     });
     store.sink({ type: 'step', id: 'cluster', phase: 'start' });
     expect([...store.getState().steps.keys()]).toEqual(['build:api', 'cluster']);
+  });
+
+  it('keeps the start time and the last few progress lines of a step (BuildKit steps)', () => {
+    const store = createStore();
+    store.sink({ type: 'step', id: 'build:api', phase: 'start', detail: 'build api', time: 1000 });
+    for (let i = 1; i <= 6; i++)
+      store.sink({ type: 'step', id: 'build:api', phase: 'progress', detail: `#${i} step`, time: 1000 + i });
+    const st = store.getState().steps.get('build:api')!;
+    expect(st).toMatchObject({ title: 'build api', detail: '#6 step', startedAt: 1000 });
+    expect(st.recent).toEqual(['#3 step', '#4 step', '#5 step', '#6 step']);
+    store.sink({ type: 'step', id: 'build:api', phase: 'done', ms: 5 });
+    expect(store.getState().steps.get('build:api')).toMatchObject({
+      phase: 'done',
+      title: 'build api',
+      ms: 5,
+    });
+  });
+
+  it('records where up is and where services answer', () => {
+    const store = createStore();
+    expect(store.getState().up).toEqual({ phase: 'idle' });
+    store.dispatch(act.up('starting', 10));
+    store.dispatch(act.up('failed', 50, { ms: 40, error: 'boom', lines: ['why'] }));
+    expect(store.getState().up).toEqual({
+      phase: 'failed',
+      since: 50,
+      ms: 40,
+      error: 'boom',
+      lines: ['why'],
+    });
+    store.dispatch(act.endpoints([{ service: 'api', kind: 'ingress', url: 'http://api.localhost' }]));
+    expect(store.getState().endpoints).toEqual([
+      { service: 'api', kind: 'ingress', url: 'http://api.localhost' },
+    ]);
   });
 
   it('appends log lines with sequence numbers and cuts huge lines', () => {

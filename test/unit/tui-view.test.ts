@@ -14,6 +14,7 @@ import { createStore } from '../../src/store/store.ts';
 import { stripTags, strWidth } from '../../src/tui/text.ts';
 import { HELP_KEYS, stateToView, type View, viewToText } from '../../src/tui/view.ts';
 import { SAMPLE_NOW, sampleStore } from '../support/dashboard-demo.ts';
+import { startingStore } from '../support/up-script.ts';
 
 const goldenDir = join(import.meta.dirname, 'golden');
 
@@ -89,6 +90,103 @@ describe('stateToView goldens (fixed clock 2026-11-23T13:44:11Z)', () => {
     });
     expectGolden('view-100x30-focus.txt', text(render(store, 100, 30)));
   });
+});
+
+describe('while devenv up runs (goldens, fixed clock)', () => {
+  const starting = (offset: number, fail = false) => startingStore(SAMPLE_NOW, offset, { fail });
+
+  it('at once: no step yet, the services of devenv.yaml waiting', () => {
+    const store = createStore({ project: 'social' });
+    store.dispatch(act.up('starting', SAMPLE_NOW));
+    store.dispatch(act.project('social', { name: 'k3d-social', context: '' }));
+    for (const name of ['web', 'api']) store.dispatch(act.service({ name }));
+    const out = text(render(store, 80, 24));
+    expectGolden('view-80x24-up-first-frame.txt', out);
+    expect(out).toContain('… starting');
+    expect(out).toContain('(preparing: config, manifests, pre-flight)');
+    expect(out).toMatch(/^> api\s+-\s+0\/0\s+waiting/m);
+  });
+
+  it('cluster, data services and builds in progress, with the BuildKit steps (100x30)', () => {
+    const out = text(render(starting(5000), 100, 30));
+    expectGolden('view-100x30-up-starting.txt', out);
+    expect(out).toContain('UP · starting 5s');
+    expect(out).toMatch(/… cluster\s+k3d cluster social\s+4s/);
+    expect(out).toMatch(/✓ objectStore/);
+    expect(out).toContain('#7 [3/4] RUN pip install --no-index -r /app/requirements.txt');
+    expect(out).toMatch(/^ {2}api\s+-\s+0\/0\s+building 3\/4/m);
+    expect(out).toMatch(/^ {2}web\s+-\s+0\/0\s+pushing/m);
+  });
+
+  it('rollouts at 160x48 (events beside), then ready: the steps pane gives way to the logs', () => {
+    const store = starting(8500);
+    expectGolden('view-160x48-up-rollout.txt', text(render(store, 160, 48)));
+    expect(text(render(store, 160, 48))).toMatch(/^ {2}api\s+-\s+0\/0\s+rolling out/m);
+    store.dispatch(act.up('ready', SAMPLE_NOW, { ms: 8600 }));
+    const out = text(render(store, 160, 48));
+    expect(out).not.toContain('UP ·');
+    expect(out).toContain('LOGS · all services');
+  });
+
+  it('a failed build: its reason and output, the dashboard usable, q named (80x24, colour)', () => {
+    const store = starting(7000, true);
+    store.dispatch(
+      act.up('failed', SAMPLE_NOW, {
+        ms: 6800,
+        error: 'build chat: the command "/bin/sh -c python -m compileall -q /app" returned exit code 1',
+      }),
+    );
+    const view = render(store, 80, 24);
+    expectGolden('view-80x24-up-failed.txt', text(view));
+    const out = text(view);
+    expect(out).toContain('UP · FAILED after 6.8s · q quits');
+    expect(out).toContain('✗ build:chat failed');
+    expect(out).toContain('SyntaxError: invalid syntax (server.py, line 12)');
+    expect(out).toMatch(/^ {2}chat\s+-\s+0\/0\s+build failed/m);
+    expect(out).toContain('devenv up failed (the reason is above) · q quits');
+    expectGolden('view-80x24-up-failed-color.txt', panesDump(render(store, 80, 24, true)));
+  });
+
+  it('a failure no step reported (bad input) is shown with its lines', () => {
+    const store = createStore({ project: 'social' });
+    store.dispatch(act.up('starting', SAMPLE_NOW - 300));
+    store.dispatch(
+      act.up('failed', SAMPLE_NOW, {
+        ms: 300,
+        error: 'context prod is not allow-listed',
+        lines: ['add it to cluster.allowContexts'],
+      }),
+    );
+    const out = text(render(store, 80, 24));
+    expect(out).toContain('✗ context prod is not allow-listed');
+    expect(out).toContain('add it to cluster.allowContexts');
+    expect(out).toContain('✗ up failed');
+  });
+
+  it('steps that do not fit: running and failed steps stay, older finished ones are summarised', () => {
+    const store = starting(4000);
+    for (let i = 0; i < 30; i++)
+      store.sink({ type: 'step', id: `ingress:x${i}`, phase: 'skip', detail: `note ${i}` });
+    const view = render(store, 80, 24);
+    checkGeometry(view, false);
+    const steps = view.panes.find((p) => p.id === 'steps')!.lines.join('\n');
+    expect(steps).toMatch(/✓ \d+ more steps done/);
+    expect(steps).toContain('… cluster');
+    expect(steps).toContain('… build:api');
+  });
+
+  for (const [w, h] of [
+    [20, 6],
+    [30, 8],
+    [50, 10],
+    [120, 30],
+    [400, 120],
+  ] as const) {
+    it(`${w}x${h}: every starting and failed view fits`, () => {
+      for (const store of [starting(4000), starting(8500), starting(7000, true)])
+        for (const color of [false, true]) checkGeometry(render(store, w, h, color), color);
+    });
+  }
 });
 
 describe('stateToView at any size', () => {

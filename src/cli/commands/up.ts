@@ -1,5 +1,6 @@
-import { loadConfig } from '../../config/load.ts';
+import { type LoadedConfig, loadConfig } from '../../config/load.ts';
 import type { EventSink, ProgressEvent } from '../../engine/events.ts';
+import type { UpResult } from '../../engine/up.ts';
 import type { GlobalOptions } from '../main.ts';
 
 export interface UpFlags {
@@ -12,43 +13,81 @@ export interface UpFlags {
 
 export async function run(opts: UpFlags, _args: string[], global: GlobalOptions): Promise<number> {
   const loaded = loadConfig(global.config);
-  const { createPlainPrinter } = await import('../../tui/plain.ts');
-  const print = createPlainPrinter(process.stdout);
-  const listeners: EventSink[] = [print];
+  const watching = opts.watch !== false && loaded.config.services.length > 0;
+  const tui = watching && process.stdout.isTTY === true && opts.tui !== false;
+  // On a terminal the dashboard opens at once, before anything is created, and shows up's
+  // steps as they happen (cluster, data services, builds with their BuildKit steps, pushes,
+  // apply, rollouts), then pods and logs once the cluster answers.
+  const session = tui
+    ? await (await import('./dashboard-session.ts')).openDashboardSession({ loaded })
+    : undefined;
+  const print = session ? undefined : (await import('../../tui/plain.ts')).createPlainPrinter(process.stdout);
+  const listeners: EventSink[] = [session ? session.sink : print!];
   const onEvent: EventSink = (e: ProgressEvent) => {
     for (const l of listeners) l(e);
   };
-  const watching = opts.watch !== false && loaded.config.services.length > 0;
+  // What the dashboard hides while it is open is printed once it closed.
+  const summary: string[] = [];
+  const say = (line: string) => (session ? summary.push(line) : process.stdout.write(`${line}\n`));
+  const t0 = performance.now();
+
+  // The watches start as soon as the cluster answers: pods appear while they roll out.
+  if (session) {
+    listeners.push((e) => {
+      if (e.type === 'step' && e.id === 'cluster' && (e.phase === 'done' || e.phase === 'skip'))
+        void watchCluster(loaded, opts, session).catch(() => undefined);
+    });
+  }
   const { up } = await import('../../engine/up.ts');
-  const result = await up({
-    loaded,
-    ...(opts.context ? { context: opts.context } : {}),
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
-    // Forwards live as long as this process: only a watching up opens them.
-    ...(watching ? { forwards: true } : {}),
-    onEvent,
+  let result: Awaited<ReturnType<typeof up>>;
+  let settled = false;
+  // q / Ctrl-C while up runs stops this process, as Ctrl-C does in plain mode.
+  void session?.closed.then(() => {
+    if (!settled) interrupted();
   });
+  try {
+    result = await up({
+      loaded,
+      ...(opts.context ? { context: opts.context } : {}),
+      ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
+      // Forwards live as long as this process: only a watching up opens them.
+      ...(watching ? { forwards: true } : {}),
+      onEvent,
+    });
+    settled = true;
+  } catch (err) {
+    settled = true;
+    if (!session) throw err;
+    // The reason stays on screen until the user quits; then the CLI prints it and exits non-zero.
+    session.failed(err, Math.round(performance.now() - t0));
+    await session.closed;
+    throw err;
+  }
   const r = result.reconcile;
-  process.stdout.write(
+  say(
     `devenv is up in ${(result.ms / 1000).toFixed(1)} s — project ${loaded.config.project}, context ${result.target.context}: ` +
-      `${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged, ${r.pruned} pruned, ${r.conflicts.length} left alone\n`,
+      `${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged, ${r.pruned} pruned, ${r.conflicts.length} left alone`,
   );
   if (result.data?.host.objectStore?.consoleUrl)
-    process.stdout.write(`MinIO console: ${result.data.host.objectStore.consoleUrl}\n`);
+    say(`MinIO console: ${result.data.host.objectStore.consoleUrl}`);
+  // Where each service answers: its ingress/route URLs, the TLS URL, its forwards.
+  const { endpointLines, serviceEndpoints } = await import('../../engine/endpoints.ts');
+  const endpoints = serviceEndpoints(endpointsInput(loaded, result, watching ? result.forwards : []));
+  if (endpoints.length > 0) for (const l of ['where services answer:', ...endpointLines(endpoints)]) say(l);
+  session?.store.dispatch({ type: 'endpoints/set', endpoints });
   const { forwardLine, openForwards } = await import('../../engine/forwards.ts');
   if (!watching) {
     const n = loaded.config.services.reduce((k, s) => k + (s.forwards?.length ?? 0), 0);
     if (n > 0)
-      process.stdout.write(
-        `${n} port-forward(s) not opened: they are open while up watches; "devenv forward SERVICE" opens one alone\n`,
+      say(
+        `${n} port-forward(s) not opened: they are open while up watches; "devenv forward SERVICE" opens one alone`,
       );
     return 0;
   }
   // Port-forwards (services[].forwards), each connection to a ready pod of that moment.
   const forwards = await openForwards(result.client, result.forwards, onEvent);
-  for (const f of forwards.forwards)
-    process.stdout.write(`forward ${forwardLine(f.plan)}  (${f.plan.service})\n`);
+  if (!session) for (const f of forwards.forwards) say(`forward ${forwardLine(f.plan)}  (${f.plan.service})`);
 
   // Watch and reload until Ctrl-C; the environment keeps running afterwards.
   const { reloadService, syncService } = await import('../../engine/reload.ts');
@@ -71,19 +110,17 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
       };
     },
   });
-  if (process.stdout.isTTY && opts.tui !== false) {
+  if (session) {
     // The dashboard owns the terminal while it is open; q / Ctrl-C closes it.
-    const { runDashboardSession } = await import('./dashboard-session.ts');
-    await runDashboardSession({
-      loaded,
-      result,
-      onEvent: (sink) => listeners.splice(0, listeners.length, sink ?? print),
-      // `r` goes through the service's one reload queue, never beside a save's build.
-      reload: (name) =>
-        loop.trigger(name).then((ev) => {
-          if (ev.result === 'failed') throw new Error(ev.error ?? 'the rebuild failed');
-        }),
-    });
+    // `r` goes through the service's one reload queue, never beside a save's build.
+    await session.ready(result, (name) =>
+      loop.trigger(name).then((ev) => {
+        if (ev.result === 'failed') throw new Error(ev.error ?? 'the rebuild failed');
+      }),
+    );
+    await session.closed;
+    listeners.length = 0;
+    for (const l of summary) process.stdout.write(`${l}\n`);
   } else {
     process.stdout.write(
       `watching ${loop.roots.length} path(s) for changes; Ctrl-C to stop watching (the environment keeps running)\n`,
@@ -97,4 +134,57 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   await forwards.close();
   process.stdout.write('stopped watching; the environment is still running ("devenv down" stops it)\n');
   return 0;
+}
+
+/** q / Ctrl-C in the dashboard while up still ran: like Ctrl-C in plain mode, up stops here. */
+function interrupted(): number {
+  process.stderr.write(
+    'devenv up interrupted: what was created so far keeps running; "devenv up" continues\n',
+  );
+  process.exit(130);
+}
+
+/** Once the cluster step finished: the same client up connects with, for the dashboard's watches. */
+async function watchCluster(
+  loaded: LoadedConfig,
+  opts: UpFlags,
+  session: import('./dashboard-session.ts').DashboardSession,
+): Promise<void> {
+  const { resolveTarget } = await import('../../engine/target.ts');
+  const { connect } = await import('../../kube/client.ts');
+  const target = resolveTarget(loaded.config, opts.context, opts.kubeconfig);
+  session.watch(
+    connect({
+      ...(target.kind === 'existing' && target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+      context: target.context,
+    }),
+  );
+}
+
+function endpointsInput(
+  loaded: LoadedConfig,
+  result: UpResult,
+  forwards: UpResult['forwards'],
+): import('../../engine/endpoints.ts').EndpointsInput {
+  const { config } = loaded;
+  const objects = new Map<string, unknown[]>();
+  for (const [name, docs] of result.docs)
+    objects.set(
+      name,
+      docs.map((d) =>
+        typeof (d.doc as { toJS?: unknown }).toJS === 'function'
+          ? (d.doc as { toJS(): unknown }).toJS()
+          : d.doc,
+      ),
+    );
+  return {
+    services: config.services,
+    ...(config.tls
+      ? { tls: { service: config.tls.service, hosts: config.tls.hosts, port: config.tls.port } }
+      : {}),
+    httpPort: config.cluster.httpPort,
+    httpsPort: config.cluster.httpsPort,
+    objects,
+    forwards,
+  };
 }
