@@ -8,8 +8,9 @@
  *    cluster.httpsPort (passed through by SNI) and on its own passthrough port `tls.port`;
  *    wss:// when its Service port is named ws/wss, else https://;
  *  - forward: each of `services[].forwards`, on 127.0.0.1.
- * Ports 80 (http) and 443 (https/wss) are left out of the URLs. Input order is kept; a URL
- * appears once per service.
+ * A path whose backend is another service's Service is that service's (web's Ingress may
+ * send /api to api). Ports 80 (http) and 443 (https/wss) are left out of the URLs. Grouped
+ * by service in config order; a URL appears once per service.
  */
 import type { Endpoint } from '../store/state.ts';
 import { describeTarget, type ForwardPlan } from './forwards.ts';
@@ -28,42 +29,49 @@ export interface EndpointsInput {
 interface Obj {
   apiVersion?: string;
   kind?: string;
-  metadata?: { annotations?: Record<string, string> };
+  metadata?: { name?: string; annotations?: Record<string, string> };
   spec?: Record<string, unknown>;
 }
 
 const PASSTHROUGH = 'nginx.ingress.kubernetes.io/ssl-passthrough';
 
 export function serviceEndpoints(input: EndpointsInput): Endpoint[] {
-  const out: Endpoint[] = [];
-  const http = (host: string, path = '') =>
+  const http = (host: string, path = '/') =>
     `http://${host}${input.httpPort === 80 ? '' : `:${input.httpPort}`}${path}`;
-  const secure = (scheme: string, host: string, port = input.httpsPort) =>
-    `${scheme}://${host}${port === 443 ? '' : `:${port}`}/`;
+  const https = (scheme: string, host: string, port = input.httpsPort, path = '/') =>
+    `${scheme}://${host}${port === 443 ? '' : `:${port}`}${path}`;
+  const objectsOf = (name: string) =>
+    (input.objects.get(name) ?? []).filter((o): o is Obj => typeof o === 'object' && o !== null);
+  // A route's path belongs to the service whose manifests hold its backend Service (web's
+  // Ingress may send /api to the api service).
+  const owner = new Map<string, string>();
+  for (const svc of input.services)
+    for (const o of objectsOf(svc.name))
+      if (o.kind === 'Service' && typeof o.metadata?.name === 'string' && !owner.has(o.metadata.name))
+        owner.set(o.metadata.name, svc.name);
+  const byService = new Map<string, Endpoint[]>(input.services.map((s) => [s.name, []]));
+  const seen = new Set<string>();
+  const add = (service: string, kind: Endpoint['kind'], url: string, note?: string) => {
+    const list = byService.get(service);
+    if (!list || seen.has(`${service} ${url}`)) return;
+    seen.add(`${service} ${url}`);
+    list.push(note === undefined ? { service, kind, url } : { service, kind, url, note });
+  };
+  const backendOf = (b: unknown, fallback: string): string => {
+    const name = (b as { service?: { name?: unknown } } | undefined)?.service?.name;
+    return (typeof name === 'string' && owner.get(name)) || fallback;
+  };
+
   for (const svc of input.services) {
-    const seen = new Set<string>();
-    const add = (kind: Endpoint['kind'], url: string, note?: string) => {
-      if (seen.has(url)) return;
-      seen.add(url);
-      out.push(
-        note === undefined ? { service: svc.name, kind, url } : { service: svc.name, kind, url, note },
-      );
-    };
-    const objects = (input.objects.get(svc.name) ?? []).filter(
-      (o): o is Obj => typeof o === 'object' && o !== null,
-    );
+    const objects = objectsOf(svc.name);
     const scheme = tlsScheme(objects);
     const tls = input.tls?.service === svc.name ? input.tls : undefined;
     if (tls) {
-      for (const h of tls.hosts) add('tls', secure(scheme, h), 'TLS passed through by SNI');
-      for (const h of tls.hosts) add('tls', secure(scheme, h, tls.port), 'passthrough port');
+      for (const h of tls.hosts) add(svc.name, 'tls', https(scheme, h), 'TLS passed through by SNI');
+      for (const h of tls.hosts) add(svc.name, 'tls', https(scheme, h, tls.port), 'passthrough port');
     }
     for (const o of objects) {
-      if (
-        o.kind === 'Ingress' &&
-        typeof o.apiVersion === 'string' &&
-        o.apiVersion.startsWith('networking.k8s.io/')
-      ) {
+      if (o.kind === 'Ingress' && String(o.apiVersion ?? '').startsWith('networking.k8s.io/')) {
         const passthrough = o.metadata?.annotations?.[PASSTHROUGH] === 'true';
         const tlsHosts = new Set<string>();
         for (const t of arr(o.spec?.tls))
@@ -71,28 +79,39 @@ export function serviceEndpoints(input: EndpointsInput): Endpoint[] {
         for (const rule of arr(o.spec?.rules)) {
           const r = rule as { host?: unknown; http?: { paths?: unknown } };
           const host = typeof r.host === 'string' && r.host !== '' ? r.host : 'localhost';
+          const paths = arr(r.http?.paths) as Array<{ path?: unknown; backend?: unknown }>;
           if (passthrough) {
-            add(tls ? 'tls' : 'ingress', secure(scheme, host), 'TLS passed through by SNI');
+            const to = backendOf(paths[0]?.backend, svc.name);
+            const toScheme = tlsScheme(objectsOf(to));
+            add(to, 'tls', https(toScheme, host), 'TLS passed through by SNI');
             continue;
           }
-          const paths = arr(r.http?.paths).map((p) => cleanPath((p as { path?: unknown }).path));
-          for (const p of paths.length ? paths : ['/']) {
-            add('ingress', http(host, p));
-            if (tlsHosts.has(host))
-              add('ingress', `https://${host}${input.httpsPort === 443 ? '' : `:${input.httpsPort}`}${p}`);
+          for (const p of paths.length ? paths : [{}]) {
+            const to = backendOf(p.backend, svc.name);
+            const path = cleanPath(p.path);
+            add(to, 'ingress', http(host, path));
+            if (tlsHosts.has(host)) add(to, 'ingress', https('https', host, input.httpsPort, path));
           }
         }
       } else if (o.kind === 'HTTPRoute') {
-        for (const h of arr(o.spec?.hostnames)) add('route', http(String(h), '/'));
+        const to = backendOf(routeBackend(o), svc.name);
+        for (const h of arr(o.spec?.hostnames)) add(to, 'route', http(String(h)));
       } else if (o.kind === 'TLSRoute') {
+        const to = backendOf(routeBackend(o), svc.name);
         for (const h of arr(o.spec?.hostnames))
-          add('route', secure(scheme, String(h)), 'TLS passed through by SNI');
+          add(to, 'route', https(tlsScheme(objectsOf(to)), String(h)), 'TLS passed through by SNI');
       }
     }
-    for (const f of input.forwards ?? [])
-      if (f.service === svc.name) add('forward', `127.0.0.1:${f.local}`, describeTarget(f));
   }
-  return out;
+  for (const f of input.forwards ?? []) add(f.service, 'forward', `127.0.0.1:${f.local}`, describeTarget(f));
+  return [...byService.values()].flat();
+}
+
+/** A Gateway API route's first backend, in the Ingress backend's shape ({ service: { name } }). */
+function routeBackend(o: Obj): unknown {
+  const ref = (arr(o.spec?.rules)[0] as { backendRefs?: unknown } | undefined)?.backendRefs;
+  const name = (arr(ref)[0] as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? { service: { name } } : undefined;
 }
 
 /** One line per endpoint for the summary: "  api     http://social.localhost:8080/api". */
