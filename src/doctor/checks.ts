@@ -198,28 +198,45 @@ export async function checkKubectl(): Promise<CheckResult> {
 }
 
 /**
- * The helm that renders the project's charts (manifests/helm.ts: DEVENV_HELM, else helm on
- * PATH) and its version. Required when a service's manifests include a chart; otherwise a
- * missing helm is only a warning.
+ * The helm that renders the project's charts (tools/helm-binary.ts: DEVENV_HELM, PATH,
+ * devenv's pinned helm from its cache, or to be fetched by `up`) and its version. Required
+ * when a service's manifests include a chart; otherwise a missing helm is only a warning.
+ * Doctor never downloads.
  */
 export async function checkHelm(config?: Config): Promise<CheckResult> {
-  const { helmBinary, MIN_HELM } = await import('../manifests/helm.ts');
-  const { binary, why } = helmBinary();
+  const { MIN_HELM } = await import('../manifests/helm.ts');
+  const { chooseHelm, HELM_MANUAL_INSTALL } = await import('../tools/helm-binary.ts');
+  const choice = await chooseHelm();
   const charts = (config?.services ?? []).flatMap((s) =>
     s.manifests.flatMap((m) => (typeof m === 'string' ? [] : [`${s.name}: ${m.chart}`])),
   );
   const required = charts.length > 0;
   const base = { id: 'helm', title: required ? 'helm' : 'helm (optional)', required } as const;
-  const fix = `Install helm >= ${MIN_HELM}: https://helm.sh/docs/intro/install/ (or set DEVENV_HELM to its path).`;
-  const data = { binary, source: binary === 'helm' ? 'PATH' : 'DEVENV_HELM', why, charts };
-  const out = await binaryVersion(binary, ['version', '--template', '{{.Version}}']);
+  const fix = `${HELM_MANUAL_INSTALL[0]!.toUpperCase()}${HELM_MANUAL_INSTALL.slice(1)}.`;
+  const data = { binary: choice.binary, source: choice.source, why: choice.why, charts };
+  if (choice.source === 'none')
+    return { ...base, status: required ? 'fail' : 'warn', detail: choice.why, fix, data };
+  if (choice.source === 'fetch')
+    return {
+      ...base,
+      status: 'ok',
+      detail: choice.why,
+      data: {
+        ...data,
+        version: choice.version,
+        url: choice.url,
+        sha256: choice.sha256,
+        cachePath: choice.cachePath,
+      },
+    };
+  const out = await binaryVersion(choice.binary, ['version', '--template', '{{.Version}}']);
   if (out === undefined)
     return {
       ...base,
       status: required ? 'fail' : 'warn',
       detail: required
-        ? `helm not found (${binary}, ${why}); the manifests of ${charts.join(', ')} are Helm charts`
-        : `helm not found (${binary}); needed only for Helm charts in services[].manifests`,
+        ? `helm not found (${choice.binary}, ${choice.why}); the manifests of ${charts.join(', ')} are Helm charts`
+        : `helm not found (${choice.binary}); needed only for Helm charts in services[].manifests`,
       fix,
       data,
     };
@@ -228,14 +245,20 @@ export async function checkHelm(config?: Config): Promise<CheckResult> {
     return {
       ...base,
       status: 'warn',
-      detail: `could not read the helm version from "${out.trim()}" (${binary})`,
+      detail: `could not read the helm version from "${out.trim()}" (${choice.binary})`,
       data,
     };
   const ok = versionAtLeast(version, MIN_HELM);
+  const from =
+    choice.source === 'DEVENV_HELM'
+      ? ` (${choice.binary}, from DEVENV_HELM)`
+      : choice.source === 'PATH'
+        ? ' (from PATH)'
+        : ` (${choice.why})`;
   return {
     ...base,
     status: ok ? 'ok' : required ? 'fail' : 'warn',
-    detail: `helm ${version} (${binary === 'helm' ? 'from PATH' : `${binary}, from DEVENV_HELM`})`,
+    detail: `helm ${version}${from}`,
     ...(ok ? {} : { fix }),
     data: { ...data, version },
   };

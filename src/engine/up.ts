@@ -76,6 +76,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const target = resolveTarget(config, opts.context, opts.kubeconfig);
     const { loadManifests } = await import('../manifests/load.ts');
     const docs = new Map<string, SourceDoc[]>();
+    // A chart needs helm: installed, or devenv's pinned one fetched and verified (no cluster yet).
+    if (config.services.some((s) => s.manifests.some((m) => typeof m !== 'string')))
+      await (await import('../tools/helm-binary.ts')).ensureHelm({ onEvent: emit });
     // A chart's hooks that devenv does not run are named, never dropped silently.
     const onNotice = (line: string) =>
       emit({ type: 'step', id: `helm:hook:${line}`, phase: 'skip', detail: line });

@@ -1,6 +1,6 @@
 /**
- * Helm charts as a manifest source, the pure part: which helm binary, the `helm template`
- * command line, and what devenv does with a chart's hooks. load.ts runs helm (as it runs
+ * Helm charts as a manifest source, the pure part: the `helm template` command line, and
+ * what devenv does with a chart's hooks (tools/helm-binary.ts picks the helm binary). load.ts runs helm (as it runs
  * kubectl for kustomizations) and hands the output to the same render and apply as any
  * manifest file.
  *
@@ -21,12 +21,6 @@ export const HELM_HOOK_ANNOTATION = 'helm.sh/hook';
 export const SUPPORTED_HOOKS: ReadonlySet<string> = new Set(['pre-install', 'pre-upgrade']);
 /** The oldest helm whose `helm template` devenv relies on (doctor checks it). */
 export const MIN_HELM = '3.0.0';
-
-/** Which helm runs: `$DEVENV_HELM` (a path, or a name looked up on PATH), else `helm` on PATH. */
-export function helmBinary(env: NodeJS.ProcessEnv = process.env): { binary: string; why: string } {
-  const set = env.DEVENV_HELM?.trim();
-  return set ? { binary: set, why: 'DEVENV_HELM is set' } : { binary: 'helm', why: 'helm on PATH' };
-}
 
 /** The release name of a chart entry: `release`, else the chart folder's name. */
 export function releaseName(chart: ChartSource): string {

@@ -16,7 +16,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatDiagnostic } from '../config/diagnostics.ts';
 import type { ChartSource, ManifestSource } from '../config/schema.ts';
 import { badInput, DevenvError } from '../errors.ts';
-import { helmBinary, helmTemplateArgs, releaseName, releaseNamespace, splitHooks } from './helm.ts';
+import { helmTemplateArgs, releaseName, releaseNamespace, splitHooks } from './helm.ts';
 import { parseManifestText } from './parse.ts';
 import { CLUSTER_SCOPED_KINDS, describeObject, type SourceDoc, splitApiVersion } from './types.ts';
 
@@ -28,7 +28,7 @@ export interface LoadOptions {
   root: string;
   /** kubectl binary for kustomization folders (default "kubectl" on PATH). */
   kubectl?: string;
-  /** helm binary for charts (default: helm.ts helmBinary(): DEVENV_HELM, else "helm" on PATH). */
+  /** helm binary for charts (default: tools/helm-binary.ts: DEVENV_HELM, PATH, devenv's pinned helm). */
   helm?: string;
   /**
    * What a chart renders that devenv leaves out (Helm hooks it does not run), one line
@@ -111,13 +111,13 @@ export function kustomize(dir: string, display: string, kubectl = 'kubectl'): Pr
 }
 
 /** Runs `helm template` for one chart; a missing helm or a failing chart is a clear error. */
-export function helmTemplate(
+export async function helmTemplate(
   chart: ChartSource,
   root: string,
   display: string,
   helm?: string,
 ): Promise<string> {
-  const bin = helm ?? helmBinary().binary;
+  const bin = helm ?? (await (await import('../tools/helm-binary.ts')).chooseHelm()).binary;
   return new Promise((resolvePromise, reject) => {
     execFile(bin, helmTemplateArgs(chart, root), { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) {

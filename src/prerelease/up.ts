@@ -121,6 +121,9 @@ export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
   const { loadManifests } = await import('../manifests/load.ts');
   const { renderManifests } = await import('../manifests/render.ts');
   const docs = new Map<string, SourceDoc[]>();
+  // A chart needs helm: installed, or devenv's pinned one fetched and verified.
+  if (config.services.some((s) => s.manifests.some((m) => typeof m !== 'string')))
+    await (await import('../tools/helm-binary.ts')).ensureHelm({ onEvent: opts.onEvent });
   // A chart's hooks that devenv does not run are named, never dropped silently.
   const onNotice = (line: string) =>
     opts.onEvent({ type: 'step', id: `helm:hook:${line}`, phase: 'skip', detail: line });

@@ -8,15 +8,21 @@
  *    `$XDG_CACHE_HOME/devenv`, else `~/Library/Caches/devenv` on macOS and
  *    `~/.cache/devenv` elsewhere; a tool lives at `tools/<name>/<version>/<platform>/<name>`;
  *  - a cached file is checked again (sha256) before it is used, so a file a user placed
- *    there by hand (the offline remedy) is trusted only when it is the pinned one.
+ *    there by hand (the offline remedy) is trusted only when it is the pinned one;
+ *  - a release archive (a pinned file with `member`, e.g. helm's .tar.gz) is verified and
+ *    cached as it was downloaded, beside the tool; the tool is (re)extracted from the
+ *    verified archive (node:zlib + tar-stream) each time it is taken from the cache, so the
+ *    tool that runs always comes from an archive whose sha256 is the pinned one.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
 import { downloadUrl, type PinnedTool, type Platform } from './pinned.ts';
 
 export function cacheRoot(
@@ -38,6 +44,44 @@ export function cachedToolPath(
   return join(cacheRoot(env), 'tools', tool.name, tool.version, platform, tool.name);
 }
 
+/** Where a pinned archive is kept once verified (beside the tool extracted from it). */
+export function cachedArchivePath(
+  tool: PinnedTool,
+  platform: Platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const file = tool.files[platform];
+  return join(dirname(cachedToolPath(tool, platform, env)), basename(file?.url ?? `${tool.name}.tar.gz`));
+}
+
+/**
+ * Extracts `member` of a .tar.gz into `dest` (mode 0755) through a temporary file renamed
+ * into place; throws when the archive has no such regular file.
+ */
+export async function extractMember(archive: string, member: string, dest: string): Promise<void> {
+  const part = `${dest}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const want = member.replace(/^\.\//, '');
+  let found = false;
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    if (!found && header.type === 'file' && header.name.replace(/^\.\//, '') === want) {
+      found = true;
+      pipeline(stream, createWriteStream(part, { mode: 0o600 })).then(() => next(), next);
+    } else {
+      stream.on('end', () => next());
+      stream.resume();
+    }
+  });
+  try {
+    await pipeline(createReadStream(archive), createGunzip(), extract);
+    if (!found) throw new Error(`${member} is not in ${basename(archive)}`);
+    await chmod(part, 0o755);
+    await rename(part, dest);
+  } finally {
+    await rm(part, { force: true });
+  }
+}
+
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   await pipeline(createReadStream(path), h);
@@ -53,6 +97,16 @@ export async function cachedTool(
   const file = tool.files[platform];
   if (!file) return undefined;
   const path = cachedToolPath(tool, platform, env);
+  if (file.member) {
+    const archive = cachedArchivePath(tool, platform, env);
+    try {
+      if (!(await stat(archive)).isFile() || (await sha256File(archive)) !== file.sha256) return undefined;
+      await extractMember(archive, file.member, path);
+      return path;
+    } catch {
+      return undefined;
+    }
+  }
   try {
     if (!(await stat(path)).isFile()) return undefined;
     return (await sha256File(path)) === file.sha256 ? path : undefined;
@@ -134,8 +188,20 @@ export async function fetchTool(
         `sha256 mismatch: the download is ${got}, the pinned sha256 is ${file.sha256}; the file was discarded`,
       );
     }
-    await chmod(part, 0o755);
-    await rename(part, dest);
+    if (file.member) {
+      // The verified archive is kept (the cache's proof); the tool comes out of it.
+      const archive = cachedArchivePath(tool, platform, env);
+      await rename(part, archive);
+      try {
+        await extractMember(archive, file.member, dest);
+      } catch (err) {
+        await rm(archive, { force: true });
+        throw new ToolFetchError(url, `cannot extract ${file.member}: ${(err as Error).message}`);
+      }
+    } else {
+      await chmod(part, 0o755);
+      await rename(part, dest);
+    }
   } finally {
     await rm(part, { force: true });
   }

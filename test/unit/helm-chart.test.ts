@@ -12,7 +12,6 @@ import { checkConfigFile } from '../../src/config/load.ts';
 import type { ChartSource } from '../../src/config/schema.ts';
 import { validateConfigText } from '../../src/config/validate.ts';
 import {
-  helmBinary,
   helmTemplateArgs,
   hookKinds,
   releaseName,
@@ -122,15 +121,6 @@ describe('config: a chart in services[].manifests', () => {
 });
 
 describe('helm planning (pure)', () => {
-  it('runs DEVENV_HELM when set, else helm from PATH', () => {
-    expect(helmBinary({ DEVENV_HELM: '/opt/helm/bin/helm' })).toEqual({
-      binary: '/opt/helm/bin/helm',
-      why: 'DEVENV_HELM is set',
-    });
-    expect(helmBinary({})).toEqual({ binary: 'helm', why: 'helm on PATH' });
-    expect(helmBinary({ DEVENV_HELM: '  ' }).binary).toBe('helm');
-  });
-
   it('helm template RELEASE CHART --namespace NS --values... in order, paths from the project root; never --no-hooks', () => {
     const args = helmTemplateArgs(
       chart({ values: ['charts/api/values-prod.yaml', 'dev.yaml'], release: 'api', namespace: 'back' }),
