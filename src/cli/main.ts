@@ -81,6 +81,10 @@ export function buildProgram(): Command {
     .argument('<service>')
     .option('-f, --follow', 'keep streaming')
     .option('--since <duration>', 'only lines newer than this, e.g. 10m')
+    .option(
+      '--grep <regex>',
+      'only lines matching this regular expression (smart-case), matches highlighted on a terminal',
+    )
     .option('--context <ctx>', 'an allow-listed existing cluster')
     .option('--kubeconfig <file>', 'kubeconfig file for --context')
     .action(lazy(() => import('./commands/logs.ts')));

@@ -29,6 +29,7 @@ import {
 } from '../store/state.ts';
 import { age, clock, shortMs } from './format.ts';
 import { redact } from './redact.ts';
+import { compileSearch, type Search, searchRegex, splitMatches } from './search.ts';
 import { fitWidth, paint, sanitize, strWidth, truncate, wrap } from './text.ts';
 
 export interface ViewOptions {
@@ -83,7 +84,7 @@ export const HELP_KEYS: ReadonlyArray<readonly [string, string]> = [
   ['r', 'rebuild + reload the selected service'],
   ['R', "restart the selected service's pods"],
   ['d', 'describe the selected service'],
-  ['/', 'filter log lines (Enter keeps, Esc clears)'],
+  ['/', 'search logs: regex, highlighted (Enter keeps, Esc clears)'],
   ['p', 'pause / follow the logs'],
   ['PgUp PgDn', 'scroll the logs (scrolling up pauses)'],
   ['End  G', 'follow the newest lines again'],
@@ -216,6 +217,8 @@ interface Ctx {
   podsByService: Map<string, PodInfo[]>;
   eventItems: EventItem[];
   serviceColor: (name: string) => string;
+  /** The log search (ui.filter compiled), undefined without one. */
+  search: Search | undefined;
 }
 
 interface EventItem {
@@ -248,6 +251,7 @@ function makeContext(state: Readonly<State>, opts: ViewOptions, width: number): 
     selected: selectedService(state),
     podsByService,
     eventItems: eventItems(state),
+    search: state.ui.filter === '' ? undefined : compileSearch(state.ui.filter),
     serviceColor: (name) =>
       SERVICE_COLORS[(colorIndex.get(name) ?? hash(name)) % SERVICE_COLORS.length] ?? 'white',
   };
@@ -743,20 +747,30 @@ function logPane(ctx: Ctx, width: number, rows: number): string[] {
       : mode === 'service'
         ? `LOGS · service ${sel!.name}`
         : 'LOGS · all services';
+  const search = ctx.search;
+  const bad = search && !search.ok ? search.error : undefined;
   if (ui.filter !== '' || ui.filterEditing)
-    title += ` · filter "${sanitize(ui.filter)}"${ui.filterEditing ? '▌' : ''}`;
+    title += ` · filter "${sanitize(ui.filter)}"${ui.filterEditing ? '▌' : ''}${bad ? ` (${bad}; matched as text)` : ''}`;
   const end = ui.paused ? Math.min(ui.pausedSeq, logs.total) : logs.total;
   title += ui.paused ? ` · PAUSED (+${logs.total - end} new)` : ' · following';
-  const lines = [rule(title, width, color, ui.paused ? 'bold yellow-fg' : 'bold')];
+  const lines = [rule(title, width, color, bad ? 'bold red-fg' : ui.paused ? 'bold yellow-fg' : 'bold')];
   const bodyRows = rows - 1;
   if (bodyRows <= 0) return lines.slice(0, rows);
 
-  const needle = ui.filter.toLowerCase();
+  const needle = ui.filter;
+  const re = search ? searchRegex(search) : undefined;
   const match = (l: LogLine): boolean => {
     if (mode === 'service' && l.service !== sel!.name) return false;
     if (mode === 'pod' && (l.pod !== pod!.name || l.service !== pod!.service)) return false;
-    return needle === '' || l.line.toLowerCase().includes(needle);
+    return re === undefined || re.test(l.line);
   };
+  // Matches are highlighted (colour only), row by row of the wrapped line.
+  const show = (t: string): string =>
+    re && color
+      ? splitMatches(re, t)
+          .map(([seg, hit]) => paint(seg, hit ? 'black-fg yellow-bg' : undefined, color))
+          .join('')
+      : paint(t, undefined, color);
 
   // Prefix: the service (all), the pod's short id (service), nothing (pod).
   let prefixW = 0;
@@ -773,7 +787,7 @@ function logPane(ctx: Ctx, width: number, rows: number): string[] {
     const l = logs.at(seq);
     if (!l || !match(l)) continue;
     const text = redact(sanitize(l.line));
-    const rowsOf = wrap(text, textW).map((t) => paint(t, undefined, color));
+    const rowsOf = wrap(text, textW).map(show);
     if (prefixW > 0) {
       const label = mode === 'all' ? l.service : podShort(l.pod);
       const style = `${ctx.serviceColor(l.service)}-fg`;
@@ -853,7 +867,12 @@ function footer(ctx: Ctx, width: number): string {
   const { state, color, now } = ctx;
   const ui = state.ui;
   if (ui.filterEditing) {
-    return paint(truncate(`/${sanitize(ui.filter)}▌   Enter keep · Esc clear`, width), 'bold', color);
+    const bad = ctx.search && !ctx.search.ok ? `   ${ctx.search.error}` : '';
+    return paint(
+      truncate(`/${sanitize(ui.filter)}▌${bad}   Enter keep · Esc clear`, width),
+      bad ? 'bold red-fg' : 'bold',
+      color,
+    );
   }
   if (ui.notice && now - ui.notice.at >= 0 && now - ui.notice.at < NOTICE_MS) {
     return paint(truncate(sanitize(ui.notice.text), width), ui.notice.error ? 'red-fg bold' : 'bold', color);

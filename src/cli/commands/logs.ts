@@ -1,6 +1,8 @@
 /**
- * `devenv logs SERVICE [-f] [--since 10m] [--context CTX] [--kubeconfig FILE]`: the logs of
- * every pod of one service, each line printed as `[pod/container] line`.
+ * `devenv logs SERVICE [-f] [--since 10m] [--grep RE] [--context CTX] [--kubeconfig FILE]`:
+ * the logs of every pod of one service, each line printed as `[pod/container] line`.
+ * `--grep RE` keeps the lines that match the regular expression (smart-case, tui/search.ts),
+ * its matches in bold red on a colour terminal; an invalid one is bad input (exit 2).
  *
  * A service's pods are the pods of the workloads rendered from its manifests: workloads
  * carry the `dev.devenv/source` annotation (mapped to devenv.yaml's `services[].manifests`,
@@ -17,11 +19,12 @@ import { DURATION_RE } from '../../config/schema.ts';
 import { resolveTarget } from '../../engine/target.ts';
 import { badInput } from '../../errors.ts';
 import type { GlobalOptions } from '../main.ts';
-import { dim } from '../output.ts';
+import { dim, useColor } from '../output.ts';
 
 interface Flags {
   follow?: boolean;
   since?: string;
+  grep?: string;
   context?: string;
   kubeconfig?: string;
 }
@@ -33,6 +36,23 @@ export function durationSeconds(s: string): number | undefined {
   const n = (x: string | undefined) => (x ? Number.parseInt(x, 10) : 0);
   const total = n(m[1]) * 3600 + n(m[2]) * 60 + n(m[3]);
   return total > 0 ? total : undefined;
+}
+
+/** Prints `[pod/container] line`; with a --grep pattern only matching lines, matches highlighted. */
+export async function lineWriter(
+  grep: string | undefined,
+  stream: NodeJS.WritableStream = process.stdout,
+  color = useColor(stream as NodeJS.WriteStream),
+): Promise<(pod: string, container: string, line: string) => void> {
+  if (grep === undefined) return (pod, container, line) => stream.write(`[${pod}/${container}] ${line}\n`);
+  const { compileSearch, highlightAnsi } = await import('../../tui/search.ts');
+  const search = compileSearch(grep);
+  if (!search.ok) throw badInput(`--grep "${grep}" is ${search.error}.`);
+  const re = search.re;
+  return (pod, container, line) => {
+    if (!re.test(line)) return;
+    stream.write(`[${pod}/${container}] ${color ? highlightAnsi(re, line) : line}\n`);
+  };
 }
 
 export async function run(opts: Flags, args: string[], global: GlobalOptions): Promise<number> {
@@ -51,6 +71,7 @@ export async function run(opts: Flags, args: string[], global: GlobalOptions): P
     if (sinceSeconds === undefined)
       throw badInput(`--since "${opts.since}" is not a duration; use e.g. 30s, 10m, 1h30m.`);
   }
+  const out = await lineWriter(opts.grep);
   const target = resolveTarget(config, opts.context, opts.kubeconfig);
   const { connect } = await import('../../kube/client.ts');
   const client = connect({
@@ -58,8 +79,6 @@ export async function run(opts: Flags, args: string[], global: GlobalOptions): P
     ...(target.kind === 'existing' && target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
   });
   const services = config.services.map((s) => ({ name: s.name, manifests: s.manifests }));
-  const out = (pod: string, container: string, line: string) =>
-    process.stdout.write(`[${pod}/${container}] ${line}\n`);
 
   if (!opts.follow) {
     const { listServicePods } = await import('../../kube/watch.ts');
