@@ -10,7 +10,7 @@ export interface DetectedService {
   dockerfile: string;
   /** Folders, files or kustomization folders devenv's loader accepts, as written. */
   manifests: string[];
-  /** Helm chart folders: reported in comments; devenv does not render charts yet. */
+  /** Local Helm chart folders: listed as chart entries ({ chart }) after `manifests`. */
   charts?: string[];
   /** Other kustomizations found beside the one listed (e.g. the production overlay). */
   alsoFound?: string[];
@@ -58,11 +58,8 @@ export function renderStarterConfig(d: Detected): string {
       '#    manifests: [k8s/api]',
     );
   } else {
-    // A service found with only a Helm chart is written commented out: devenv cannot
-    // deploy it yet, and an entry without manifests would fail "devenv config validate".
-    const listable = d.services.filter((s) => s.manifests.length > 0 || (s.charts ?? []).length === 0);
-    lines.push(listable.length > 0 ? 'services:' : 'services: []');
-    for (const s of d.services) lines.push(...serviceLines(s, !listable.includes(s)));
+    lines.push('services:');
+    for (const s of d.services) lines.push(...serviceLines(s));
   }
   lines.push(
     '',
@@ -98,25 +95,23 @@ export function renderStarterConfig(d: Detected): string {
 /** A path as a YAML flow-sequence item: plain when it is safe, else quoted. */
 const item = (p: string): string => (/^[\w./-]+$/.test(p) ? p : JSON.stringify(p));
 
-function serviceLines(s: DetectedService, commentedOut: boolean): string[] {
+function serviceLines(s: DetectedService): string[] {
   const out: string[] = [];
   const charts = s.charts ?? [];
   for (const c of charts) {
     out.push(
-      `  # Helm chart ${c}: devenv does not render Helm charts yet. Render it into a folder`,
-      `  # (helm template ${s.name} ${c} --output-dir <folder>) and list that folder in "manifests".`,
+      `  # Helm chart ${c}: rendered with \`helm template\`; add the values files production`,
+      '  # passes, then dev overrides: { chart: ..., values: [prod.yaml, dev.yaml], release: ... }',
     );
   }
-  if (commentedOut)
-    out.push(`  # Service "${s.name}" is commented out until it has manifests devenv can apply:`);
   const entry: string[] = [`  - name: ${s.name}`, `    context: ${item(s.context)}`];
   if (s.dockerfile !== 'Dockerfile') entry.push(`    dockerfile: ${item(s.dockerfile)}`);
-  if (s.manifests.length > 0) entry.push(`    manifests: [${s.manifests.map(item).join(', ')}]`);
-  else if (commentedOut) entry.push('    manifests: []');
+  const all = [...s.manifests.map(item), ...charts.map((c) => `{ chart: ${item(c)} }`)];
+  if (all.length > 0) entry.push(`    manifests: [${all.join(', ')}]`);
   else entry.push("    manifests: []  # TODO: the folder holding this service's Kubernetes YAML");
   for (const a of s.alsoFound ?? [])
     entry.push(`    # also found: kustomization ${a} (list one environment's overlay)`);
   entry.push('    # ignore: ["**/*.md"]   # on top of .dockerignore');
-  out.push(...(commentedOut ? entry.map((l) => `  #${l.slice(1)}`) : entry));
+  out.push(...entry);
   return out;
 }

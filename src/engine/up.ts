@@ -80,8 +80,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     if (config.services.some((s) => s.manifests.some((m) => typeof m !== 'string')))
       await (await import('../tools/helm-binary.ts')).ensureHelm({ onEvent: emit });
     // A chart's hooks that devenv does not run are named, never dropped silently.
-    const onNotice = (line: string) =>
-      emit({ type: 'step', id: `helm:hook:${line}`, phase: 'skip', detail: line });
+    const onNotice = (line: string, id: string) => emit({ type: 'step', id, phase: 'skip', detail: line });
     for (const svc of config.services)
       docs.set(svc.name, await loadManifests(svc.manifests, { root, onNotice }));
     const { renderManifests } = await import('../manifests/render.ts');

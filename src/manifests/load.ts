@@ -32,9 +32,9 @@ export interface LoadOptions {
   helm?: string;
   /**
    * What a chart renders that devenv leaves out (Helm hooks it does not run), one line
-   * each, so the caller reports it by name.
+   * each with a stable id ("helm:RELEASE:Kind/name"), so the caller reports it by name.
    */
-  onNotice?: (line: string) => void;
+  onNotice?: (line: string, id: string) => void;
 }
 
 function isKustomization(dir: string): boolean {
@@ -205,7 +205,8 @@ export async function loadManifests(
       const parsed = parseManifestText(await helmTemplate(p, root, display, opts.helm), file);
       problems.push(...parsed.problems.map(formatDiagnostic));
       const { keep, leftOut } = splitHooks(parsed.docs, `${display} (release ${releaseName(p)})`);
-      for (const h of leftOut) opts.onNotice?.(h.message);
+      for (const h of leftOut)
+        opts.onNotice?.(h.message, `helm:${releaseName(p)}:${h.object.replace(' ', '/')}`);
       if (p.namespace) setReleaseNamespace(keep, releaseNamespace(p));
       docs.push(...keep);
       continue;

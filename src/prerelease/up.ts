@@ -125,8 +125,8 @@ export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
   if (config.services.some((s) => s.manifests.some((m) => typeof m !== 'string')))
     await (await import('../tools/helm-binary.ts')).ensureHelm({ onEvent: opts.onEvent });
   // A chart's hooks that devenv does not run are named, never dropped silently.
-  const onNotice = (line: string) =>
-    opts.onEvent({ type: 'step', id: `helm:hook:${line}`, phase: 'skip', detail: line });
+  const onNotice = (line: string, id: string) =>
+    opts.onEvent({ type: 'step', id, phase: 'skip', detail: line });
   for (const svc of config.services)
     docs.set(svc.name, await loadManifests(svc.manifests, { root: session.root, onNotice }));
   renderApp(config, session.namespace, docs, {}, usesData(config), renderManifests);

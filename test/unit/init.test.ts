@@ -2,8 +2,8 @@
  * `devenv init` on generated repository layouts: the CLI writes devenv.yaml in a fresh
  * temp repository, `devenv config validate` accepts it whenever the repository has
  * manifests, and devenv's real loader reads every service's manifests as written, with no
- * object listed by two services (up would refuse it). A Helm chart is reported in a
- * comment and keeps the config valid (charts are not a manifest source yet).
+ * object listed by two services (up would refuse it). A Helm chart is listed as a chart
+ * entry, rendered by the real helm (test/tools/build.sh) like the rest.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { duplicates, loadManifests } from '../../src/manifests/load.ts';
 import { toolMissing } from '../setup/tier.ts';
+import { testHelm } from '../support/helm.ts';
 
 const devenv = join(import.meta.dirname, '..', '..', 'devenv');
 const repos: string[] = [];
@@ -30,6 +31,10 @@ const hasKubectl = (() => {
 })();
 if (!hasKubectl)
   toolMissing('init', 'kubectl not found (kustomize folders are rendered by `kubectl kustomize`)');
+
+const helm = testHelm();
+if (!helm)
+  toolMissing('init', 'helm missing (charts are rendered by `helm template`): run test/tools/build.sh');
 
 const deployment = (name: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector:\n    matchLabels: {app: ${name}}\n  template:\n    metadata:\n      labels: {app: ${name}}\n    spec:\n      containers:\n        - name: ${name}\n          image: shop/${name}\n`;
@@ -56,7 +61,7 @@ const cli = (cwd: string, ...args: string[]) =>
 
 interface Written {
   text: string;
-  services: Array<{ name: string; context: string; manifests: string[] }>;
+  services: Array<{ name: string; context: string; manifests: Array<string | { chart: string }> }>;
   stdout: string;
 }
 
@@ -69,7 +74,14 @@ async function initAndValidate(root: string): Promise<Written> {
   expect(validate.status, `${validate.stderr}\n--- devenv.yaml\n${text}`).toBe(0);
   const services = (parse(text) as { services: Written['services'] }).services;
   const all = [];
-  for (const s of services) all.push(...(await loadManifests(s.manifests, { root })));
+  for (const s of services)
+    all.push(
+      ...(await loadManifests(
+        // Through the schema's default (values: []), as devenv reads them.
+        s.manifests.map((m) => (typeof m === 'string' ? m : { values: [], ...m })),
+        { root, ...(helm ? { helm } : {}) },
+      )),
+    );
   expect(duplicates(all)).toEqual([]);
   return { text, services, stdout: init.stdout };
 }
@@ -181,34 +193,36 @@ describe('devenv init finds each service manifests', () => {
     }
   });
 
-  it('a Helm chart is named in a comment and its service commented out; the config stays valid', async () => {
-    const root = repo({
-      'services/api/Dockerfile': 'FROM scratch\n',
-      'services/api/k8s/deployment.yaml': deployment('api'),
-      'services/web/Dockerfile': 'FROM scratch\n',
-      'services/web/chart/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
-      'services/web/chart/values.yaml': 'replicas: 1\n',
-      'services/web/chart/templates/deployment.yaml': `{{- if .Values.replicas }}\n${deployment('web')}{{- end }}\n`,
-    });
-    const w = await initAndValidate(root);
-    expect(manifestsOf(w)).toEqual({ api: ['services/api/k8s'] });
-    expect(w.text).toContain('# Helm chart services/web/chart: devenv does not render Helm charts yet.');
-    expect(w.text).toMatch(/^ {2}# - name: web$/m);
-    expect(w.stdout).toContain('web (services/web): Helm chart services/web/chart');
+  it.skipIf(!helm)(
+    'a Helm chart is listed as a chart entry, rendered by helm; the config is valid',
+    async () => {
+      const root = repo({
+        'services/api/Dockerfile': 'FROM scratch\n',
+        'services/api/k8s/deployment.yaml': deployment('api'),
+        'services/web/Dockerfile': 'FROM scratch\n',
+        'services/web/chart/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
+        'services/web/chart/values.yaml': 'replicas: 1\n',
+        'services/web/chart/templates/deployment.yaml': `{{- if .Values.replicas }}\n${deployment('web')}{{- end }}\n`,
+      });
+      const w = await initAndValidate(root);
+      expect(manifestsOf(w)).toEqual({ api: ['services/api/k8s'], web: [{ chart: 'services/web/chart' }] });
+      expect(w.text).toContain('# Helm chart services/web/chart: rendered with `helm template`');
+      expect(w.stdout).toContain('web (services/web): Helm chart services/web/chart');
 
-    // A chart inside k8s/ beside plain YAML: the YAML is listed entry by entry, never the
-    // chart's templates (the loader would read them as manifests).
-    const mixed = await initAndValidate(
-      repo({
-        Dockerfile: 'FROM scratch\n',
-        'k8s/app.yaml': deployment('app'),
-        'k8s/chart/Chart.yaml': 'apiVersion: v2\nname: app\nversion: 0.1.0\n',
-        'k8s/chart/templates/x.yaml': '{{ .Values.x }}\n',
-      }),
-    );
-    expect(mixed.services[0]!.manifests).toEqual(['k8s/app.yaml']);
-    expect(mixed.text).toContain('# Helm chart k8s/chart:');
-  });
+      // A chart inside k8s/ beside plain YAML: the YAML is listed entry by entry, never the
+      // chart's templates (the loader would read them as manifests).
+      const mixed = await initAndValidate(
+        repo({
+          Dockerfile: 'FROM scratch\n',
+          'k8s/app.yaml': deployment('app'),
+          'k8s/chart/Chart.yaml': 'apiVersion: v2\nname: app\nversion: 0.1.0\n',
+          'k8s/chart/templates/x.yaml': '{{ .Values.x }}\n',
+        }),
+      );
+      expect(mixed.services[0]!.manifests).toEqual(['k8s/app.yaml', { chart: 'k8s/chart' }]);
+      expect(mixed.text).toContain('# Helm chart k8s/chart:');
+    },
+  );
 
   it('without manifests the TODO stays, and validate says where', () => {
     const root = repo({ 'api/Dockerfile': 'FROM scratch\n' });

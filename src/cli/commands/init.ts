@@ -209,8 +209,7 @@ function splitByService(
  * one; else a plain folder is split by service (splitByService), and what names no
  * service, like a kustomization (rendered as a whole), goes to the first service with
  * nothing of its own (else the first): a path is listed by one service only, since devenv
- * refuses an object defined twice. Helm charts are not a manifest source yet: they are
- * reported, never listed.
+ * refuses an object defined twice. A Helm chart folder is listed as a chart entry.
  */
 export function detectServices(root: string): DetectedService[] {
   const contexts = findDockerfiles(root).map((df) =>
@@ -269,7 +268,7 @@ export async function run(opts: { force?: boolean; stdout?: boolean; ci?: string
   }
   writeFileSync(target, text);
   const lines = services.map((s) => {
-    const charts = (s.charts ?? []).map((c) => `Helm chart ${c} (not rendered yet, see the comment)`);
+    const charts = (s.charts ?? []).map((c) => `Helm chart ${c}`);
     const what = [...s.manifests, ...charts].join(', ') || 'no manifests found (TODO in the file)';
     return `  ${s.name} (${s.context}): ${what}\n`;
   });
