@@ -71,6 +71,8 @@ export interface DashboardSession {
 
 export interface OpenSessionOptions {
   loaded: LoadedConfig;
+  /** The cluster up will use, when known before it starts (shown in the header). */
+  cluster?: { name: string; context: string };
   /** Test seams: the store, the terminal streams, the redraw rate, the clock. */
   store?: Store;
   input?: NodeJS.ReadableStream;
@@ -94,7 +96,7 @@ export async function openDashboardSession(opts: OpenSessionOptions): Promise<Da
   const now = opts.now ?? Date.now;
   const { clusterName } = await import('../../cluster/k3dconfig.ts');
   dispatch(act.up('starting', now()));
-  dispatch(act.project(project, { name: `k3d-${clusterName(project)}`, context: '' }));
+  dispatch(opts.cluster ? act.project(project, opts.cluster) : act.project(project));
   for (const svc of config.services) dispatch(act.service({ name: svc.name }));
 
   let result: UpResult | undefined;

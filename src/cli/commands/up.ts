@@ -19,7 +19,10 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   // steps as they happen (cluster, data services, builds with their BuildKit steps, pushes,
   // apply, rollouts), then pods and logs once the cluster answers.
   const session = tui
-    ? await (await import('./dashboard-session.ts')).openDashboardSession({ loaded })
+    ? await (await import('./dashboard-session.ts')).openDashboardSession({
+        loaded,
+        ...(await clusterOf(loaded, opts)),
+      })
     : undefined;
   const print = session ? undefined : (await import('../../tui/plain.ts')).createPlainPrinter(process.stdout);
   const listeners: EventSink[] = [session ? session.sink : print!];
@@ -142,6 +145,22 @@ function interrupted(): number {
     'devenv up interrupted: what was created so far keeps running; "devenv up" continues\n',
   );
   process.exit(130);
+}
+
+/** The header's cluster before up starts: none when the target is refused (up reports why). */
+async function clusterOf(
+  loaded: LoadedConfig,
+  opts: UpFlags,
+): Promise<{ cluster?: { name: string; context: string } }> {
+  const { resolveTarget } = await import('../../engine/target.ts');
+  const { clusterName } = await import('../../cluster/k3dconfig.ts');
+  try {
+    const t = resolveTarget(loaded.config, opts.context, opts.kubeconfig);
+    const name = t.kind === 'k3d' ? `k3d-${clusterName(loaded.config.project)}` : t.context;
+    return { cluster: { name, context: t.context } };
+  } catch {
+    return {};
+  }
 }
 
 /** Once the cluster step finished: the same client up connects with, for the dashboard's watches. */
