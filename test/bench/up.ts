@@ -191,8 +191,10 @@ async function rawColdUp() {
     sh('kubectl', [...kc, 'rollout', 'status', 'deployment/web', '--timeout=300s']),
   );
   times.wall = Math.round(performance.now() - t);
-  await sh(env.DEVENV_K3D ?? 'k3d', ['cluster', 'delete', name]);
+  // The database first: while it is attached to k3d's network, `k3d cluster delete` leaves
+  // that network behind.
   await sh('docker', ['rm', '-f', '-v', db]);
+  await sh(env.DEVENV_K3D ?? 'k3d', ['cluster', 'delete', name]);
   await sh('docker', ['rmi', ref]).catch(() => undefined);
   return times;
 }
