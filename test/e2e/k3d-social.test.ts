@@ -8,11 +8,10 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import WebSocket from 'ws';
 import { traefikMinor } from '../../src/cluster/ingress.ts';
 import { getVia, type K3dProject, prepareK3dProject, until } from '../support/e2e.ts';
+import { wssEcho } from '../support/wss.ts';
 
 const e2e = inject('e2e');
 const kind = e2e?.standin ? 'k3s-compatible stand-in node image, not k3s' : 'real k3s';
@@ -64,21 +63,11 @@ describe.skipIf(e2e === null)(`social on real k3d (${kind})`, () => {
       const ca = readFileSync(join(p.stateDir, 'ca', 'ca.crt'), 'utf8');
       const leaf = readFileSync(join(p.stateDir, 'projects', p.project, 'tls', 'tls.crt'), 'utf8');
       const talk = () =>
-        new Promise<{ echoed: string; fingerprint: string }>((resolve, reject) => {
-          const ws = new WebSocket(`wss://127.0.0.1:${port()}/`, {
-            servername: 'chat.social.localhost',
-            ca,
-            handshakeTimeout: 10_000,
-          } as WebSocket.ClientOptions);
-          ws.on('open', () => {
-            const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
-            ws.send('hello through k3d');
-            ws.once('message', (data) => {
-              resolve({ echoed: data.toString(), fingerprint: peer?.fingerprint256 ?? '' });
-              ws.close();
-            });
-          });
-          ws.on('error', reject);
+        wssEcho({
+          url: `wss://127.0.0.1:${port()}/`,
+          servername: 'chat.social.localhost',
+          ca,
+          message: 'hello through k3d',
         });
       const r = await until(60_000, () => talk().catch(() => undefined));
       expect(r?.echoed).toContain('hello through k3d');

@@ -29,12 +29,11 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import WebSocket from 'ws';
 import * as YAML from 'yaml';
 import { toolMissing } from '../setup/tier.ts';
 import { cliEnv, prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { wssEcho, wssEchoEventually } from '../support/wss.ts';
 
 const kubeconfig = inject('kubeconfig');
 const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
@@ -360,37 +359,16 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
   it('ssl-passthrough: wss to the chat through the HTTPS port by SNI, with the chat’s own certificate', async () => {
     const ca = readFileSync(join(stateDir, 'ca', 'ca.crt'), 'utf8');
     const leaf = readFileSync(join(stateDir, 'projects', 'ingsocial', 'tls', 'tls.crt'), 'utf8');
-    const talk = (withCa: boolean) =>
-      new Promise<{ echoed: string; fingerprint: string }>((resolve, reject) => {
-        const ws = new WebSocket(`wss://${nodeIp}:${HTTPS_PORT}/`, {
-          servername: 'chat.social.localhost',
-          headers: { host: 'chat.social.localhost' },
-          ...(withCa ? { ca } : {}),
-          handshakeTimeout: 10_000,
-        } as WebSocket.ClientOptions);
-        ws.on('open', () => {
-          const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
-          ws.send('hello through traefik');
-          ws.once('message', (data) => {
-            resolve({ echoed: data.toString(), fingerprint: peer?.fingerprint256 ?? '' });
-            ws.close();
-          });
-        });
-        ws.on('error', reject);
-      });
-    let r: { echoed: string; fingerprint: string } | undefined;
-    let last: unknown;
-    for (let i = 0; i < 60 && !r; i++) {
-      r = await talk(true).catch((err) => {
-        last = err;
-        return undefined;
-      });
-      if (!r) await new Promise((x) => setTimeout(x, 1000));
-    }
-    expect(r, String(last)).toBeDefined();
-    expect(r?.echoed).toContain('hello through traefik');
-    expect(r?.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
-    await expect(talk(false)).rejects.toThrow(/self[- ]signed|unable to (verify|get)|certificate/i);
+    const via = {
+      url: `wss://${nodeIp}:${HTTPS_PORT}/`,
+      servername: 'chat.social.localhost',
+      host: 'chat.social.localhost',
+      message: 'hello through traefik',
+    };
+    const r = await wssEchoEventually({ ...via, ca });
+    expect(r.echoed).toContain('hello through traefik');
+    expect(r.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
+    await expect(wssEcho(via)).rejects.toThrow(/self[- ]signed|unable to (verify|get)|certificate/i);
   });
 
   it('Gateway API: CRDs v1.6.1, the GatewayClass and the platform’s Gateway installed by devenv; the HTTPRoute’s host reaches the web app', async () => {
@@ -411,36 +389,15 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
   it('Gateway API: a TLSRoute passes a TLS connection by SNI through the HTTPS port to the chat’s own certificate', async () => {
     const ca = readFileSync(join(stateDir, 'ca', 'ca.crt'), 'utf8');
     const leaf = readFileSync(join(stateDir, 'projects', 'ingsocial', 'tls', 'tls.crt'), 'utf8');
-    const talk = () =>
-      new Promise<{ echoed: string; fingerprint: string }>((resolve, reject) => {
-        const ws = new WebSocket(`wss://${nodeIp}:${HTTPS_PORT}/`, {
-          servername: GW_CHAT_HOST,
-          headers: { host: GW_CHAT_HOST },
-          ca,
-          handshakeTimeout: 10_000,
-        } as WebSocket.ClientOptions);
-        ws.on('open', () => {
-          const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
-          ws.send('hello through a TLSRoute');
-          ws.once('message', (data) => {
-            resolve({ echoed: data.toString(), fingerprint: peer?.fingerprint256 ?? '' });
-            ws.close();
-          });
-        });
-        ws.on('error', reject);
-      });
-    let r: { echoed: string; fingerprint: string } | undefined;
-    let last: unknown;
-    for (let i = 0; i < 60 && !r; i++) {
-      r = await talk().catch((err) => {
-        last = err;
-        return undefined;
-      });
-      if (!r) await new Promise((x) => setTimeout(x, 1000));
-    }
-    expect(r, String(last)).toBeDefined();
-    expect(r?.echoed).toContain('hello through a TLSRoute');
-    expect(r?.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
+    const r = await wssEchoEventually({
+      url: `wss://${nodeIp}:${HTTPS_PORT}/`,
+      servername: GW_CHAT_HOST,
+      host: GW_CHAT_HOST,
+      ca,
+      message: 'hello through a TLSRoute',
+    });
+    expect(r.echoed).toContain('hello through a TLSRoute');
+    expect(r.fingerprint).toBe(new X509Certificate(leaf).fingerprint256);
   });
 
   it('latency: median of a request through the ingress vs. to the Service directly', async () => {

@@ -11,10 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import WebSocket from 'ws';
 import { prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { wssEcho } from '../support/wss.ts';
 
 const kubeconfig = inject('kubeconfig');
 const root = ROOT;
@@ -66,26 +65,14 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
   const caPem = () => readFileSync(join(state, 'ca', 'ca.crt'), 'utf8');
   const leafPem = () => readFileSync(join(state, 'projects', 'social', 'tls', 'tls.crt'), 'utf8');
 
-  function connect(ca?: string): Promise<{ echoed: string; fingerprint: string }> {
-    return new Promise((resolve, reject) => {
-      // servername: SNI and host-name verification for the chat's DNS name (we dial its IP).
-      const options = {
-        servername: 'chat.social.localhost',
-        ...(ca ? { ca } : {}),
-        handshakeTimeout: 10_000,
-      } as WebSocket.ClientOptions;
-      const ws = new WebSocket(url, options);
-      ws.on('open', () => {
-        const peer = (ws as unknown as { _socket: TLSSocket })._socket.getPeerX509Certificate();
-        ws.send('hello from the test');
-        ws.once('message', (data) => {
-          resolve({ echoed: data.toString(), fingerprint: peer?.fingerprint256 ?? '' });
-          ws.close();
-        });
-      });
-      ws.on('error', reject);
+  // servername: SNI and host-name verification for the chat's DNS name (we dial its IP).
+  const connect = (ca?: string) =>
+    wssEcho({
+      url,
+      servername: 'chat.social.localhost',
+      ...(ca ? { ca } : {}),
+      message: 'hello from the test',
     });
-  }
 
   it('with the devenv CA: handshake and an echoed message', async () => {
     const r = await connect(caPem());
