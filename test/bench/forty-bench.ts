@@ -146,7 +146,18 @@ async function clusterParts(): Promise<void> {
   // pyapp first: its target sets DEVENV_STATE_DIR and KUBECONFIG for this process; the forty
   // project shares them (one state dir for the run).
   const pyapp = parts.has('reload') ? await benchTarget('pyapp', `rbench${stamp}`) : undefined;
-  if (pyapp) cleanups.push(() => pyapp.cleanup());
+  if (pyapp) {
+    // Last: the images built for pyapp (its kube cleanup leaves them) and the run's state dir.
+    cleanups.push(async () => {
+      const { listLabelledImageRefs, removeImageRefs } = await import('../../src/docker/images.ts');
+      const { PROJECT_LABEL } = await import('../../src/docker/labels.ts');
+      const refs = await listLabelledImageRefs({ [PROJECT_LABEL]: pyapp.project }).catch(() => []);
+      await removeImageRefs(refs.map((r) => r.ref));
+      if (process.env.DEVENV_STATE_DIR)
+        rmSync(process.env.DEVENV_STATE_DIR, { recursive: true, force: true });
+    });
+    cleanups.push(() => pyapp.cleanup());
+  }
   const context = process.env.BENCH_CONTEXT ?? 'devenv-test';
   process.env.KUBECONFIG ??= '/tmp/devenv-test-cluster/kubeconfig';
   process.env.DEVENV_STATE_DIR ??= mkdtempSync(join(tmpdir(), 'devenv-bench-state-'));
