@@ -129,11 +129,26 @@ export interface ForwardConfig {
 
 /**
  * A Helm chart as a manifest source: rendered by `helm template` (manifests/load.ts), then
- * through devenv's own render and apply like any manifest file.
+ * through devenv's own render and apply like any manifest file. Local (a folder), or from
+ * a chart repository (`repo`) or an OCI registry (`oci://`), then pinned by `version`.
  */
 export const chartSource = z
   .strictObject({
-    chart: relPath.describe('Local chart folder (the one holding Chart.yaml).'),
+    chart: relPath.describe(
+      'Local chart folder (the one holding Chart.yaml); with `repo`, the chart name in that repository; or an OCI reference (oci://registry/path/chart).',
+    ),
+    repo: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'must be a chart repository URL (http:// or https://)')
+      .optional()
+      .describe('Chart repository URL (`helm template --repo`); `chart` is then the chart name in it.'),
+    version: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Chart version (`helm template --version`), required for a chart from a repository or OCI registry, so every machine renders the same chart; not for a local chart (its Chart.yaml says).',
+      ),
     values: z
       .array(relPath)
       .default([])
@@ -149,8 +164,23 @@ export const chartSource = z
         'Namespace of the release (`helm template --namespace`, `.Release.Namespace`); namespaced objects the chart leaves without one go there. Default: "default".',
       ),
   })
+  .superRefine((c, ctx) => {
+    const remote = c.repo !== undefined || c.chart.startsWith('oci://');
+    if (remote && c.version === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: `has no "version": a chart from ${c.repo !== undefined ? 'a repository' : 'an OCI registry'} needs one (the same chart on every machine)`,
+      });
+    if (!remote && c.version !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['version'],
+        message:
+          "is only for a chart from a repository (repo) or OCI registry (oci://); a local chart's version is in its Chart.yaml",
+      });
+  })
   .describe(
-    'A local Helm chart rendered with `helm template` (hooks included: pre-install/pre-upgrade Jobs are kept, other hooks are reported by name and left out).',
+    'A Helm chart (local, from a repository or an OCI registry) rendered with `helm template` (hooks included: pre-install/pre-upgrade Jobs are kept, other hooks are reported by name and left out).',
   );
 export type ChartSource = z.output<typeof chartSource>;
 

@@ -385,8 +385,11 @@ export function semanticProblems(config: Config, probe: PathProbe): Problem[] {
         continue;
       }
       const at = ['services', i, 'manifests', j];
-      const chartKind = probe.kind(m.chart);
-      if (chartKind !== 'dir')
+      const remote = m.repo !== undefined || m.chart.startsWith('oci://');
+      const chartKind = remote ? 'dir' : probe.kind(m.chart);
+      if (remote) {
+        // Fetched by helm from its repository or registry when rendered.
+      } else if (chartKind !== 'dir')
         problems.push({
           path: [...at, 'chart'],
           message: `chart of service "${svc.name}" "${m.chart}" ${chartKind === 'missing' ? 'does not exist' : 'is not a directory'} (paths are relative to devenv.yaml)`,

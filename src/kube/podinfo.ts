@@ -17,6 +17,7 @@
  *   to devenv.yaml's `services[].manifests`); failing that, to its
  *   `app.kubernetes.io/name` label, then its `app` label.
  */
+import { remoteChartLabel } from '../manifests/helm.ts';
 import type { KubeEvent, NodeInfo, PodInfo, PodPhase, ServiceState } from '../store/state.ts';
 
 // ---------------------------------------------------------------- JSON shapes (the parts read)
@@ -283,8 +284,8 @@ export function nodeToInfo(node: NodeJson): NodeInfo {
 /** A project service as devenv.yaml declares it (only what the mapping needs). */
 export interface ServiceSource {
   name: string;
-  /** Paths, or charts (a chart's objects carry `<chart>/ (helm)`). */
-  manifests: readonly (string | { chart: string })[];
+  /** Paths, or charts (a chart's objects carry `<chart>/ (helm)`, a remote one its label). */
+  manifests: readonly (string | { chart: string; repo?: string; version?: string })[];
 }
 
 /**
@@ -303,7 +304,7 @@ export function serviceOfSource(
   let best: { name: string; len: number } | undefined;
   for (const s of services) {
     for (const m of s.manifests) {
-      const p = normPath(typeof m === 'string' ? m : m.chart);
+      const p = normPath(typeof m === 'string' ? m : (remoteChartLabel(m) ?? m.chart));
       if (p === '' || file === p || file.startsWith(`${p}/`)) {
         if (!best || p.length > best.len) best = { name: s.name, len: p.length };
       }

@@ -22,7 +22,23 @@ export const SUPPORTED_HOOKS: ReadonlySet<string> = new Set(['pre-install', 'pre
 /** The oldest helm whose `helm template` devenv relies on (doctor checks it). */
 export const MIN_HELM = '3.0.0';
 
-/** The release name of a chart entry: `release`, else the chart folder's name. */
+/** A chart from a repository (`repo`) or an OCI registry (`oci://`), not a local folder. */
+export function isRemoteChart(chart: Pick<ChartSource, 'chart' | 'repo'>): boolean {
+  return chart.repo !== undefined || chart.chart.startsWith('oci://');
+}
+
+/**
+ * How a remote chart is named in messages and in its objects' `dev.devenv/source`:
+ * `<repo>/<chart>@<version>` or `oci://...@<version>`; undefined for a local chart (named
+ * by its folder).
+ */
+export function remoteChartLabel(chart: Pick<ChartSource, 'chart' | 'repo' | 'version'>): string | undefined {
+  if (!isRemoteChart(chart)) return undefined;
+  const base = chart.repo ? `${chart.repo.replace(/\/+$/, '')}/${chart.chart}` : chart.chart;
+  return `${base}@${chart.version ?? 'latest'}`;
+}
+
+/** The release name of a chart entry: `release`, else the chart's name (its folder's, or its last path segment). */
 export function releaseName(chart: ChartSource): string {
   if (chart.release) return chart.release;
   const base = chart.chart.replace(/\\/g, '/').replace(/\/+$/, '').split('/').pop() ?? '';
@@ -34,13 +50,19 @@ export function releaseNamespace(chart: ChartSource): string {
   return chart.namespace ?? 'default';
 }
 
-/** `helm template RELEASE CHART --namespace NS -f VALUES...`, paths resolved against `root`. */
+/**
+ * `helm template RELEASE CHART --namespace NS --values VALUES...`, paths resolved against
+ * `root`; a remote chart by name with `--repo URL` (or its oci:// reference) and `--version`.
+ */
 export function helmTemplateArgs(chart: ChartSource, root: string): string[] {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
+  const remote = isRemoteChart(chart);
   return [
     'template',
     releaseName(chart),
-    abs(chart.chart),
+    remote ? chart.chart : abs(chart.chart),
+    ...(chart.repo !== undefined ? ['--repo', chart.repo] : []),
+    ...(remote && chart.version !== undefined ? ['--version', chart.version] : []),
     '--namespace',
     releaseNamespace(chart),
     ...chart.values.flatMap((v) => ['--values', abs(v)]),

@@ -16,7 +16,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatDiagnostic } from '../config/diagnostics.ts';
 import type { ChartSource, ManifestSource } from '../config/schema.ts';
 import { badInput, DevenvError } from '../errors.ts';
-import { helmTemplateArgs, releaseName, releaseNamespace, splitHooks } from './helm.ts';
+import { helmTemplateArgs, releaseName, releaseNamespace, remoteChartLabel, splitHooks } from './helm.ts';
 import { parseManifestText } from './parse.ts';
 import { CLUSTER_SCOPED_KINDS, describeObject, type SourceDoc, splitApiVersion } from './types.ts';
 
@@ -200,7 +200,8 @@ export async function loadManifests(
 
   for (const p of paths) {
     if (typeof p !== 'string') {
-      const display = `${rel(root, isAbsolute(p.chart) ? p.chart : resolve(root, p.chart))}/`;
+      const display =
+        remoteChartLabel(p) ?? `${rel(root, isAbsolute(p.chart) ? p.chart : resolve(root, p.chart))}/`;
       const file = `${display} (helm)`;
       const parsed = parseManifestText(await helmTemplate(p, root, display, opts.helm), file);
       problems.push(...parsed.problems.map(formatDiagnostic));

@@ -5,8 +5,14 @@
  * by the real helm, built from its Go module by test/tools/build.sh, then through devenv's
  * own render: the built image, the ownership labels, the dev values, the hooks.
  */
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { checkConfigFile } from '../../src/config/load.ts';
 import type { ChartSource } from '../../src/config/schema.ts';
@@ -114,6 +120,32 @@ describe('config: a chart in services[].manifests', () => {
     );
   });
 
+  it('a chart from a repository or an OCI registry needs a version; a local chart takes none', () => {
+    const ok = validateConfigText(
+      config(
+        '[{ chart: storefront, repo: "https://charts.example.com/b2b", version: 1.4.2 }, { chart: "oci://ghcr.io/acme/charts/api", version: 2.0.1 }]',
+      ),
+      'devenv.yaml',
+      probe,
+    );
+    expect(ok.ok, JSON.stringify(ok)).toBe(true);
+    const bad = validateConfigText(
+      config(
+        '\n      - { chart: storefront, repo: "https://charts.example.com/b2b" }\n      - { chart: "oci://ghcr.io/acme/api" }\n      - { chart: charts/api, version: 1.0.0 }\n      - { chart: x, repo: ftp://charts, version: "1" }',
+      ),
+      'devenv.yaml',
+      { kind: (p) => (p.endsWith('Dockerfile') || p.endsWith('Chart.yaml') ? 'file' : 'dir') },
+    );
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      '6:9 services[0].manifests[0]: a mapping has no "version": a chart from a repository needs one (the same chart on every machine)',
+      '7:9 services[0].manifests[1]: a mapping has no "version": a chart from an OCI registry needs one (the same chart on every machine)',
+      `8:39 services[0].manifests[2].version: "1.0.0" is only for a chart from a repository (repo) or OCI registry (oci://); a local chart's version is in its Chart.yaml`,
+      '9:27 services[0].manifests[3].repo: "ftp://charts" must be a chart repository URL (http:// or https://)',
+    ]);
+  });
+
   it('the chart fixture is a valid config', () => {
     const r = checkConfigFile(join(fixture, 'devenv.yaml'));
     expect(r.ok, JSON.stringify(r.ok ? '' : r.diagnostics)).toBe(true);
@@ -138,6 +170,43 @@ describe('helm planning (pure)', () => {
       '/p/dev.yaml',
     ]);
     expect(args).not.toContain('--no-hooks');
+  });
+
+  it('a remote chart: by name with --repo and --version, or its oci:// reference', () => {
+    expect(
+      helmTemplateArgs(
+        chart({
+          chart: 'storefront',
+          repo: 'https://charts.example.com/b2b',
+          version: '1.4.2',
+          values: ['v.yaml'],
+        }),
+        '/p',
+      ),
+    ).toEqual([
+      'template',
+      'storefront',
+      'storefront',
+      '--repo',
+      'https://charts.example.com/b2b',
+      '--version',
+      '1.4.2',
+      '--namespace',
+      'default',
+      '--values',
+      '/p/v.yaml',
+    ]);
+    expect(
+      helmTemplateArgs(chart({ chart: 'oci://ghcr.io/acme/charts/api', version: '2.0.1' }), '/p'),
+    ).toEqual([
+      'template',
+      'api',
+      'oci://ghcr.io/acme/charts/api',
+      '--version',
+      '2.0.1',
+      '--namespace',
+      'default',
+    ]);
   });
 
   it('release defaults to the chart folder name, namespace to "default"', () => {
@@ -260,5 +329,74 @@ describe.skipIf(!helm)('the chart fixture through the real helm and devenv rende
     await expect(
       loadManifests([entry], { root: fixture, helm: join(fixture, 'no-such-helm') }),
     ).rejects.toThrow(/charts\/storefront\/ is a Helm chart, and rendering it needs helm/);
+  });
+});
+
+describe.skipIf(!helm)('a chart from a chart repository (a local HTTP server), pinned by version', () => {
+  let server: Server;
+  let url = '';
+  let dir = '';
+  const saved: Record<string, string | undefined> = {};
+  const HELM_DIRS = ['HELM_CACHE_HOME', 'HELM_CONFIG_HOME', 'HELM_DATA_HOME'];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'devenv-helm-repo-'));
+    // helm's own cache and config go to the temp dir, not the user's.
+    for (const k of HELM_DIRS) {
+      saved[k] = process.env[k];
+      process.env[k] = join(dir, k.toLowerCase());
+    }
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    execFileSync(helm as string, ['package', join(fixture, 'charts', 'storefront'), '-d', repo]);
+    server = createServer((req, res) => {
+      const file = join(repo, (req.url ?? '/').split('?')[0]!.replace(/^\/charts\//, ''));
+      if (!existsSync(file) || file === repo) res.writeHead(404).end();
+      else res.writeHead(200).end(readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/charts`;
+    execFileSync(helm as string, ['repo', 'index', repo, '--url', url]);
+  });
+  afterAll(async () => {
+    for (const k of HELM_DIRS) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    await new Promise((r) => server?.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders the repository chart like the local one, its objects named after repo/chart@version', async () => {
+    const notices: string[] = [];
+    const entry: ChartSource = {
+      chart: 'storefront',
+      repo: url,
+      version: '1.4.2',
+      values: ['deploy/values-production.yaml', 'deploy/values-dev.yaml'],
+      namespace: 'helm-front-web',
+    };
+    const docs = await loadManifests([entry], {
+      root: fixture,
+      helm: helm as string,
+      onNotice: (l) => notices.push(l),
+    });
+    expect(docs.map(plainOf).map(id).sort()).toEqual([
+      'Deployment/helm-front-web/storefront',
+      'Job/helm-front-web/storefront-migrate',
+      'Service/helm-front-web/storefront',
+    ]);
+    expect(docs[0]!.file).toBe(`${url}/storefront@1.4.2 (helm)`);
+    expect(notices[0]).toMatch(
+      new RegExp(`^${url}/storefront@1\\.4\\.2 \\(release storefront\\): Pod storefront-test-connection`),
+    );
+    const deploy = docs.map(plainOf).find((o) => at(o, 'kind') === 'Deployment');
+    expect(at(deploy, 'spec.replicas')).toBe(1);
+    // A version the repository does not have: bad input naming the chart, with helm's reason.
+    await expect(
+      loadManifests([{ ...entry, version: '9.9.9' }], { root: fixture, helm: helm as string }),
+    ).rejects.toMatchObject({
+      message: `${url}/storefront@9.9.9: helm template failed; nothing was applied.`,
+    });
   });
 });
