@@ -314,7 +314,23 @@ function header(ctx: Ctx, rows: number): string[] {
   nodes.push(['    CA ', 'gray-fg'], caSeg(state));
 
   const data: Seg[] = [['data  ', 'gray-fg']];
-  if (state.dataServices.length === 0) data.push([' -']);
+  // Before up reports its data services, their steps say how far they are.
+  const dataSteps =
+    state.dataServices.length === 0
+      ? (['database', 'objectStore'] as const).flatMap((id) => {
+          const st = state.steps.get(id);
+          if (!st) return [];
+          const health =
+            st.phase === 'done' || st.phase === 'skip'
+              ? 'healthy'
+              : st.phase === 'fail'
+                ? 'unhealthy'
+                : 'starting';
+          return [{ name: id === 'database' ? 'database' : 'object store', health }];
+        })
+      : [];
+  if (state.dataServices.length === 0 && dataSteps.length === 0) data.push([' -']);
+  for (const d of dataSteps) data.push([` ${d.name} `], healthSeg(d.health), ['  ']);
   for (const d of state.dataServices) {
     data.push([` ${d.name} `], healthSeg(d.health));
     if (d.endpoint) data.push([` ${d.endpoint}`]);
