@@ -160,6 +160,7 @@ async function clusterParts(): Promise<void> {
   }
   const context = process.env.BENCH_CONTEXT ?? 'devenv-test';
   process.env.KUBECONFIG ??= '/tmp/devenv-test-cluster/kubeconfig';
+  const ownState = !process.env.DEVENV_STATE_DIR;
   process.env.DEVENV_STATE_DIR ??= mkdtempSync(join(tmpdir(), 'devenv-bench-state-'));
   const dir = mkdtempSync(join(tmpdir(), 'devenv-bench-forty-'));
   const forty = await generateForty(dir, { project: `forty${stamp}`, context });
@@ -171,6 +172,7 @@ async function clusterParts(): Promise<void> {
     );
     if (r.status !== 0) console.log(`cleanup: devenv destroy exited ${r.status}: ${r.stderr.trim()}`);
     rmSync(dir, { recursive: true, force: true });
+    if (ownState) rmSync(process.env.DEVENV_STATE_DIR!, { recursive: true, force: true });
   });
   const loaded = loadConfig(forty.file);
   console.log(
