@@ -119,6 +119,7 @@ interface Editor {
 
 function documentEditor(source: YAML.Document): Editor {
   const doc = source.clone();
+  expandAliases(doc);
   const ensureMap = (path: Path): void => {
     for (let i = 1; i <= path.length; i++) {
       const prefix = path.slice(0, i);
@@ -151,6 +152,33 @@ function documentEditor(source: YAML.Document): Editor {
       return doc.toString({ indentSeq: !usesCompactSequences(source), flowCollectionPadding: false });
     },
   };
+}
+
+/**
+ * Replaces every alias (`*name`) in `doc` with a copy of the node it names, and drops the
+ * anchors: what kubectl sends is the expanded object too. Without it an edit through an
+ * alias fails ("Expected YAML collection at labels" for `labels: *common`), and an edit
+ * of an anchored map (devenv's labels on `metadata.labels: &l`) would also change every
+ * place that aliases it (`selector.matchLabels: *l`). parse.ts has already refused
+ * aliases that cannot be expanded or expand too much, so this ends.
+ */
+function expandAliases(doc: YAML.Document): void {
+  for (let found = true; found; ) {
+    found = false;
+    YAML.visit(doc, {
+      Alias(_key, alias) {
+        const target = alias.resolve(doc);
+        if (!target) return undefined;
+        found = true;
+        return target.clone() as YAML.Node;
+      },
+    });
+  }
+  YAML.visit(doc, {
+    Node(_key, node) {
+      if ('anchor' in node) delete (node as { anchor?: string }).anchor;
+    },
+  });
 }
 
 /**

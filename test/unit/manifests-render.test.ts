@@ -206,6 +206,40 @@ describe('renderManifests', () => {
     );
   });
 
+  it('expands aliases and merge keys like kubectl; an edit of an anchored map does not reach its aliases', () => {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: &labels
+    app: web
+spec:
+  selector:
+    matchLabels: *labels
+  template:
+    metadata:
+      labels: *labels
+    spec:
+      containers:
+        - &main
+          name: web
+          image: acme/shop/web:1
+        - <<: *main
+          name: sidecar
+`;
+    const { objects } = renderManifests({ ...base(), docs: docsOf(text, 'k8s/web.yaml') });
+    const dep = objects[0]!.object as any;
+    // devenv's labels on the object and the pod template, never in the selector (immutable).
+    expect(dep.metadata.labels['dev.devenv/project']).toBe('shop');
+    expect(dep.spec.template.metadata.labels['dev.devenv/project']).toBe('shop');
+    expect(dep.spec.selector.matchLabels).toEqual({ app: 'web' });
+    expect(dep.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual([
+      'web',
+      'sidecar',
+    ]);
+    expect(objects[0]!.yaml).not.toMatch(/[&*](labels|main)\b/);
+  });
+
   it('reads values like kubectl (YAML 1.1) and keeps them', () => {
     const { objects } = renderManifests(base());
     const dep = byKind(objects, 'Deployment').object as any;
