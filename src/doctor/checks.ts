@@ -9,6 +9,7 @@ import { statfsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { isPortFree, whoHoldsPort } from '../net/ports.ts';
+import { versionAtLeast } from '../tools/resolve.ts';
 
 const run = promisify(execFile);
 
@@ -31,6 +32,9 @@ export interface DoctorReport {
 }
 
 export const MIN_K3D = '5.6.0';
+/** (Defined with the tool resolver; re-exported for the checks' other users.) */
+export { versionAtLeast };
+
 const GiB = 1024 ** 3;
 
 export function summarize(checks: CheckResult[]): DoctorReport {
@@ -38,17 +42,6 @@ export function summarize(checks: CheckResult[]): DoctorReport {
 }
 
 /** "5.8.3" >= "5.6.0"? Only numeric dotted versions; a leading "v" is ignored. */
-export function versionAtLeast(version: string, min: string): boolean {
-  const a = version
-    .replace(/^v/, '')
-    .split(/[.+-]/)
-    .map((x) => Number.parseInt(x, 10) || 0);
-  const b = min.split('.').map(Number);
-  for (let i = 0; i < b.length; i++) {
-    if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) > (b[i] ?? 0);
-  }
-  return true;
-}
 
 export async function checkNode(): Promise<CheckResult> {
   const v = process.versions.node;
