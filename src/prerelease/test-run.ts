@@ -102,6 +102,8 @@ interface JobLive {
   status?: {
     succeeded?: number;
     failed?: number;
+    /** Finished pods the controller has not yet added to the counts above. */
+    uncountedTerminatedPods?: { succeeded?: string[]; failed?: string[] };
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
   };
 }
@@ -320,8 +322,11 @@ async function runJob(
     name: job.id.name,
     outcome,
     ...(message ? { message } : {}),
-    succeeded: liveJob?.status?.succeeded ?? 0,
-    failed: liveJob?.status?.failed ?? 0,
+    // The Job controller can report SuccessCriteriaMet (the wait's verdict) while the pod
+    // that met it is still in uncountedTerminatedPods, not yet in `succeeded`: count both.
+    succeeded:
+      (liveJob?.status?.succeeded ?? 0) + (liveJob?.status?.uncountedTerminatedPods?.succeeded?.length ?? 0),
+    failed: (liveJob?.status?.failed ?? 0) + (liveJob?.status?.uncountedTerminatedPods?.failed?.length ?? 0),
   };
 }
 
