@@ -5,7 +5,6 @@
  * fetches it in pre-flight (ensureK3d), else install by hand. The decision is the one
  * every tool shares (tools/resolve.ts); this module only says what k3d is.
  */
-import { MIN_K3D } from '../doctor/checks.ts';
 import type { EventSink } from '../engine/events.ts';
 import { currentPlatform, K3D, type PinnedTool } from '../tools/pinned.ts';
 import {
@@ -17,6 +16,9 @@ import {
   type ToolSource,
   type ToolSpec,
 } from '../tools/resolve.ts';
+
+/** The oldest k3d devenv runs (doctor and `up` check it; the cluster config needs its fields). */
+export const MIN_K3D = '5.6.0';
 
 export type K3dSource = ToolSource;
 export type K3dChoice = ToolChoice;

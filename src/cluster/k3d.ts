@@ -6,9 +6,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { dockerChildEnv } from '../docker/engine.ts';
-import { MIN_K3D, versionAtLeast } from '../doctor/checks.ts';
 import { DevenvError } from '../errors.ts';
-import { k3dBinary, k3dNotFound } from './k3d-binary.ts';
+import { versionAtLeast } from '../tools/resolve.ts';
+import { k3dBinary, k3dNotFound, MIN_K3D } from './k3d-binary.ts';
 
 const run = promisify(execFile);
 

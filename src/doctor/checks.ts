@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { statfsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { MIN_K3D } from '../cluster/k3d-binary.ts';
 import type { Config } from '../config/schema.ts';
 import { isPortFree, whoHoldsPort } from '../net/ports.ts';
 import { versionAtLeast } from '../tools/resolve.ts';
@@ -31,9 +32,8 @@ export interface DoctorReport {
   checks: CheckResult[];
 }
 
-export const MIN_K3D = '5.6.0';
 /** (Defined with the tool resolver; re-exported for the checks' other users.) */
-export { versionAtLeast };
+export { MIN_K3D, versionAtLeast };
 
 const GiB = 1024 ** 3;
 
