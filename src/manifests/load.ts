@@ -79,34 +79,45 @@ function rel(root: string, abs: string): string {
   return (r === '' ? '.' : r).split(sep).join('/');
 }
 
-/** Runs `kubectl kustomize DIR`; a missing kubectl or a failing kustomization is a clear error. */
-export function kustomize(dir: string, display: string, kubectl = 'kubectl'): Promise<string> {
+/**
+ * Runs a manifest renderer (kubectl kustomize, helm template) and returns its output. A
+ * binary that is not installed is a DevenvError saying what needs it and how to install
+ * it (`missing`); a failing render is bad input with the renderer's own first 20 lines.
+ */
+function runRenderer(
+  bin: string,
+  args: string[],
+  display: string,
+  verb: string,
+  missing: { message: string; details: string[] },
+): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile(kubectl, ['kustomize', dir], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(bin, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) {
         resolvePromise(stdout);
         return;
       }
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(
-          new DevenvError(
-            `${display} is a kustomization folder, and rendering it needs kubectl, which is not installed (or not on PATH).`,
-            {
-              details: [
-                'Install kubectl: https://kubernetes.io/docs/tasks/tools/',
-                'or list the manifest files themselves in devenv.yaml instead of the kustomization folder.',
-              ],
-            },
-          ),
-        );
+        reject(new DevenvError(missing.message, { details: missing.details }));
         return;
       }
       const lines = String(stderr || err.message)
         .split('\n')
         .map((l) => l.trim())
         .filter(Boolean);
-      reject(badInput(`${display}: kubectl kustomize failed; nothing was applied.`, lines.slice(0, 20)));
+      reject(badInput(`${display}: ${verb} failed; nothing was applied.`, lines.slice(0, 20)));
     });
+  });
+}
+
+/** Runs `kubectl kustomize DIR`; a missing kubectl or a failing kustomization is a clear error. */
+export function kustomize(dir: string, display: string, kubectl = 'kubectl'): Promise<string> {
+  return runRenderer(kubectl, ['kustomize', dir], display, 'kubectl kustomize', {
+    message: `${display} is a kustomization folder, and rendering it needs kubectl, which is not installed (or not on PATH).`,
+    details: [
+      'Install kubectl: https://kubernetes.io/docs/tasks/tools/',
+      'or list the manifest files themselves in devenv.yaml instead of the kustomization folder.',
+    ],
   });
 }
 
@@ -118,32 +129,12 @@ export async function helmTemplate(
   helm?: string,
 ): Promise<string> {
   const bin = helm ?? (await (await import('../tools/helm-binary.ts')).chooseHelm()).binary;
-  return new Promise((resolvePromise, reject) => {
-    execFile(bin, helmTemplateArgs(chart, root), { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) {
-        resolvePromise(stdout);
-        return;
-      }
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(
-          new DevenvError(
-            `${display} is a Helm chart, and rendering it needs helm (${bin}), which is not installed (or not on PATH).`,
-            {
-              details: [
-                'Install helm: https://helm.sh/docs/intro/install/ (or set DEVENV_HELM to its path);',
-                '"devenv doctor" says which helm devenv runs.',
-              ],
-            },
-          ),
-        );
-        return;
-      }
-      const lines = String(stderr || err.message)
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean);
-      reject(badInput(`${display}: helm template failed; nothing was applied.`, lines.slice(0, 20)));
-    });
+  return runRenderer(bin, helmTemplateArgs(chart, root), display, 'helm template', {
+    message: `${display} is a Helm chart, and rendering it needs helm (${bin}), which is not installed (or not on PATH).`,
+    details: [
+      'Install helm: https://helm.sh/docs/intro/install/ (or set DEVENV_HELM to its path);',
+      '"devenv doctor" says which helm devenv runs.',
+    ],
   });
 }
 
