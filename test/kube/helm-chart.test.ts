@@ -71,6 +71,8 @@ describe.skipIf(!kubeconfig || !helm)('a Helm chart as manifests on the real tes
     cpSync(join(ROOT, 'test', 'fixtures', 'helm-b2b'), dir, { recursive: true });
     const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
     doc.set('project', project);
+    // The build context stays fixtures/b2b's storefront (the copy moved away from it).
+    doc.setIn(['services', 0, 'context'], join(ROOT, 'fixtures', 'b2b', 'storefront'));
     doc.setIn(['cluster', 'allowContexts'], [TEST_CONTEXT]);
     doc.setIn(['services', 0, 'buildArgs', 'BASE_IMAGE'], 'devenv-test/python:3.11');
     doc.setIn(['services', 0, 'manifests', 0, 'namespace'], ns);
