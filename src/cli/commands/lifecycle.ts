@@ -9,7 +9,7 @@
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { resolveTarget } from '../../engine/target.ts';
+import { resolveTarget, type Target } from '../../engine/target.ts';
 import { badInput } from '../../errors.ts';
 import type { GlobalOptions } from '../main.ts';
 
@@ -58,6 +58,7 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
       return 1;
     }
   }
+  let kubeError: unknown;
   if (target.kind === 'k3d') {
     const k3d = await import('../../cluster/k3d.ts');
     if (await k3d.getCluster(config.project).catch(() => undefined)) {
@@ -68,43 +69,10 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
     const left = await k3d.clearInterruptedCreate(config.project);
     if (left.length) process.stdout.write(`removed what an interrupted create left: ${left.join(', ')}\n`);
   } else {
-    const { connect } = await import('../../kube/client.ts');
-    const { prune } = await import('../../kube/prune.ts');
-    const { ownedNamespaces, deleteNamespace, foreignObjects } = await import('../../kube/namespaces.ts');
-    const client = connect({
-      context: target.context,
-      ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
-    });
-    const owner = { project: config.project, env: 'dev' as const };
-    const namespaces = await ownedNamespaces(client, owner);
-    const r = await prune({
-      client,
-      ...owner,
-      keep: new Set(),
-      namespaces: [...new Set([...namespaces, config.project])],
-      // The project's own cluster-scoped objects too (its ingress controller's RBAC and
-      // IngressClasses, with cluster.ingressOnExistingCluster): labelled as its own.
-      clusterScoped: true,
-    });
-    // A namespace goes only when nothing in it is foreign: deleting it would take with it
-    // what someone else put there (a ConfigMap made with kubectl, a PVC's data). Otherwise
-    // it stays, emptied of devenv's objects, and the user is told what is in it.
-    const kept: Array<{ ns: string; foreign: string[] }> = [];
-    let deleted = 0;
-    for (const ns of namespaces) {
-      const foreign = await foreignObjects(client, ns, owner);
-      if (foreign.length > 0) kept.push({ ns, foreign });
-      else if (await deleteNamespace(client, ns, { ...owner, wait: false })) deleted++;
-    }
-    process.stdout.write(
-      `removed ${r.deleted.length} object(s) and ${deleted} namespace(s) from ${target.context}\n`,
-    );
-    for (const k of kept) {
-      const shown = k.foreign.slice(0, 10);
-      process.stdout.write(
-        `kept namespace ${k.ns}: it holds ${k.foreign.length} object(s) devenv did not create (${shown.join(', ')}${k.foreign.length > shown.length ? ', …' : ''}); devenv's own objects in it were removed. Delete it yourself once those are not needed: kubectl --context ${target.context} delete namespace ${k.ns}\n`,
-      );
-    }
+    // The cluster's part may fail (an API error mid-prune); the data services, images and
+    // networks are still removed, then the error is reported (the state stays, so the
+    // destroy can be run again with what it needs).
+    kubeError = await destroyOnCluster(config, target).catch((err: unknown) => err ?? new Error('failed'));
   }
   if (config.database || config.objectStore) {
     const { destroyDataServices } = await import('../../data/index.ts');
@@ -117,6 +85,7 @@ export async function destroy(opts: Flags, _args: string[], global: GlobalOption
   const { removeNetworks } = await import('../../docker/networks.ts');
   const { ownerLabels } = await import('../../manifests/types.ts');
   await removeNetworks(ownerLabels(config.project, 'dev')).catch(() => []);
+  if (kubeError) throw kubeError;
   // Last: the project's state (generated credentials, TLS leaf, rendered k3d config), so an
   // interrupted destroy can be run again with what it needs. The user's CA is not the
   // project's: it stays (devenv trust --uninstall removes it).
@@ -138,4 +107,49 @@ async function removeBuiltImages(config: Config): Promise<void> {
   } catch (err) {
     process.stdout.write(`images left in place (Docker engine: ${describeDockerError(err)})\n`);
   }
+}
+
+/** The project's objects and namespaces on an existing cluster (labels decide). */
+async function destroyOnCluster(
+  config: Config,
+  target: Extract<Target, { kind: 'existing' }>,
+): Promise<undefined> {
+  const { connect } = await import('../../kube/client.ts');
+  const { prune } = await import('../../kube/prune.ts');
+  const { ownedNamespaces, deleteNamespace, foreignObjects } = await import('../../kube/namespaces.ts');
+  const client = connect({
+    context: target.context,
+    ...(target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
+  });
+  const owner = { project: config.project, env: 'dev' as const };
+  const namespaces = await ownedNamespaces(client, owner);
+  const r = await prune({
+    client,
+    ...owner,
+    keep: new Set(),
+    namespaces: [...new Set([...namespaces, config.project])],
+    // The project's own cluster-scoped objects too (its ingress controller's RBAC and
+    // IngressClasses, with cluster.ingressOnExistingCluster): labelled as its own.
+    clusterScoped: true,
+  });
+  // A namespace goes only when nothing in it is foreign: deleting it would take with it
+  // what someone else put there (a ConfigMap made with kubectl, a PVC's data). Otherwise
+  // it stays, emptied of devenv's objects, and the user is told what is in it.
+  const kept: Array<{ ns: string; foreign: string[] }> = [];
+  let deleted = 0;
+  for (const ns of namespaces) {
+    const foreign = await foreignObjects(client, ns, owner);
+    if (foreign.length > 0) kept.push({ ns, foreign });
+    else if (await deleteNamespace(client, ns, { ...owner, wait: false })) deleted++;
+  }
+  process.stdout.write(
+    `removed ${r.deleted.length} object(s) and ${deleted} namespace(s) from ${target.context}\n`,
+  );
+  for (const k of kept) {
+    const shown = k.foreign.slice(0, 10);
+    process.stdout.write(
+      `kept namespace ${k.ns}: it holds ${k.foreign.length} object(s) devenv did not create (${shown.join(', ')}${k.foreign.length > shown.length ? ', …' : ''}); devenv's own objects in it were removed. Delete it yourself once those are not needed: kubectl --context ${target.context} delete namespace ${k.ns}\n`,
+    );
+  }
+  return undefined;
 }
