@@ -252,8 +252,13 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
   }, 900_000);
 
   afterAll(async () => {
-    for (const p of [b2b, social])
-      if (p.file) runDevenv(p.file, ['destroy', '--yes', '--context', TEST_CONTEXT], env());
+    for (const p of [b2b, social]) {
+      if (!p.file) continue;
+      const r = runDevenv(p.file, ['destroy', '--yes', '--context', TEST_CONTEXT], env());
+      // A destroy that fails leaves things behind (.ci/run's leak check then names them): say why.
+      if (r.code !== 0)
+        process.stderr.write(`[ingress-traefik] destroy exited ${r.code}:\n${r.out.slice(-3000)}\n`);
+    }
     spawnSync('kubectl', [
       '--kubeconfig',
       kubeconfig!,
