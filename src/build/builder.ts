@@ -29,8 +29,8 @@ import {
   splitRef,
 } from '../docker/images.ts';
 import { devenvLabels } from '../docker/labels.ts';
-import { type EventSink, skipped, step } from '../engine/events.ts';
 import { DevenvError } from '../errors.ts';
+import { type EventSink, skipped, step } from '../events.ts';
 import { type BuildContext, contextTar, type HashCache, scanContext } from './context.ts';
 import { insertAfterBuiltFrom, labelInstruction } from './dockerfile.ts';
 import { imagesToRemove, inRepository, KEEP_IMAGES } from './image-gc.ts';

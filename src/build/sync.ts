@@ -16,9 +16,23 @@ import { lstat, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import tar from 'tar-stream';
 import type { ServiceConfig } from '../config/schema.ts';
-import { type EventSink, step } from '../engine/events.ts';
 import { DevenvError } from '../errors.ts';
-import type { SyncFile } from '../watch/changeset.ts';
+import { type EventSink, step } from '../events.ts';
+
+/** What a file event did (chokidar's add / change / unlink). */
+export type FileChangeKind = 'add' | 'change' | 'unlink';
+
+/** One changed file that a `sync` rule copies into the running container. */
+export interface SyncFile {
+  /** Relative to the context (what the rule's `src` glob matched). */
+  rel: string;
+  abs: string;
+  kind: FileChangeKind;
+  /** Absolute path inside the container: the rule's `dest` + `rel`. */
+  dest: string;
+  /** Index of the matching rule in `service.sync`. */
+  rule: number;
+}
 
 export type SyncRule = ServiceConfig['sync'][number];
 

@@ -5,12 +5,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DevenvError, EXIT_BAD_INPUT, EXIT_FAILURE } from '../errors.ts';
-import { errorLine } from './output.ts';
+import { errorLine } from '../tui/color.ts';
 
-/** Options every command sees. */
-export interface GlobalOptions {
-  config?: string;
-}
+import type { GlobalOptions } from './options.ts';
 
 type Runner = (
   opts: Record<string, unknown>,

@@ -16,8 +16,6 @@
  * that cluster's ingress is its owner's to choose.
  */
 
-/** Docker's official Traefik image, the newest v3 release when pinned (v3.7.13, 2026-09). */
-export const TRAEFIK_DEFAULT_IMAGE = 'docker.io/library/traefik:v3.7.13';
 export const INGRESS_NAMESPACE = 'devenv-ingress';
 const NAME = 'traefik';
 const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';

@@ -5,7 +5,7 @@
  * fetches it in pre-flight (ensureK3d), else install by hand. The decision is the one
  * every tool shares (tools/resolve.ts); this module only says what k3d is.
  */
-import type { EventSink } from '../engine/events.ts';
+import type { EventSink } from '../events.ts';
 import { currentPlatform, K3D, type PinnedTool } from '../tools/pinned.ts';
 import {
   chooseTool,

@@ -10,13 +10,13 @@
  */
 
 import { z } from 'zod';
-import { TRAEFIK_DEFAULT_IMAGE } from '../cluster/ingress.ts';
+import { certHostProblem } from './dns.ts';
 import {
   DEFAULT_OBJECT_STORE_ENGINE,
   OBJECT_STORE_ENGINE_NAMES,
   OBJECT_STORE_ENGINES,
-} from '../data/engines.ts';
-import { certHostProblem } from './dns.ts';
+  TRAEFIK_DEFAULT_IMAGE,
+} from './engines.ts';
 
 export const API_VERSION = 'devenv.dev/v1alpha1';
 

@@ -8,7 +8,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import * as YAML from 'yaml';
 import type { z } from 'zod';
-import { findCycle } from '../engine/order.ts';
+import { findCycle } from './dependencies.ts';
 import { type Diagnostic, formatPath } from './diagnostics.ts';
 import { API_VERSION, type Config, configSchema } from './schema.ts';
 import { toJSChecked } from './yaml-aliases.ts';

@@ -16,6 +16,12 @@ import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  OBJECT_STORE_ENGINE_NAMES,
+  OBJECT_STORE_ENGINES,
+  type ObjectStoreEngine,
+  type ObjectStoreEngineName,
+} from '../config/engines.ts';
 import { displayPath } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import {
@@ -33,8 +39,8 @@ import { isManaged, ROLE_LABEL, SPEC_HASH_LABEL } from '../docker/labels.ts';
 import { connectNetwork, networkExists } from '../docker/networks.ts';
 import { ensureImage } from '../docker/pull.ts';
 import { ensureVolume, inspectVolume, listVolumes, removeVolumes } from '../docker/volumes.ts';
-import type { EventSink } from '../engine/events.ts';
 import { badInput, DevenvError } from '../errors.ts';
+import type { EventSink } from '../events.ts';
 import { describePortHolder, isPortFree } from '../net/ports.ts';
 import {
   type Credentials,
@@ -44,12 +50,6 @@ import {
   readCredentials,
 } from './credentials.ts';
 import { applyInitScripts, createDatabases, type DbTarget, query, SqlError } from './database.ts';
-import {
-  OBJECT_STORE_ENGINE_NAMES,
-  OBJECT_STORE_ENGINES,
-  type ObjectStoreEngine,
-  type ObjectStoreEngineName,
-} from './engines.ts';
 import {
   type ComposeSource,
   completeSpec,

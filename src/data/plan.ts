@@ -5,17 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { type ComposeService, parseCompose } from '../compose/parse.ts';
-import type { Config } from '../config/schema.ts';
-import type { ContainerSpec, MountSpec, PortBinding } from '../docker/containers.ts';
-import { COMPONENT_LABEL, devenvLabels, ROLE_LABEL, SPEC_HASH_LABEL } from '../docker/labels.ts';
-import { badInput } from '../errors.ts';
-import type { Credentials } from './credentials.ts';
 import {
   DATABASE_ENGINES,
   DEFAULT_OBJECT_STORE_ENGINE,
   OBJECT_STORE_ENGINES,
   type ObjectStoreEngineName,
-} from './engines.ts';
+} from '../config/engines.ts';
+import type { Config } from '../config/schema.ts';
+import type { ContainerSpec, MountSpec, PortBinding } from '../docker/containers.ts';
+import { COMPONENT_LABEL, devenvLabels, ROLE_LABEL, SPEC_HASH_LABEL } from '../docker/labels.ts';
+import { badInput } from '../errors.ts';
+import type { Credentials } from './credentials.ts';
 import { type DataRole, DB_ALIAS, type DbEngine, MINIO_ALIAS } from './types.ts';
 
 export const DEFAULT_VERSIONS = {

@@ -197,8 +197,7 @@ export async function checkKubectl(): Promise<CheckResult> {
  * Doctor never downloads.
  */
 export async function checkHelm(config?: Config): Promise<CheckResult> {
-  const { MIN_HELM } = await import('../manifests/helm.ts');
-  const { chooseHelm, HELM_MANUAL_INSTALL } = await import('../tools/helm-binary.ts');
+  const { chooseHelm, HELM_MANUAL_INSTALL, MIN_HELM } = await import('../tools/helm-binary.ts');
   const choice = await chooseHelm();
   const charts = (config?.services ?? []).flatMap((s) =>
     s.manifests.flatMap((m) => (typeof m === 'string' ? [] : [`${s.name}: ${m.chart}`])),

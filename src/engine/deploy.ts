@@ -16,11 +16,11 @@
  */
 
 import { DevenvError } from '../errors.ts';
+import { type EventSink, skipped, step } from '../events.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { RenderResult } from '../manifests/render.ts';
 import { type DeployEnv, describeObject, type RenderedObject } from '../manifests/types.ts';
-import { type EventSink, skipped, step } from './events.ts';
 import { isPreDeployJob, type OrderedService, planDeploy, type ServiceUnit } from './order.ts';
 
 export interface DeployOptions {

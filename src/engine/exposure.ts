@@ -8,7 +8,7 @@
 import { clusterBindings, compareBindings } from '../cluster/exposure.ts';
 import { clusterName } from '../cluster/k3dconfig.ts';
 import type { Config } from '../config/schema.ts';
-import { type EventSink, step } from './events.ts';
+import { type EventSink, step } from '../events.ts';
 
 /** Pure: the line `up` prints for these bindings. */
 export function exposureLine(config: Config, bindings: ReturnType<typeof compareBindings>): string {

@@ -15,9 +15,9 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { Config, ForwardConfig } from '../config/schema.ts';
 import { suggest } from '../config/validate.ts';
 import { badInput } from '../errors.ts';
+import { type EventSink, step } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject, SourceDoc } from '../manifests/types.ts';
-import { type EventSink, step } from './events.ts';
 import type { HostPortNeed } from './ports.ts';
 
 export interface ForwardPlan {

@@ -17,12 +17,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
+import { OBJECT_STORE_ENGINES } from '../config/engines.ts';
 import { displayPath, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { OBJECT_STORE_ENGINES } from '../data/engines.ts';
 import type { DataPlan, ServicePlan } from '../data/plan.ts';
 import { badInput, type DevenvError } from '../errors.ts';
-import type { EventSink } from './events.ts';
+import type { EventSink } from '../events.ts';
 
 export interface ImageNeed {
   ref: string;

@@ -6,12 +6,13 @@
  * Deployment only replaces pods that became Ready), and the next save tries again. `images`
  * follows what is APPLIED, so undoing a broken edit rolls the previous image back out.
  */
+
+import type { SyncFile } from '../build/sync.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import type { ServiceConfig } from '../config/schema.ts';
+import type { EventSink } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { SourceDoc } from '../manifests/types.ts';
-import type { SyncFile } from '../watch/changeset.ts';
-import type { EventSink } from './events.ts';
 import type { PodLike, ResyncKeeper, SyncWorkload } from './resync.ts';
 
 export interface ReloadContext {

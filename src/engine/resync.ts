@@ -29,9 +29,10 @@
  *   lifecycle of its own (it stops with the process, the dashboard or the plain loop alike)
  *   and costs one small list per second per service only while synced files exist.
  */
+
+import type { SyncFile } from '../build/sync.ts';
 import type { ServiceConfig } from '../config/schema.ts';
-import type { SyncFile } from '../watch/changeset.ts';
-import type { EventSink } from './events.ts';
+import type { EventSink } from '../events.ts';
 
 export const POLL_MS = 1000;
 /** While a new container is expected (a pod starting, a container restarting). */

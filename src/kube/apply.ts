@@ -26,8 +26,8 @@
  * in an earlier rank, is served.
  */
 
-import type { EventSink } from '../engine/events.ts';
 import { badInput, DevenvError, EXIT_BAD_INPUT, EXIT_FAILURE } from '../errors.ts';
+import type { EventSink } from '../events.ts';
 import { applyRank, sortForApply } from '../manifests/order.ts';
 import {
   ANNOTATION_HASH,

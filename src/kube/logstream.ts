@@ -24,7 +24,7 @@
  */
 import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
-import type { LogEvent } from '../engine/events.ts';
+import type { LogEvent } from '../events.ts';
 import type { KubeClient } from './client.ts';
 import type { ContainerStatusJson, PodJson } from './podinfo.ts';
 

@@ -4,8 +4,8 @@
  * project. A namespace devenv did not create is never labelled, changed or deleted.
  */
 
-import type { EventSink } from '../engine/events.ts';
 import { DevenvError } from '../errors.ts';
+import type { EventSink } from '../events.ts';
 import { type DeployEnv, isOwned, LABEL_MANAGED_BY, MANAGED_BY, ownerLabels } from '../manifests/types.ts';
 import type { KubeClient } from './client.ts';
 import {

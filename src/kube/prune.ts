@@ -9,7 +9,7 @@
  * here, and unlabelled objects are never even listed. Listing is per namespace, so that
  * one prerelease namespace never prunes another's objects.
  */
-import type { EventSink } from '../engine/events.ts';
+import type { EventSink } from '../events.ts';
 import { sortForDelete } from '../manifests/order.ts';
 import {
   ANNOTATION_SOURCE,

@@ -29,8 +29,8 @@
  *     setting, bad import) is then reported as failing, not as rolled out.
  */
 
-import type { EventSink } from '../engine/events.ts';
 import { DevenvError } from '../errors.ts';
+import type { EventSink } from '../events.ts';
 import { describeObject, type KubeObject } from '../manifests/types.ts';
 import type { KubeClient } from './client.ts';
 import { readLogs } from './logs.ts';

@@ -24,7 +24,7 @@
  * Only src/kube imports @kubernetes/client-node.
  */
 import * as k8s from '@kubernetes/client-node';
-import type { LogEvent } from '../engine/events.ts';
+import type { LogEvent } from '../events.ts';
 import { type DeployEnv, ownerSelector } from '../manifests/types.ts';
 import { type Action, act } from '../store/actions.ts';
 import type { ServiceState } from '../store/state.ts';

@@ -19,8 +19,6 @@ import type { SourceDoc } from './types.ts';
 export const HELM_HOOK_ANNOTATION = 'helm.sh/hook';
 /** The hooks devenv applies (as must-complete objects, before the workloads). */
 export const SUPPORTED_HOOKS: ReadonlySet<string> = new Set(['pre-install', 'pre-upgrade']);
-/** The oldest helm whose `helm template` devenv relies on (doctor checks it). */
-export const MIN_HELM = '3.0.0';
 
 /** A chart from a repository (`repo`) or an OCI registry (`oci://`), not a local folder. */
 export function isRemoteChart(chart: Pick<ChartSource, 'chart' | 'repo'>): boolean {

@@ -9,8 +9,9 @@
  * honours it. An identity that already has the rights (a cluster admin, the test cluster)
  * gets no RoleBinding.
  */
-import { type EventSink, skipped, step } from '../engine/events.ts';
+
 import { DevenvError } from '../errors.ts';
+import { type EventSink, skipped, step } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { FIELD_MANAGER, serverSideApply, sleep } from '../kube/objects.ts';
 import type { KubeObject } from '../manifests/types.ts';

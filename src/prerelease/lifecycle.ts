@@ -14,8 +14,8 @@
  */
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { type EventSink, skipped, step } from '../engine/events.ts';
 import { badInput } from '../errors.ts';
+import { type EventSink, skipped, step } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { listPrereleaseNamespaces, readNamespace } from './cluster.ts';
 import {

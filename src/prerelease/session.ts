@@ -5,7 +5,7 @@
  */
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { type EventSink, skipped, step } from '../engine/events.ts';
+import { type EventSink, skipped, step } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { assertSafePrefix, defaultName, namespaceFor } from './naming.ts';
 import { resolvePrereleaseContext } from './safety.ts';

@@ -9,7 +9,7 @@
  * - the dashboard dispatches ui actions from the keyboard.
  * Actions carry their own times (epoch ms) so the reducer never reads the clock.
  */
-import type { ProgressEvent } from '../engine/events.ts';
+import type { ProgressEvent } from '../events.ts';
 import type {
   CaStatus,
   DataService,

@@ -7,7 +7,7 @@
  * `sink` is an EventSink, so the engine reports straight into the store:
  *   runUp({ sink: store.sink })  // StepEvent | LogEvent | ReloadEvent, dispatched as they are
  */
-import type { EventSink } from '../engine/events.ts';
+import type { EventSink } from '../events.ts';
 import type { Action } from './actions.ts';
 import { reduce } from './reducer.ts';
 import { initialState, type State } from './state.ts';

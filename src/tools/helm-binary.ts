@@ -7,8 +7,7 @@
  * chart (ensureHelm, before anything is created), else install by hand. The decision is the
  * one every tool shares (resolve.ts); this module only says what helm is.
  */
-import type { EventSink } from '../engine/events.ts';
-import { MIN_HELM } from '../manifests/helm.ts';
+import type { EventSink } from '../events.ts';
 import { HELM, type PinnedTool } from './pinned.ts';
 import {
   chooseTool,
@@ -25,6 +24,9 @@ export type HelmChoice = ToolChoice;
 export interface HelmFacts extends Omit<ToolFacts, 'fromEnv'> {
   devenvHelm?: string;
 }
+
+/** The oldest helm whose `helm template` devenv relies on (doctor checks it). */
+export const MIN_HELM = '3.0.0';
 
 export const HELM_MANUAL_INSTALL = `install helm >= ${MIN_HELM} by hand: https://helm.sh/docs/intro/install/ (or "brew install helm"), then put it on PATH or set DEVENV_HELM to its path`;
 

@@ -16,8 +16,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { EventSink } from '../engine/events.ts';
 import { DevenvError } from '../errors.ts';
+import type { EventSink } from '../events.ts';
 import { currentPlatform, downloadUrl, type PinnedTool, type Platform } from './pinned.ts';
 import { cachedArchivePath, cachedTool, cachedToolPath, fetchTool, ToolFetchError } from './provision.ts';
 

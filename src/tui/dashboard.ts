@@ -17,9 +17,9 @@
  * - blessed is imported lazily: it is heavy, and non-TTY runs never need it.
  */
 import type { Widgets } from 'blessed';
-import { useColor } from '../cli/output.ts';
 import { selectedService } from '../store/state.ts';
 import type { Store } from '../store/store.ts';
+import { useColor } from './color.ts';
 import { type KeyInfo, keyToIntent } from './keys.ts';
 import { throttle } from './throttle.ts';
 import { type PaneId, stateToView } from './view.ts';

@@ -21,8 +21,9 @@
  *   (`printedFailure`).
  * - StepEvents carry no time: the printer stamps them with its clock (injected in tests).
  */
-import { useColor } from '../cli/output.ts';
-import type { EventSink, ProgressEvent } from '../engine/events.ts';
+
+import type { EventSink, ProgressEvent } from '../events.ts';
+import { useColor } from './color.ts';
 import { isoSeconds, plainMs } from './format.ts';
 import { redact } from './redact.ts';
 import { sanitize } from './text.ts';

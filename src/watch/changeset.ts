@@ -24,9 +24,8 @@ import {
   relInside,
   serviceMatcher,
 } from '../build/ignore.ts';
+import type { FileChangeKind, SyncFile } from '../build/sync.ts';
 import type { ServiceConfig } from '../config/schema.ts';
-
-export type FileChangeKind = 'add' | 'change' | 'unlink';
 
 // ---------------------------------------------------------------- 1. routing
 
@@ -287,17 +286,6 @@ export class ChangeBuffer {
 }
 
 // ---------------------------------------------------------------- 3. classification
-
-export interface SyncFile {
-  /** Relative to the context (what the rule's `src` glob matched). */
-  rel: string;
-  abs: string;
-  kind: FileChangeKind;
-  /** Absolute path inside the container: the rule's `dest` + `rel`. */
-  dest: string;
-  /** Index of the matching rule in `service.sync`. */
-  rule: number;
-}
 
 export type ReloadPlan = { kind: 'sync'; files: SyncFile[] } | { kind: 'rebuild'; reason: string };
 

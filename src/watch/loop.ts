@@ -18,13 +18,13 @@
 import { type FSWatcher, watch } from 'chokidar';
 import { readDockerignore } from '../build/context.ts';
 import { relInside } from '../build/ignore.ts';
+import type { FileChangeKind } from '../build/sync.ts';
 import type { ServiceConfig } from '../config/schema.ts';
-import type { EventSink, ReloadEvent } from '../engine/events.ts';
+import type { EventSink, ReloadEvent } from '../events.ts';
 import {
   ChangeBuffer,
   type ChangeSet,
   classifyChangeSet,
-  type FileChangeKind,
   mergeChangeSets,
   type ReloadPlan,
   routeChange,

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as YAML from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
-import type { ProgressEvent } from '../../src/engine/events.ts';
 import { up } from '../../src/engine/up.ts';
+import type { ProgressEvent } from '../../src/events.ts';
 import { freePort } from '../support/fixture.ts';
 import { benchTarget } from './target.ts';
 

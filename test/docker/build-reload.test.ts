@@ -31,7 +31,7 @@ import {
   removeImage,
 } from '../../src/docker/images.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import type { ProgressEvent, ReloadEvent, StepEvent } from '../../src/engine/events.ts';
+import type { ProgressEvent, ReloadEvent, StepEvent } from '../../src/events.ts';
 import { classifyChangeSet } from '../../src/watch/changeset.ts';
 import { startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
 import { toolMissing } from '../setup/tier.ts';

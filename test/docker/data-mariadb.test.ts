@@ -24,7 +24,7 @@ import { inspectContainer, listContainers, removeContainer } from '../../src/doc
 import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
-import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
+import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 import { expectRestoreUndoable, runOnNetwork as runOnNetworkAs, stepPhases } from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
 

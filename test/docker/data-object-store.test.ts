@@ -24,8 +24,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { OBJECT_STORE_ENGINES, type ObjectStoreEngineName } from '../../src/config/engines.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { OBJECT_STORE_ENGINES, type ObjectStoreEngineName } from '../../src/data/engines.ts';
 import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
 import {
@@ -38,8 +38,8 @@ import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
-import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
 import { DevenvError } from '../../src/errors.ts';
+import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 import { ensureBuckets, removeBuckets } from '../../src/prerelease/shared-s3.ts';
 import { freePort } from '../support/fixture.ts';
 

@@ -10,7 +10,7 @@
  * until the user quits with q / Ctrl-C; it then exits 0 with the terminal restored.
  */
 import { fileURLToPath } from 'node:url';
-import type { ProgressEvent } from '../../src/engine/events.ts';
+import type { ProgressEvent } from '../../src/events.ts';
 import { act } from '../../src/store/actions.ts';
 import { createStore, type Store } from '../../src/store/store.ts';
 

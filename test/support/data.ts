@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { demuxBuffer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import type { ProgressEvent, StepEvent } from '../../src/engine/events.ts';
+import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 
 /**
  * Runs a one-off container on a network (standing in for a pod on k3d's network), then

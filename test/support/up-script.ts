@@ -5,7 +5,7 @@
  * cold run takes them (scaled down). Used by the "starting" goldens (tui-view.test.ts, at a
  * fixed clock) and by test/support/up-demo.ts (the real blessed dashboard, in tmux).
  */
-import type { ProgressEvent } from '../../src/engine/events.ts';
+import type { ProgressEvent } from '../../src/events.ts';
 import { type Action, act } from '../../src/store/actions.ts';
 import { createStore, type Store } from '../../src/store/store.ts';
 

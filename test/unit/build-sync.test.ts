@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SyncFile } from '../../src/build/sync.ts';
 import {
   type ExecInPod,
   planSync,
@@ -15,8 +16,7 @@ import {
   syncToPods,
   TAR_EXTRACT,
 } from '../../src/build/sync.ts';
-import type { ProgressEvent } from '../../src/engine/events.ts';
-import type { SyncFile } from '../../src/watch/changeset.ts';
+import type { ProgressEvent } from '../../src/events.ts';
 
 const rules = [
   { src: 'app/**', dest: '/srv', run: ['kill', '-HUP', '1'] },

@@ -9,7 +9,7 @@ import {
   parseVolumeSpec,
   shellSplit,
 } from '../../src/compose/parse.ts';
-import { OBJECT_STORE_ENGINES } from '../../src/data/engines.ts';
+import { OBJECT_STORE_ENGINES } from '../../src/config/engines.ts';
 import { DevenvError } from '../../src/errors.ts';
 
 const ROOT = join(import.meta.dirname, '../..');

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { OBJECT_STORE_ENGINES } from '../../src/config/engines.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { ensureCredentials, generateCredentials, readCredentials } from '../../src/data/credentials.ts';
 import { clientCommand, dumpCommands, quoteString, restoreCommand } from '../../src/data/database.ts';
-import { OBJECT_STORE_ENGINES } from '../../src/data/engines.ts';
 import { completeSpec, dataLabels, planData } from '../../src/data/plan.ts';
 import { checkSnapshotName, defaultSnapshotName, snapshotKey } from '../../src/data/snapshot.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { findCycle } from '../../src/config/dependencies.ts';
 import { validateConfigText } from '../../src/config/validate.ts';
 import {
   dependencyWaves,
-  findCycle,
   hookWeight,
   isPreDeployJob,
   planDeploy,

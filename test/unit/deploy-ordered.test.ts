@@ -2,8 +2,8 @@
 // recorder: what is applied when, what is waited for, what a failure stops. The real
 // cluster behaviour is in test/kube/ordering.test.ts.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ProgressEvent } from '../../src/engine/events.ts';
 import { DevenvError } from '../../src/errors.ts';
+import type { ProgressEvent } from '../../src/events.ts';
 import {
   type KubeObject,
   objectKey,

@@ -10,11 +10,11 @@ import { isDocument } from 'yaml';
 import {
   annotationSupport,
   plannedIngress,
-  TRAEFIK_DEFAULT_IMAGE,
   traefikMinor,
   traefikObjects,
   unsupportedAnnotations,
 } from '../../src/cluster/ingress.ts';
+import { TRAEFIK_DEFAULT_IMAGE } from '../../src/config/engines.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 

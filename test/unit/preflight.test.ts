@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { OBJECT_STORE_ENGINES } from '../../src/config/engines.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { generateCredentials } from '../../src/data/credentials.ts';
-import { OBJECT_STORE_ENGINES } from '../../src/data/engines.ts';
 import { planData } from '../../src/data/plan.ts';
 import {
   baseImages,

@@ -5,10 +5,10 @@
  * rebuilds once). The real cluster case is test/kube/reload-pyapp.test.ts ("sync mode").
  */
 import { describe, expect, it } from 'vitest';
+import type { SyncFile } from '../../src/build/sync.ts';
 import type { ServiceConfig } from '../../src/config/schema.ts';
-import type { ProgressEvent } from '../../src/engine/events.ts';
 import { type PodLike, ResyncKeeper, type StaleContainer, staleContainers } from '../../src/engine/resync.ts';
-import type { SyncFile } from '../../src/watch/changeset.ts';
+import type { ProgressEvent } from '../../src/events.ts';
 
 function pod(name: string, c: { id?: string; restarts?: number; deleting?: boolean }): PodLike {
   return {

@@ -22,10 +22,9 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProgressEvent } from '../../src/engine/events.ts';
 import { DevenvError } from '../../src/errors.ts';
-import { MIN_HELM } from '../../src/manifests/helm.ts';
-import { chooseHelm, decideHelm, ensureHelm, type HelmFacts } from '../../src/tools/helm-binary.ts';
+import type { ProgressEvent } from '../../src/events.ts';
+import { chooseHelm, decideHelm, ensureHelm, type HelmFacts, MIN_HELM } from '../../src/tools/helm-binary.ts';
 import {
   currentPlatform,
   HELM,

@@ -21,8 +21,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseK3d, decideK3d, ensureK3d, type K3dFacts } from '../../src/cluster/k3d-binary.ts';
 import { MIN_K3D, versionAtLeast } from '../../src/doctor/checks.ts';
-import type { ProgressEvent } from '../../src/engine/events.ts';
 import { DevenvError } from '../../src/errors.ts';
+import type { ProgressEvent } from '../../src/events.ts';
 import {
   currentPlatform,
   downloadUrl,

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type ProgressEvent, step } from '../../src/engine/events.ts';
 import { DevenvError } from '../../src/errors.ts';
+import { type ProgressEvent, step } from '../../src/events.ts';
 import { createPlainPrinter, formatEvent, printedFailure } from '../../src/tui/plain.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 13, 44, 11);

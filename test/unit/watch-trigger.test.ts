@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/schema.ts';
-import type { ProgressEvent, ReloadEvent } from '../../src/engine/events.ts';
 import { acquireLock, waitForLock } from '../../src/engine/lock.ts';
+import type { ProgressEvent, ReloadEvent } from '../../src/events.ts';
 import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

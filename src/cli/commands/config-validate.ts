@@ -1,8 +1,8 @@
 import { formatDiagnostic } from '../../config/diagnostics.ts';
 import { CONFIG_FILE, checkConfigFile, findConfigFile } from '../../config/load.ts';
 import { badInput, EXIT_BAD_INPUT } from '../../errors.ts';
-import type { GlobalOptions } from '../main.ts';
-import { green } from '../output.ts';
+import { green } from '../../tui/color.ts';
+import type { GlobalOptions } from '../options.ts';
 
 export async function run(_opts: unknown, args: string[], global: GlobalOptions): Promise<number> {
   const file = args[0] ?? global.config ?? findConfigFile();

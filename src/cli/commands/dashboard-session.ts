@@ -23,9 +23,9 @@
  * `runDashboardSession` is the same dashboard over an environment that is already up.
  */
 import type { LoadedConfig } from '../../config/load.ts';
-import type { EventSink } from '../../engine/events.ts';
 import type { UpResult } from '../../engine/up.ts';
 import { DevenvError } from '../../errors.ts';
+import type { EventSink } from '../../events.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { act } from '../../store/actions.ts';
 import type { Store } from '../../store/store.ts';

@@ -22,8 +22,8 @@ import { inspectManaged } from '../../docker/containers.ts';
 import { engineInfo } from '../../docker/engine.ts';
 import { execInteractive } from '../../docker/exec.ts';
 import { badInput, DevenvError } from '../../errors.ts';
-import type { GlobalOptions } from '../main.ts';
-import { green } from '../output.ts';
+import { green } from '../../tui/color.ts';
+import type { GlobalOptions } from '../options.ts';
 
 interface Ctx {
   plan: DataPlan;

@@ -12,8 +12,8 @@ import {
   summarize,
 } from '../../doctor/checks.ts';
 import { EXIT_FAILURE } from '../../errors.ts';
-import type { GlobalOptions } from '../main.ts';
-import { dim, green, red, yellow } from '../output.ts';
+import { dim, green, red, yellow } from '../../tui/color.ts';
+import type { GlobalOptions } from '../options.ts';
 
 export async function run(opts: { json?: boolean }, _args: string[], global: GlobalOptions): Promise<number> {
   const file = global.config ?? findConfigFile();

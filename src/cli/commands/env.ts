@@ -7,8 +7,8 @@
 import { loadConfig } from '../../config/load.ts';
 import { endpointsOf, resolveDataPlan } from '../../data/index.ts';
 import { connectionVars, formatDotenv } from '../../data/vars.ts';
-import type { GlobalOptions } from '../main.ts';
-import { dim } from '../output.ts';
+import { dim } from '../../tui/color.ts';
+import type { GlobalOptions } from '../options.ts';
 
 export async function run(
   opts: { json?: boolean; showSecrets?: boolean },

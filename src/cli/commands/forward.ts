@@ -11,7 +11,7 @@ import { loadConfig } from '../../config/load.ts';
 import { forwardEntry } from '../../config/schema.ts';
 import { resolveTarget } from '../../engine/target.ts';
 import { badInput } from '../../errors.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../options.ts';
 
 interface Flags {
   context?: string;

@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { CONFIG_FILE } from '../../config/load.ts';
 import { type DetectedService, renderStarterConfig, toDnsLabel } from '../../config/starter.ts';
 import { badInput } from '../../errors.ts';
-import { green } from '../output.ts';
+import { green } from '../../tui/color.ts';
 
 const SKIP = new Set(['node_modules', '.git', 'vendor', 'dist', 'build', 'target', '.venv', '__pycache__']);
 /** Folder names that hold a project's Kubernetes YAML by convention. */

@@ -11,7 +11,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { resolveTarget, type Target } from '../../engine/target.ts';
 import { badInput } from '../../errors.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../options.ts';
 
 interface Flags {
   yes?: boolean;

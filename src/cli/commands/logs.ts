@@ -18,8 +18,8 @@ import { loadConfig } from '../../config/load.ts';
 import { DURATION_RE } from '../../config/schema.ts';
 import { resolveTarget } from '../../engine/target.ts';
 import { badInput } from '../../errors.ts';
-import type { GlobalOptions } from '../main.ts';
-import { dim, useColor } from '../output.ts';
+import { dim, useColor } from '../../tui/color.ts';
+import type { GlobalOptions } from '../options.ts';
 
 interface Flags {
   follow?: boolean;

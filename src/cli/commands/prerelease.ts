@@ -4,7 +4,7 @@
  * command is a one-line summary.
  */
 import { loadConfig } from '../../config/load.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../options.ts';
 
 interface Common {
   context?: string;

@@ -6,7 +6,7 @@
 import { loadConfig } from '../../config/load.ts';
 import { resolveTarget } from '../../engine/target.ts';
 import { badInput } from '../../errors.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../options.ts';
 
 interface Flags {
   context?: string;

@@ -5,8 +5,8 @@
  */
 import { type LoadedConfig, loadConfig } from '../../config/load.ts';
 import { resolveTarget } from '../../engine/target.ts';
-import type { GlobalOptions } from '../main.ts';
-import { dim, green, red, yellow } from '../output.ts';
+import { dim, green, red, yellow } from '../../tui/color.ts';
+import type { GlobalOptions } from '../options.ts';
 
 interface Flags {
   json?: boolean;

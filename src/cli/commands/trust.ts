@@ -18,8 +18,8 @@ import {
   uninstallCa,
 } from '../../tls/trust.ts';
 import { formatFingerprint } from '../../tls/x509.ts';
-import type { GlobalOptions } from '../main.ts';
-import { dim, green, red, yellow } from '../output.ts';
+import { dim, green, red, yellow } from '../../tui/color.ts';
+import type { GlobalOptions } from '../options.ts';
 
 export async function run(
   opts: { install?: boolean; uninstall?: boolean },

@@ -1,7 +1,7 @@
 import { type LoadedConfig, loadConfig } from '../../config/load.ts';
-import type { EventSink, ProgressEvent } from '../../engine/events.ts';
 import type { UpResult } from '../../engine/up.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { EventSink, ProgressEvent } from '../../events.ts';
+import type { GlobalOptions } from '../options.ts';
 
 export interface UpFlags {
   tui?: boolean;

@@ -21,6 +21,12 @@
  * Pure module: no I/O, no imports.
  */
 
+/**
+ * The ingress controller devenv installs in its own cluster (cluster/ingress.ts): Docker's
+ * official Traefik image, the newest v3 release when pinned (v3.7.13, 2026-09).
+ */
+export const TRAEFIK_DEFAULT_IMAGE = 'docker.io/library/traefik:v3.7.13';
+
 export interface ObjectStoreEngine {
   /** Name in messages. */
   title: string;
