@@ -11,11 +11,12 @@
  * rendered with it, so a reload that renews the certificate also applies it.
  */
 import type { Config } from '../config/schema.ts';
+import { DATA_SECRET_NAME as DATA_SECRET } from '../data/secret.ts';
 import type { RenderResult } from '../manifests/render.ts';
 import type { SourceDoc } from '../manifests/types.ts';
 
 /** The Secret with the data services' variables, envFrom'ed into every workload. */
-export const DATA_SECRET = 'devenv-data';
+export { DATA_SECRET };
 
 /**
  * Renders the given services' manifests (`docs`: service name → its documents; all of the

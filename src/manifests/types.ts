@@ -5,20 +5,24 @@
  * Pure module: no I/O.
  */
 import type { Document } from 'yaml';
+import { hasLabels, LABEL_ENV, LABEL_ROLE, labelPairs, projectLabels } from '../labels.ts';
 
 /** Where a deploy goes: a developer's k3d cluster, or a nightly prerelease namespace. */
 export type DeployEnv = 'dev' | 'prerelease';
 
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'devenv';
-export const LABEL_PROJECT = 'dev.devenv/project';
-export const LABEL_ENV = 'dev.devenv/env';
+export {
+  LABEL_ENV,
+  LABEL_MANAGED_BY,
+  LABEL_PROJECT,
+  LABEL_ROLE,
+  MANAGED_BY_VALUE as MANAGED_BY,
+} from '../labels.ts';
 /**
- * On a Job of the manifests: `dev.devenv/role: test` marks the integration tests. They are
- * rendered only on request (`prerelease test`): `up`, reloads and `prerelease up` leave
- * them out, so developing never runs them and an apply never races a finished Job.
+ * On a Job of the manifests: `dev.devenv/role: test` (LABEL_ROLE) marks the integration
+ * tests. They are rendered only on request (`prerelease test`): `up`, reloads and
+ * `prerelease up` leave them out, so developing never runs them and an apply never races a
+ * finished Job.
  */
-export const LABEL_ROLE = 'dev.devenv/role';
 export const ROLE_TEST = 'test';
 /** `<file>#<doc index>`: which source document an object was rendered from. */
 export const ANNOTATION_SOURCE = 'dev.devenv/source';
@@ -27,14 +31,12 @@ export const ANNOTATION_HASH = 'dev.devenv/applied-hash';
 
 /** The three labels on every object devenv creates; devenv never touches an object without them. */
 export function ownerLabels(project: string, env: DeployEnv): Record<string, string> {
-  return { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_PROJECT]: project, [LABEL_ENV]: env };
+  return projectLabels(project, { [LABEL_ENV]: env });
 }
 
 /** The label selector matching exactly the objects of one project and env. */
 export function ownerSelector(project: string, env: DeployEnv): string {
-  return Object.entries(ownerLabels(project, env))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
+  return labelPairs(ownerLabels(project, env)).join(',');
 }
 
 /** True when `labels` carry devenv's three labels with this project and env. */
@@ -43,8 +45,7 @@ export function isOwned(
   project: string,
   env: DeployEnv,
 ): boolean {
-  if (!labels) return false;
-  return Object.entries(ownerLabels(project, env)).every(([k, v]) => labels[k] === v);
+  return hasLabels(labels, ownerLabels(project, env));
 }
 
 /** A plain Kubernetes object as JSON (what the API server receives). */

@@ -6,14 +6,8 @@
  *
  * Pure module: no I/O; the environment and the clock are parameters.
  */
-import {
-  type KubeObject,
-  LABEL_ENV,
-  LABEL_MANAGED_BY,
-  LABEL_PROJECT,
-  MANAGED_BY,
-  ownerLabels,
-} from '../manifests/types.ts';
+import { hasLabels, LABEL_ENV, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE } from '../labels.ts';
+import { type KubeObject, ownerLabels } from '../manifests/types.ts';
 
 export const LABEL_PRERELEASE = 'dev.devenv/prerelease';
 
@@ -35,18 +29,17 @@ export function prereleaseLabels(project: string): Record<string, string> {
 }
 
 /** Label selector for all prerelease namespaces devenv made (any project). */
-export const PRERELEASE_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_PRERELEASE}=true`;
+export const PRERELEASE_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE},${LABEL_PRERELEASE}=true`;
 
 /** True when labels carry devenv's prerelease labels for this project. */
 export function isPrereleaseOf(labels: Record<string, string> | undefined, project: string): boolean {
-  if (!labels) return false;
-  return Object.entries(prereleaseLabels(project)).every(([k, v]) => labels[k] === v);
+  return hasLabels(labels, prereleaseLabels(project));
 }
 
 /** True when labels carry devenv's prerelease labels (for any project). */
 export function isPrerelease(labels: Record<string, string> | undefined): boolean {
   return (
-    labels?.[LABEL_MANAGED_BY] === MANAGED_BY &&
+    labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE &&
     labels[LABEL_PRERELEASE] === 'true' &&
     labels[LABEL_ENV] === 'prerelease' &&
     Boolean(labels[LABEL_PROJECT])
