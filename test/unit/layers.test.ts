@@ -41,7 +41,7 @@ function sourceFiles(dir: string): string[] {
 
 /** The part of src/ a file belongs to: its top-level folder, or its name at the root. */
 function partOf(file: string): string {
-  const [first, ...rest] = relative(SRC, file).split(sep);
+  const [first = '', ...rest] = relative(SRC, file).split(sep);
   return rest.length === 0 ? first.replace(/\.ts$/, '') : first;
 }
 
