@@ -21,6 +21,7 @@ import { listVolumes } from '../../src/docker/volumes.ts';
 import { checkPreflight } from '../../src/engine/preflight.ts';
 import { toolMissing } from '../setup/tier.ts';
 import { freePort } from '../support/fixture.ts';
+import { until } from '../support/poll.ts';
 
 const ok = inject('dockerAvailable');
 const REPO = join(import.meta.dirname, '../..');
@@ -211,14 +212,12 @@ describe.skipIf(!ok)('pre-flight: images and tools, before anything is created',
         `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
       );
       reg = spawn(REGISTRY!, ['serve', conf], { stdio: 'ignore' });
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        try {
-          if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
-        } catch {}
-        if (Date.now() > deadline) throw new Error('registry did not answer');
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await until('the registry to answer', async () => (await fetch(`http://127.0.0.1:${port}/v2/`)).ok, {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+        accept: (ok) => ok,
+        retryOnError: true,
+      });
       ref = `127.0.0.1:${port}/preflight/base:1`;
       await tagImage(BASE_IMAGE, ref);
       await pushImage(ref);

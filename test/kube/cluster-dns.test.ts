@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
@@ -66,20 +67,8 @@ for _ in range(60):
 sys.exit(3)
 `;
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+const untilAnswer = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> =>
+  until(what, probe, { timeoutMs, retryOnError: true }) as Promise<T>;
 
 describe.skipIf(!kubeconfig)('cluster DNS (CoreDNS on the test cluster)', () => {
   let core: k8s.CoreV1Api;
@@ -169,7 +158,7 @@ describe.skipIf(!kubeconfig)('cluster DNS (CoreDNS on the test cluster)', () => 
       },
     });
 
-    const done = await until('the client Job to finish', 180_000, async () => {
+    const done = await untilAnswer('the client Job to finish', 180_000, async () => {
       const job = await batch.readNamespacedJob({ name: 'client', namespace: clientNs });
       const conds = job.status?.conditions ?? [];
       if (conds.some((c) => c.type === 'Complete' && c.status === 'True')) return 'Complete';

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfigPath = process.env.DEVENV_TEST_KUBECONFIG;
@@ -48,20 +49,8 @@ while (my $c = $srv->accept) {
 }
 `;
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+const untilAnswer = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> =>
+  until(what, probe, { timeoutMs, retryOnError: true }) as Promise<T>;
 
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -173,7 +162,7 @@ describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
         },
       },
     });
-    const status = await until('the Deployment to be available', 180_000, async () => {
+    const status = await untilAnswer('the Deployment to be available', 180_000, async () => {
       const d = await apps.readNamespacedDeployment({ name: app, namespace });
       return d.status?.readyReplicas === 1 && d.status.updatedReplicas === 1 ? d.status : undefined;
     });
@@ -187,7 +176,7 @@ describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
   }, 200_000);
 
   it('reads the pod log through the API', async () => {
-    const log = await until('the start-up log line', 30_000, async () => {
+    const log = await untilAnswer('the start-up log line', 30_000, async () => {
       const text = await core.readNamespacedPodLog({ name: podName, namespace });
       return text.includes('listening on 8080') ? text : undefined;
     });
@@ -207,10 +196,10 @@ describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
     // A fresh connection per attempt: until kube-proxy has programmed the Service, the
     // packets follow the default route, and a kept-alive connection to whatever answers
     // there would be reused forever.
-    const body = await until(`http://${clusterIP}/`, 60_000, () => httpGet(`http://${clusterIP}/`));
+    const body = await untilAnswer(`http://${clusterIP}/`, 60_000, () => httpGet(`http://${clusterIP}/`));
     expect(body).toBe(`hello from ${podName}\n`);
     // The request shows up in the pod's log.
-    await until('the request in the log', 30_000, async () => {
+    await untilAnswer('the request in the log', 30_000, async () => {
       const text = await core.readNamespacedPodLog({ name: podName, namespace });
       return text.includes('request GET /') ? true : undefined;
     });
@@ -218,7 +207,7 @@ describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
 
   it('recreates a deleted pod', async () => {
     await core.deleteNamespacedPod({ name: podName, namespace, gracePeriodSeconds: 0 });
-    const replacement = await until('a replacement pod to be Ready', 120_000, async () => {
+    const replacement = await untilAnswer('a replacement pod to be Ready', 120_000, async () => {
       const pods = (await readyPods()).filter((p) => p.metadata?.name !== podName);
       return pods.length === 1 ? pods[0] : undefined;
     });

@@ -21,6 +21,7 @@ import { serverSideApply } from '../../src/kube/objects.ts';
 import { type Forward, openForward } from '../../src/kube/portforward.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
@@ -166,15 +167,8 @@ function requestLoop(port: number) {
   };
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const untilAnswer = <T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> =>
+  until(what, probe, { timeoutMs, intervalMs: 100 }) as Promise<T>;
 
 async function livePods(client: KubeClient): Promise<string[]> {
   const list = await client.request<{
@@ -238,7 +232,7 @@ describe.skipIf(!kubeconfig)('port-forward on the real test cluster', () => {
     const loop = requestLoop(local);
     try {
       const [first] = await livePods(admin);
-      await until('answers from the first pod', 30_000, () =>
+      await untilAnswer('answers from the first pod', 30_000, () =>
         loop.answers.filter((a) => a.pod === first).length >= 5 ? true : undefined,
       );
       expect(loop.answers.every((a) => a.pod === first && a.version === '1')).toBe(true);
@@ -246,11 +240,11 @@ describe.skipIf(!kubeconfig)('port-forward on the real test cluster', () => {
       // 1. The only pod is deleted: the ReplicaSet makes another; answers move to it.
       const beforeDelete = loop.answers.length;
       await admin.request('DELETE', `/api/v1/namespaces/${ns}/pods/${first}`);
-      const second = await until('answers from a new pod after the deletion', 120_000, () => {
+      const second = await untilAnswer('answers from a new pod after the deletion', 120_000, () => {
         const a = loop.answers.slice(beforeDelete).find((x) => x.pod !== first);
         return a?.pod;
       });
-      await until('10 answers from the new pod', 60_000, () =>
+      await untilAnswer('10 answers from the new pod', 60_000, () =>
         loop.answers.filter((a) => a.pod === second).length >= 10 ? true : undefined,
       );
       const deletionGap = loop.longestGap(beforeDelete);
@@ -266,7 +260,7 @@ describe.skipIf(!kubeconfig)('port-forward on the real test cluster', () => {
         newPods = await livePods(admin);
       }
       const afterRollout = loop.answers.length;
-      await until('10 answers after the rollout', 60_000, () =>
+      await untilAnswer('10 answers after the rollout', 60_000, () =>
         loop.answers.length >= afterRollout + 10 ? true : undefined,
       );
       const rolloutGap = loop.longestGap(beforeRollout);

@@ -20,6 +20,7 @@ import * as YAML from 'yaml';
 import { toolMissing } from '../setup/tier.ts';
 import { cliEnv, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
 import { testHelm } from '../support/helm.ts';
+import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
 const helm = testHelm();
@@ -50,15 +51,8 @@ const at = (o: unknown, path: string): unknown =>
     );
 
 /** Polls until `fn` returns a value (60 s at most). */
-async function eventually<T>(fn: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+const eventually = <T>(fn: () => T | undefined, what: string): Promise<T> =>
+  until(what, fn, { timeoutMs: 60_000, intervalMs: 1000 }) as Promise<T>;
 
 describe.skipIf(!kubeconfig || !helm)('a Helm chart as manifests on the real test cluster', () => {
   const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));

@@ -33,6 +33,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as YAML from 'yaml';
 import { toolMissing } from '../setup/tier.ts';
 import { cliEnv, prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { until } from '../support/poll.ts';
 import { wssEcho, wssEchoEventually } from '../support/wss.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -111,20 +112,13 @@ function get(ip: string, port: number, host: string, path = '/', body?: Buffer):
 }
 
 /** Polls until `ok` holds for an answer (routes appear once Traefik has read the Ingresses). */
-async function until(ip: string, port: number, host: string, path: string, ok: (a: Answer) => boolean) {
-  let last: Answer | string = 'no answer';
-  for (let i = 0; i < 90; i++) {
-    try {
-      const a = await get(ip, port, host, path);
-      if (ok(a)) return a;
-      last = a;
-    } catch (err) {
-      last = String(err);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`${host}${path} via ${ip}:${port}: last answer ${JSON.stringify(last).slice(0, 300)}`);
-}
+const untilAnswer = (ip: string, port: number, host: string, path: string, ok: (a: Answer) => boolean) =>
+  until(`${host}${path} via ${ip}:${port}`, () => get(ip, port, host, path), {
+    timeoutMs: 90_000,
+    intervalMs: 1000,
+    accept: ok,
+    retryOnError: true,
+  });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -324,24 +318,42 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
   });
 
   it('host and path rules reach web, api and admin; an unknown host is 404', async () => {
-    const web = await until(nodeIp, HTTP_PORT, 'social.localhost', '/', (a) => a.status === 200);
+    const web = await untilAnswer(nodeIp, HTTP_PORT, 'social.localhost', '/', (a) => a.status === 200);
     expect(web.body).toContain('<h1>social</h1>');
     // /api → the api Service (its 404 for an unknown path, not the web page).
-    const api = await until(nodeIp, HTTP_PORT, 'social.localhost', '/api/posts', (a) => a.status !== 404);
+    const api = await untilAnswer(
+      nodeIp,
+      HTTP_PORT,
+      'social.localhost',
+      '/api/posts',
+      (a) => a.status !== 404,
+    );
     expect(api.body).not.toContain('<h1>social</h1>');
-    const admin = await until(nodeIp, HTTP_PORT, 'admin.social.localhost', '/', (a) => a.status === 200);
+    const admin = await untilAnswer(
+      nodeIp,
+      HTTP_PORT,
+      'admin.social.localhost',
+      '/',
+      (a) => a.status === 200,
+    );
     expect(admin.body).not.toContain('<h1>social</h1>');
     expect((await get(nodeIp, HTTP_PORT, 'nobody.social.localhost', '/')).status).toBe(404);
   });
 
   it('whitelist-source-range: 403 outside the allowed range, 200 inside it', async () => {
-    await until(nodeIp, HTTP_PORT, 'dbpanel-inside.social.localhost', '/', (a) => a.status === 200);
-    const denied = await until(nodeIp, HTTP_PORT, 'dbpanel.social.localhost', '/', (a) => a.status !== 404);
+    await untilAnswer(nodeIp, HTTP_PORT, 'dbpanel-inside.social.localhost', '/', (a) => a.status === 200);
+    const denied = await untilAnswer(
+      nodeIp,
+      HTTP_PORT,
+      'dbpanel.social.localhost',
+      '/',
+      (a) => a.status !== 404,
+    );
     expect(denied.status).toBe(403);
   });
 
   it('rewrite-target: /site/healthz reaches the web app as /healthz', async () => {
-    const a = await until(
+    const a = await untilAnswer(
       nodeIp,
       HTTP_PORT,
       'rewrite.social.localhost',
@@ -383,7 +395,7 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
     const gw = JSON.parse(kubectl(['-n', GW_NAMESPACE, 'get', 'gateway', GW_NAME, '-o', 'json']));
     expect(gw.metadata.labels['app.kubernetes.io/managed-by']).toBe('devenv');
     expect(gw.spec.gatewayClassName).toBe('traefik');
-    const a = await until(nodeIp, HTTP_PORT, GW_WEB_HOST, '/', (x) => x.status === 200);
+    const a = await untilAnswer(nodeIp, HTTP_PORT, GW_WEB_HOST, '/', (x) => x.status === 200);
     expect(a.body).toContain('<h1>social</h1>');
     // Traefik accepted the route on the Gateway devenv made.
     const route = JSON.parse(kubectl(['-n', 'ingsocial', 'get', 'httproute', 'web-gw', '-o', 'json']));
@@ -410,7 +422,7 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
     const port = Number(
       kubectl(['-n', 'ingsocial', 'get', 'svc', 'web', '-o', 'jsonpath={.spec.ports[0].port}']),
     );
-    await until(ip, port, 'social.localhost', '/healthz', (a) => a.status === 200);
+    await untilAnswer(ip, port, 'social.localhost', '/healthz', (a) => a.status === 200);
     const via: number[] = [];
     const direct: number[] = [];
     for (let i = 0; i < 60; i++) {
@@ -432,7 +444,7 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
     // b2b did not ask for a controller on this existing cluster: it installed none.
     expect(r.out).not.toMatch(/DaemonSet devenv-ingress\/traefik/);
     for (const host of ['shop.b2b.localhost', 'b2b.localhost']) {
-      const a = await until(nodeIp, HTTP_PORT, host, '/', (x) => x.status === 200);
+      const a = await untilAnswer(nodeIp, HTTP_PORT, host, '/', (x) => x.status === 200);
       expect(a.status).toBe(200);
     }
   }, 900_000);
@@ -450,7 +462,7 @@ describe.skipIf(!haveImage)('Traefik installed by devenv up: real requests throu
       const ing = JSON.parse(kubectl(['-n', ns, 'get', 'ingress', 'web', '-o', 'json']));
       const host = `web-${ns}.pr.example.test`;
       expect(ing.spec.rules.map((x: { host: string }) => x.host)).toEqual([host]);
-      const a = await until(nodeIp, HTTP_PORT, host, '/', (x) => x.status === 200);
+      const a = await untilAnswer(nodeIp, HTTP_PORT, host, '/', (x) => x.status === 200);
       expect(JSON.parse(a.body)).toMatchObject({ greeting: 'hello' });
       // Production's host: no Ingress of the prerelease claims it, the controller has no route.
       expect((await get(nodeIp, HTTP_PORT, 'web.prfix.example.com', '/')).status).toBe(404);

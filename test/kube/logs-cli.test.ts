@@ -14,6 +14,7 @@ import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 import { renderManifests } from '../../src/manifests/render.ts';
+import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
@@ -169,14 +170,13 @@ cluster:
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString();
     });
-    const waitOut = async (what: string, ok: () => boolean, ms = 60_000) => {
-      const t0 = Date.now();
-      while (!ok()) {
-        if (Date.now() - t0 > ms)
-          throw new Error(`timed out waiting for ${what}; stdout:\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    const waitOut = (what: string, ok: () => boolean, ms = 60_000) =>
+      until(what, ok, {
+        timeoutMs: ms,
+        intervalMs: 100,
+        accept: (v) => v,
+        detail: () => `stdout:\n${out}\nstderr:\n${err}`,
+      });
     await waitOut(
       'ticks of both pods',
       () => new Set([...out.matchAll(/^\[(web-[^/]+)\/app\] web tick/gm)].map((m) => m[1])).size === 2,

@@ -12,6 +12,7 @@ import * as YAML from 'yaml';
 import { connect, KubeApiError, type KubeClient } from '../../src/kube/client.ts';
 import { deleteObject, readObject, serverSideApply } from '../../src/kube/objects.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import { until } from '../support/poll.ts';
 import { writeTokenKubeconfig } from '../support/token-kubeconfig.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -62,15 +63,17 @@ describe.skipIf(!kubeconfig)("devenv's ClusterRole and admission fence on the re
     restricted = connect({ kubeconfig: saKubeconfig, context: 'devenv-test' });
     await admin.request('POST', '/api/v1/namespaces', { body: { metadata: { name: foreign } } });
     // The policy is enforced once the API server has loaded it.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const err = await restricted
-        .request('DELETE', `/api/v1/namespaces/${foreign}`, { query: { dryRun: 'All' } })
-        .catch((e: unknown) => e);
-      if (err instanceof KubeApiError && /prerelease-\*/.test(err.message)) break;
-      if (Date.now() > deadline) throw new Error(`admission policy not enforced: ${String(err)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await until(
+      'the admission policy to be enforced',
+      () =>
+        restricted
+          .request('DELETE', `/api/v1/namespaces/${foreign}`, { query: { dryRun: 'All' } })
+          .catch((e: unknown) => e),
+      {
+        timeoutMs: 30_000,
+        accept: (err) => err instanceof KubeApiError && /prerelease-\*/.test(err.message),
+      },
+    );
   }, 120_000);
 
   afterAll(async () => {

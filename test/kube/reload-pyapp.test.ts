@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { prepareFixture, ROOT, TEST_CONTEXT } from '../support/fixture.ts';
+import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
 const root = ROOT;
@@ -17,24 +18,17 @@ const CONTEXT = TEST_CONTEXT;
 /** The `up` being watched, so a timeout can show what it printed. */
 let watched: Up | undefined;
 
-async function waitFor<T>(
+function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 120_000,
 ): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) {
-      // What devenv printed is the only way to tell a slow cluster from a lost report.
-      const tail = watched?.out.split('\n').slice(-60).join('\n') ?? '';
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${tail ? `; devenv up printed (last 60 lines):\n${tail}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  // What devenv printed is the only way to tell a slow cluster from a lost report.
+  const detail = () => {
+    const tail = watched?.out.split('\n').slice(-60).join('\n') ?? '';
+    return tail ? `devenv up printed (last 60 lines):\n${tail}` : '';
+  };
+  return until(what, fn, { timeoutMs, intervalMs: 300, detail }) as Promise<T>;
 }
 
 async function get(url: string): Promise<string | undefined> {

@@ -23,6 +23,7 @@ import { connect, KubeApiError, type KubeClient } from '../../src/kube/client.ts
 import { serverSideApply } from '../../src/kube/objects.ts';
 import { type LivePod, waitForRollouts } from '../../src/kube/rollout.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import { until } from '../support/poll.ts';
 import { writeTokenKubeconfig } from '../support/token-kubeconfig.ts';
 
 const run = promisify(execFile);
@@ -121,21 +122,8 @@ function observed(base: KubeClient) {
   return { client, watches };
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const untilAnswer = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> =>
+  until(what, probe, { timeoutMs, intervalMs: 300, retryOnError: true }) as Promise<T>;
 
 async function rolloutError(p: Promise<unknown>): Promise<DevenvError> {
   try {
@@ -272,7 +260,7 @@ describe.skipIf(!kubeconfig)('rollout wait on the real test cluster', () => {
       });
       restricted = connect({ kubeconfig: file, context: 'devenv-test' });
       // The Role is in force once the authorizer has seen it; then listing works and watching does not.
-      await until('the Role to take effect', 30_000, () =>
+      await untilAnswer('the Role to take effect', 30_000, () =>
         restricted.request('GET', `/api/v1/namespaces/${ns}/pods`).then(() => true),
       );
       const refused = await restricted

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cliEnv, DEVENV, prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
 const hasTmux = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
@@ -40,20 +41,16 @@ describe.skipIf(!kubeconfig || (!hasTmux && !process.env.CI))(
     const exited = () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : '');
     /** Every distinct screen seen while waiting (what the user saw, frame by frame). */
     const seen: string[] = [];
-    async function waitFor(what: string, ok: (s: string) => boolean, timeoutMs = 300_000, everyMs = 50) {
-      const t0 = Date.now();
-      let last = '';
-      while (Date.now() - t0 < timeoutMs) {
-        last = screen();
-        if (seen.at(-1) !== last) seen.push(last);
-        if (ok(last)) return last;
-        if (exited() !== '') break;
-        await new Promise((r) => setTimeout(r, everyMs));
-      }
-      throw new Error(
-        `timed out waiting for ${what} (${exited() || 'still running'}); the screen was:\n${last}`,
+    const waitFor = (what: string, ok: (s: string) => boolean, timeoutMs = 300_000, everyMs = 50) =>
+      until(
+        what,
+        () => {
+          const s = screen();
+          if (seen.at(-1) !== s) seen.push(s);
+          return s;
+        },
+        { timeoutMs, intervalMs: everyMs, accept: ok, stopIf: () => exited() || undefined },
       );
-    }
 
     beforeAll(async () => {
       if (!hasTmux) throw new Error('tmux is missing: install it (apt-get install -y tmux)');

@@ -19,6 +19,7 @@ import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { RESTARTED_AT } from '../../src/kube/restart.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 import { renderManifests } from '../../src/manifests/render.ts';
+import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
 const hasTmux = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
@@ -54,16 +55,8 @@ const screen = () => tmux('capture-pane', '-p', '-t', session);
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-async function waitFor(what: string, ok: (s: string) => boolean, timeoutMs = 60_000): Promise<string> {
-  const t0 = Date.now();
-  let last = '';
-  while (Date.now() - t0 < timeoutMs) {
-    last = screen();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; the screen was:\n${last}`);
-}
+const waitFor = (what: string, ok: (s: string) => boolean, timeoutMs = 60_000): Promise<string> =>
+  until(what, screen, { timeoutMs, intervalMs: 200, accept: ok });
 
 describe.skipIf(!kubeconfig || !hasTmux)(
   'the dashboard session over live watches (tmux, real cluster)',

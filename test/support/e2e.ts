@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import * as YAML from 'yaml';
 import type { E2eEnv } from '../setup/e2e.global.ts';
 import { freePort, prepareFixture, ROOT, runDevenv } from './fixture.ts';
+import { until as poll, UntilTimeout } from './poll.ts';
 
 export interface K3dProject {
   project: string;
@@ -143,15 +144,15 @@ export async function getVia(
   });
 }
 
-/** Polls `probe` until it returns a value (not undefined) or `ms` pass; returns the last try's value. */
+/** Polls `probe` until it returns a value (not undefined) or `ms` pass; returns the last try's value (undefined on timeout, for the caller's assertion to show). */
 export async function until<T>(
   ms: number,
   probe: () => Promise<T | undefined> | T | undefined,
 ): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 500));
+  try {
+    return await poll('an answer', probe, { timeoutMs: ms });
+  } catch (err) {
+    if (err instanceof UntilTimeout) return undefined;
+    throw err;
   }
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolMissing } from '../setup/tier.ts';
+import { until } from '../support/poll.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const demo = join(root, 'test', 'support', 'dashboard-demo.ts');
@@ -31,16 +32,8 @@ const screen = () => tmux('capture-pane', '-p', '-t', session);
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-async function waitFor(what: string, ok: (s: string) => boolean, timeoutMs = 20_000): Promise<string> {
-  const t0 = Date.now();
-  let last = '';
-  while (Date.now() - t0 < timeoutMs) {
-    last = screen();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; the screen was:\n${last}`);
-}
+const waitFor = (what: string, ok: (s: string) => boolean, timeoutMs = 20_000): Promise<string> =>
+  until(what, screen, { timeoutMs, intervalMs: 100, accept: ok });
 
 /** Rows of the log pane: between its title rule and the events title rule (narrow layout). */
 function logRows(s: string): string[] {
@@ -151,22 +144,13 @@ describe.skipIf(!hasTmux)('devenv up: the dashboard from the first second (tmux)
     t('-f', '/dev/null', '-u', 'new-session', '-d', '-s', name, '-x', '100', '-y', '34', cmd);
     return t0;
   };
-  async function until(
+  const shotUntil = (
     name: string,
     what: string,
     ok: (s: string) => boolean,
     timeoutMs = 20_000,
     everyMs = 100,
-  ) {
-    const t0 = Date.now();
-    let last = '';
-    while (Date.now() - t0 < timeoutMs) {
-      last = shot(name);
-      if (ok(last)) return last;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-    throw new Error(`timed out waiting for ${what}; the screen was:\n${last}`);
-  }
+  ) => until(what, () => shot(name), { timeoutMs, intervalMs: everyMs, accept: ok });
   const exited = (name: string) =>
     existsSync(exitOf(name)) ? readFileSync(exitOf(name), 'utf8').trim() : '';
 
@@ -183,19 +167,19 @@ describe.skipIf(!hasTmux)('devenv up: the dashboard from the first second (tmux)
       'real',
       `${env} ${sq(process.execPath)} ${sq(join(root, 'devenv'))} -c ${sq(join(dir, 'devenv.yaml'))} up --context not-allowed-ctx`,
     );
-    await until('real', 'the first frame', (x) => x.includes('devenv · pyapp'), 20_000, 10);
+    await shotUntil('real', 'the first frame', (x) => x.includes('devenv · pyapp'), 20_000, 10);
     const firstFrameMs = Date.now() - t0;
     process.stdout.write(
       `[tui-tmux] devenv up: first dashboard frame ${firstFrameMs} ms after spawning the CLI\n`,
     );
-    const s = await until('real', 'the failure', (x) => x.includes('UP · FAILED'));
+    const s = await shotUntil('real', 'the failure', (x) => x.includes('UP · FAILED'));
     expect(s).toMatch(/✗ .*not-allowed-ctx/);
     expect(s).toContain('devenv up failed (the reason is above) · q quits');
     expect(exited('real')).toBe('');
     t('send-keys', '-t', 'real', '?');
-    await until('real', 'help over the failed up', (x) => x.includes('help · keys'));
+    await shotUntil('real', 'help over the failed up', (x) => x.includes('help · keys'));
     t('send-keys', '-t', 'real', 'q');
-    const after = await until('real', 'exit', () => exited('real') !== '');
+    const after = await shotUntil('real', 'exit', () => exited('real') !== '');
     expect(exited('real')).toBe('exit=2');
     const end = shot('real');
     expect(end).toContain('not-allowed-ctx');
@@ -207,31 +191,39 @@ describe.skipIf(!hasTmux)('devenv up: the dashboard from the first second (tmux)
   it('a scripted cold up: steps, BuildKit lines, push, rollouts, then pods, logs and URLs; q exits 0', async () => {
     const demo = join(root, 'test', 'support', 'up-demo.ts');
     const t0 = start('cold', `LANG=C.UTF-8 ${sq(process.execPath)} ${sq(demo)} --speed 1.5`);
-    const first = await until('cold', 'the first frame', (x) => x.includes('devenv · social'), 20_000, 10);
+    const first = await shotUntil(
+      'cold',
+      'the first frame',
+      (x) => x.includes('devenv · social'),
+      20_000,
+      10,
+    );
     process.stdout.write(
       `[tui-tmux] scripted up: first dashboard frame ${Date.now() - t0} ms after spawning\n`,
     );
     expect(first).toContain('UP · starting');
-    const building = await until('cold', 'a BuildKit step of the api build', (x) =>
+    const building = await shotUntil('cold', 'a BuildKit step of the api build', (x) =>
       x.includes('#7 [3/4] RUN pip install --no-index -r /app/requirements.txt'),
     );
     expect(building).toMatch(/^ {2}api\s+-\s+0\/0\s+building 3\/4/m);
     expect(building).toMatch(/… cluster\s+k3d cluster social/);
-    const rolling = await until('cold', 'the rollouts', (x) => x.includes('rollout:social/api'));
+    const rolling = await shotUntil('cold', 'the rollouts', (x) => x.includes('rollout:social/api'));
     expect(rolling).toMatch(/✓ apply/);
-    const ready = await until(
+    const ready = await shotUntil(
       'cold',
       'pods, logs and URLs',
       (x) => /^> admin\s+social\s+1\/1\s+Running/m.test(x) && x.includes('api listening'),
     );
     expect(ready).not.toContain('UP ·');
     t('send-keys', '-t', 'cold', 'j', 'd');
-    const described = await until('cold', 'the describe overlay of api', (x) => x.includes('describe · api'));
+    const described = await shotUntil('cold', 'the describe overlay of api', (x) =>
+      x.includes('describe · api'),
+    );
     expect(described).toContain('http://social.localhost/api');
     t('send-keys', '-t', 'cold', 'd');
-    await until('cold', 'the overlay closed', (x) => !x.includes('describe · api'));
+    await shotUntil('cold', 'the overlay closed', (x) => !x.includes('describe · api'));
     t('send-keys', '-t', 'cold', 'q');
-    await until('cold', 'exit', () => exited('cold') !== '');
+    await shotUntil('cold', 'exit', () => exited('cold') !== '');
     expect(exited('cold')).toBe('exit=0');
     const end = shot('cold');
     const m = end.match(/first frame (\d+) ms after the process started/);
@@ -244,15 +236,15 @@ describe.skipIf(!hasTmux)('devenv up: the dashboard from the first second (tmux)
   it('a scripted up whose build fails: reason and output shown, the dashboard usable, q exits 1', async () => {
     const demo = join(root, 'test', 'support', 'up-demo.ts');
     start('fail', `LANG=C.UTF-8 ${sq(process.execPath)} ${sq(demo)} --fail --speed 2`);
-    const s = await until('fail', 'the failed build', (x) => x.includes('UP · FAILED'));
+    const s = await shotUntil('fail', 'the failed build', (x) => x.includes('UP · FAILED'));
     expect(s).toContain('✗ build:chat failed');
     expect(s).toContain('SyntaxError: invalid syntax (server.py, line 12)');
     expect(s).toMatch(/^ {2}chat\s+-\s+0\/0\s+build failed/m);
     t('send-keys', '-t', 'fail', 'j');
-    await until('fail', 'the selection moved', (x) => /^> api /m.test(x));
+    await shotUntil('fail', 'the selection moved', (x) => /^> api /m.test(x));
     expect(exited('fail')).toBe('');
     t('send-keys', '-t', 'fail', 'q');
-    await until('fail', 'exit', () => exited('fail') !== '');
+    await shotUntil('fail', 'exit', () => exited('fail') !== '');
     expect(exited('fail')).toBe('exit=1');
     expect(shot('fail')).toContain('devenv: build chat: the command');
   }, 60_000);
