@@ -20,9 +20,9 @@ import type { Widgets } from 'blessed';
 import { selectedService } from '../store/state.ts';
 import type { Store } from '../store/store.ts';
 import { useColor } from './color.ts';
-import { type KeyInfo, keyToIntent } from './keys.ts';
+import { type Intent, type KeyInfo, keyToIntent } from './keys.ts';
 import { throttle } from './throttle.ts';
-import { type PaneId, stateToView } from './view.ts';
+import { type PaneId, stateToView, type View } from './view.ts';
 
 export interface DashboardOptions {
   /** Rebuild + reload the service (the watch/reload loop's entry point). */
@@ -64,37 +64,16 @@ export async function startDashboard(store: Store, opts: DashboardOptions): Prom
   const now = opts.now ?? Date.now;
   const fps = opts.fps && opts.fps > 0 ? opts.fps : 10;
 
-  const screen = blessed.screen({
-    input,
-    output,
-    smartCSR: true,
-    fullUnicode: true,
-    autoPadding: false,
-    warnings: false,
-    dockBorders: false,
-    title: store.getState().project ? `devenv · ${store.getState().project}` : 'devenv',
-  });
-  // On a UTF-8 terminal write box-drawing characters as UTF-8: blessed otherwise swaps them
-  // for the terminal's ACS line-drawing set, which tmux/screen setups often render as
-  // "q"/"x". Non-UTF-8 locales keep blessed's ASCII fallbacks.
-  const tput = screen.tput as unknown as { unicode?: boolean; brokenACS?: boolean };
-  if (tput.unicode) tput.brokenACS = true;
-  screen.program.hideCursor();
+  const title = store.getState().project ? `devenv · ${store.getState().project}` : 'devenv';
+  const screen = openScreen(blessed, input, output, title);
 
-  const boxes = new Map<PaneId, Widgets.BoxElement>();
-  const drawn = new Map<PaneId, string>();
   let logRows = 10;
   let stopped = false;
-
-  const boxFor = (id: PaneId): Widgets.BoxElement => {
-    let box = boxes.get(id);
-    if (!box) {
+  const boxes = new PaneBoxes(
+    (): Widgets.BoxElement =>
       // Plain boxes: the view already laid out, wrapped and cut every line.
-      box = blessed.box({ parent: screen, tags: color, wrap: false, scrollable: false });
-      boxes.set(id, box);
-    }
-    return box;
-  };
+      blessed.box({ parent: screen, tags: color, wrap: false, scrollable: false }),
+  );
 
   const draw = (): void => {
     if (stopped) return;
@@ -105,24 +84,7 @@ export async function startDashboard(store: Store, opts: DashboardOptions): Prom
         now: now(),
         color,
       });
-      const shown = new Set<PaneId>();
-      for (const pane of view.panes) {
-        const box = boxFor(pane.id);
-        box.top = pane.top;
-        box.left = pane.left;
-        box.width = pane.width;
-        box.height = pane.height;
-        const content = pane.lines.join('\n');
-        if (drawn.get(pane.id) !== content) {
-          box.setContent(content);
-          drawn.set(pane.id, content);
-        }
-        box.show();
-        if (OVERLAYS.has(pane.id)) box.setFront();
-        if (pane.id === 'logs') logRows = pane.height - 1;
-        shown.add(pane.id);
-      }
-      for (const [id, box] of boxes) if (!shown.has(id)) box.hide();
+      logRows = boxes.show(view) ?? logRows;
       screen.render();
     } catch (err) {
       stop();
@@ -135,38 +97,16 @@ export async function startDashboard(store: Store, opts: DashboardOptions): Prom
   const ticker = setInterval(() => redraws.schedule(), 1000);
   ticker.unref();
 
-  const runCallback = (what: 'reload' | 'restart', fn: (s: string) => unknown): void => {
-    const svc = selectedService(store.getState());
-    if (!svc) {
-      store.dispatch({ type: 'ui/notice', text: `${what}: no service selected`, at: now(), error: true });
-      return;
-    }
-    store.dispatch({ type: 'ui/notice', text: `${what} requested: ${svc.name}`, at: now() });
-    const fail = (err: unknown) =>
-      store.dispatch({
-        type: 'ui/notice',
-        text: `${what} ${svc.name} failed: ${err instanceof Error ? err.message : String(err)}`,
-        at: now(),
-        error: true,
-      });
-    try {
-      Promise.resolve(fn(svc.name)).catch(fail);
-    } catch (err) {
-      fail(err);
-    }
-  };
-
   screen.on('keypress', (ch: string | undefined, key: KeyInfo | undefined) => {
     if (stopped) return;
     const intent = keyToIntent(store.getState(), ch, key ?? {}, logRows);
-    for (const a of intent.actions) store.dispatch(a);
     if (intent.command === 'quit') {
+      for (const a of intent.actions) store.dispatch(a);
       stop();
       opts.onQuit();
       return;
     }
-    if (intent.command === 'reload') runCallback('reload', opts.onReload);
-    else if (intent.command === 'restart') runCallback('restart', opts.onRestart);
+    runIntent(store, opts, now, intent);
     // Keys are answered at once, not at the next throttle slot.
     if (intent.actions.length > 0 || intent.command) redraws.flush();
   });
@@ -195,6 +135,117 @@ export async function startDashboard(store: Store, opts: DashboardOptions): Prom
       return redraws.runs + 1;
     },
   };
+}
+
+type Blessed = typeof import('blessed');
+
+/** The blessed screen on the given streams: alternate screen, raw keys, cursor hidden. */
+function openScreen(
+  blessed: Blessed,
+  input: NodeJS.ReadStream,
+  output: NodeJS.WriteStream,
+  title: string,
+): Widgets.Screen {
+  const screen = blessed.screen({
+    input,
+    output,
+    smartCSR: true,
+    fullUnicode: true,
+    autoPadding: false,
+    warnings: false,
+    dockBorders: false,
+    title,
+  });
+  // On a UTF-8 terminal write box-drawing characters as UTF-8: blessed otherwise swaps them
+  // for the terminal's ACS line-drawing set, which tmux/screen setups often render as
+  // "q"/"x". Non-UTF-8 locales keep blessed's ASCII fallbacks.
+  const tput = screen.tput as unknown as { unicode?: boolean; brokenACS?: boolean };
+  if (tput.unicode) tput.brokenACS = true;
+  screen.program.hideCursor();
+  return screen;
+}
+
+/** One blessed box per pane id, created on first use; content is set only when it changed. */
+class PaneBoxes {
+  private readonly boxes = new Map<PaneId, Widgets.BoxElement>();
+  private readonly drawn = new Map<PaneId, string>();
+  private readonly create: () => Widgets.BoxElement;
+  constructor(create: () => Widgets.BoxElement) {
+    this.create = create;
+  }
+
+  /**
+   * Puts each pane of the view in its box (overlays in front) and hides the boxes of panes
+   * the view lacks. Returns the log pane's body rows (the page size of PgUp/PgDn), when shown.
+   */
+  show(view: View): number | undefined {
+    let logRows: number | undefined;
+    const shown = new Set<PaneId>();
+    for (const pane of view.panes) {
+      const box = this.boxFor(pane.id);
+      box.top = pane.top;
+      box.left = pane.left;
+      box.width = pane.width;
+      box.height = pane.height;
+      const content = pane.lines.join('\n');
+      if (this.drawn.get(pane.id) !== content) {
+        box.setContent(content);
+        this.drawn.set(pane.id, content);
+      }
+      box.show();
+      if (OVERLAYS.has(pane.id)) box.setFront();
+      if (pane.id === 'logs') logRows = pane.height - 1;
+      shown.add(pane.id);
+    }
+    for (const [id, box] of this.boxes) if (!shown.has(id)) box.hide();
+    return logRows;
+  }
+
+  private boxFor(id: PaneId): Widgets.BoxElement {
+    let box = this.boxes.get(id);
+    if (!box) {
+      box = this.create();
+      this.boxes.set(id, box);
+    }
+    return box;
+  }
+}
+
+/** Dispatches a key's ui actions and runs its reload / restart command, if any. */
+function runIntent(store: Store, opts: DashboardOptions, now: () => number, intent: Intent): void {
+  for (const a of intent.actions) store.dispatch(a);
+  if (intent.command === 'reload') runForSelected(store, now, 'reload', opts.onReload);
+  else if (intent.command === 'restart') runForSelected(store, now, 'restart', opts.onRestart);
+}
+
+/**
+ * Runs a reload / restart callback for the selected service; says so in a footer notice,
+ * and turns a throw or a rejected promise into a red notice, never an exception.
+ */
+function runForSelected(
+  store: Store,
+  now: () => number,
+  what: 'reload' | 'restart',
+  fn: (s: string) => unknown,
+): void {
+  const svc = selectedService(store.getState());
+  if (!svc) {
+    store.dispatch({ type: 'ui/notice', text: `${what}: no service selected`, at: now(), error: true });
+    return;
+  }
+  store.dispatch({ type: 'ui/notice', text: `${what} requested: ${svc.name}`, at: now() });
+  const fail = (err: unknown) =>
+    store.dispatch({
+      type: 'ui/notice',
+      text: `${what} ${svc.name} failed: ${err instanceof Error ? err.message : String(err)}`,
+      at: now(),
+      error: true,
+    });
+  try {
+    Promise.resolve(fn(svc.name)).catch(fail);
+  } catch (err) {
+    fail(err);
+  }
 }
 
 function defaultOnError(err: unknown): void {

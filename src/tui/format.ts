@@ -42,3 +42,24 @@ export function isoSeconds(t: number): string {
 export function clock(t: number): string {
   return isoSeconds(t).slice(11, 19);
 }
+
+/** The phases a reload ran, in order, with their durations. */
+export interface PhaseTimings {
+  buildMs?: number;
+  loadMs?: number;
+  syncMs?: number;
+  rolloutMs?: number;
+}
+
+/**
+ * "build 1.2s", "load 300ms", … for each phase that ran, in order, with `fmt` for the
+ * durations: the dashboard's describe overlay and the plain printer's reload line.
+ */
+export function phaseParts(t: PhaseTimings, fmt: (ms: number) => string): string[] {
+  return [
+    t.buildMs !== undefined ? `build ${fmt(t.buildMs)}` : '',
+    t.loadMs !== undefined ? `load ${fmt(t.loadMs)}` : '',
+    t.syncMs !== undefined ? `sync ${fmt(t.syncMs)}` : '',
+    t.rolloutMs !== undefined ? `rollout ${fmt(t.rolloutMs)}` : '',
+  ].filter(Boolean);
+}

@@ -48,47 +48,36 @@ export function keyToIntent(
   }
 
   const page = Math.max(1, pageRows - 1);
-  switch (name) {
-    case 'up':
-      return one({ type: 'ui/select', move: 'prev' });
-    case 'down':
-      return one({ type: 'ui/select', move: 'next' });
-    case 'enter':
-    case 'linefeed':
-      return one({ type: 'ui/focus-cycle' });
-    case 'escape':
-      return one({ type: 'ui/escape' });
-    case 'pageup':
-      return one({ type: 'ui/scroll', delta: page });
-    case 'pagedown':
-      return one({ type: 'ui/scroll', delta: -page });
-    case 'end':
-      return one({ type: 'ui/pause', paused: false });
-  }
-  switch (ch) {
-    case 'q':
-      return { actions: [], command: 'quit' };
-    case 'j':
-      return one({ type: 'ui/select', move: 'next' });
-    case 'k':
-      return one({ type: 'ui/select', move: 'prev' });
-    case 'r':
-      return { actions: [], command: 'reload' };
-    case 'R':
-      return { actions: [], command: 'restart' };
-    case 'd':
-      return one({ type: 'ui/describe' });
-    case '/':
-      return one({ type: 'ui/filter', filter: ui.filter, editing: true });
-    case 'p':
-      return one({ type: 'ui/pause' });
-    case '?':
-      return one({ type: 'ui/help' });
-    case 'G':
-      return one({ type: 'ui/pause', paused: false });
-  }
+  if (Object.hasOwn(NAMED_KEYS, name)) return NAMED_KEYS[name]!(page);
+  if (ch === '/') return one({ type: 'ui/filter', filter: ui.filter, editing: true });
+  if (ch !== undefined && Object.hasOwn(CHAR_KEYS, ch)) return CHAR_KEYS[ch]!();
   return { actions: [] };
 }
+
+/** Keys by blessed's name for them (arrows, Enter, Esc, PgUp/PgDn, End); `page` is the scroll step. */
+const NAMED_KEYS: Readonly<Record<string, (page: number) => Intent>> = {
+  up: () => one({ type: 'ui/select', move: 'prev' }),
+  down: () => one({ type: 'ui/select', move: 'next' }),
+  enter: () => one({ type: 'ui/focus-cycle' }),
+  linefeed: () => one({ type: 'ui/focus-cycle' }),
+  escape: () => one({ type: 'ui/escape' }),
+  pageup: (page) => one({ type: 'ui/scroll', delta: page }),
+  pagedown: (page) => one({ type: 'ui/scroll', delta: -page }),
+  end: () => one({ type: 'ui/pause', paused: false }),
+};
+
+/** Printable keys (outside the filter prompt; `/` opens it), as documented in the help overlay. */
+const CHAR_KEYS: Readonly<Record<string, () => Intent>> = {
+  q: () => ({ actions: [], command: 'quit' }),
+  j: () => one({ type: 'ui/select', move: 'next' }),
+  k: () => one({ type: 'ui/select', move: 'prev' }),
+  r: () => ({ actions: [], command: 'reload' }),
+  R: () => ({ actions: [], command: 'restart' }),
+  d: () => one({ type: 'ui/describe' }),
+  p: () => one({ type: 'ui/pause' }),
+  '?': () => one({ type: 'ui/help' }),
+  G: () => one({ type: 'ui/pause', paused: false }),
+};
 
 function one(a: UiAction): Intent {
   return { actions: [a] };

@@ -24,7 +24,7 @@
 
 import type { EventSink, ProgressEvent } from '../events.ts';
 import { useColor } from './color.ts';
-import { isoSeconds, plainMs } from './format.ts';
+import { isoSeconds, phaseParts, plainMs } from './format.ts';
 import { redact } from './redact.ts';
 import { sanitize } from './text.ts';
 
@@ -88,12 +88,7 @@ export function formatEvent(
     }
     case 'reload': {
       const t = e.timings;
-      const parts = [
-        t.buildMs !== undefined ? `build ${plainMs(t.buildMs)}` : '',
-        t.loadMs !== undefined ? `load ${plainMs(t.loadMs)}` : '',
-        t.syncMs !== undefined ? `sync ${plainMs(t.syncMs)}` : '',
-        t.rolloutMs !== undefined ? `rollout ${plainMs(t.rolloutMs)}` : '',
-      ].filter(Boolean);
+      const parts = phaseParts(t, plainMs);
       const word =
         e.result === 'ok'
           ? c('ok', 'green')

@@ -3,7 +3,7 @@
  * description (status, reload timings, URLs, pods, related events, last log lines), in a
  * centred, framed box.
  */
-import { age, clock, shortMs } from '../format.ts';
+import { age, clock, phaseParts, shortMs } from '../format.ts';
 import { redact } from '../redact.ts';
 import { fitWidth, paint, sanitize, strWidth, truncate, wrap } from '../text.ts';
 import { type Ctx, podShort } from './context.ts';
@@ -46,13 +46,7 @@ export function describeLines(ctx: Ctx): string[] {
   const r = sel.lastReload;
   if (r) {
     const t = r.timings;
-    const parts = [
-      t.buildMs !== undefined ? `build ${shortMs(t.buildMs)}` : '',
-      t.loadMs !== undefined ? `load ${shortMs(t.loadMs)}` : '',
-      t.syncMs !== undefined ? `sync ${shortMs(t.syncMs)}` : '',
-      t.rolloutMs !== undefined ? `rollout ${shortMs(t.rolloutMs)}` : '',
-      `total ${shortMs(t.totalMs)}`,
-    ].filter(Boolean);
+    const parts = [...phaseParts(t, shortMs), `total ${shortMs(t.totalMs)}`];
     out.push(`reload     ${r.result} at ${clock(r.at)}Z (${age(ctx.now - r.at)} ago): ${parts.join(', ')}`);
     if (r.error) out.push(`  error: ${r.error}`);
   } else out.push('reload     -');
