@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { type ComposeService, parseCompose } from '../compose/parse.ts';
 import {
-  DATABASE_ENGINES,
   DEFAULT_OBJECT_STORE_ENGINE,
   OBJECT_STORE_ENGINES,
   type ObjectStoreEngineName,
@@ -16,13 +15,8 @@ import type { ContainerSpec, MountSpec, PortBinding } from '../docker/containers
 import { COMPONENT_LABEL, devenvLabels, ROLE_LABEL, SPEC_HASH_LABEL } from '../docker/labels.ts';
 import { badInput } from '../errors.ts';
 import type { Credentials } from './credentials.ts';
+import { databaseEngine } from './engines/index.ts';
 import { type DataRole, DB_ALIAS, type DbEngine, MINIO_ALIAS } from './types.ts';
-
-export const DEFAULT_VERSIONS = {
-  postgres: DATABASE_ENGINES.postgres.version,
-  mysql: DATABASE_ENGINES.mysql.version,
-} as const;
-export const DEFAULT_PORTS = { postgres: 5432, mysql: 3306, s3: 9000, console: 9001 } as const;
 
 /** The object store engine of a config (objectStore.engine, default minio). */
 export function objectStoreEngine(config: Config): ObjectStoreEngineName {
@@ -121,18 +115,20 @@ export function mainDatabase(config: Config): string {
 }
 
 export function databaseImage(db: NonNullable<Config['database']>): string {
-  return db.image ?? `${DATABASE_ENGINES[db.engine].repository}:${db.version ?? DEFAULT_VERSIONS[db.engine]}`;
+  const { repository, version } = databaseEngine(db.engine).defaults;
+  return db.image ?? `${repository}:${db.version ?? version}`;
 }
 
 /** Variables devenv passes to the database compose file. */
 export function databaseVars(config: Config, creds: Credentials): Record<string, string> {
   const db = config.database!;
+  const defaults = databaseEngine(db.engine).defaults;
   return {
     DEVENV_PROJECT: config.project,
     DB_ENGINE: db.engine,
     DB_IMAGE: databaseImage(db),
-    DB_VERSION: db.version ?? DEFAULT_VERSIONS[db.engine],
-    DB_PORT: String(db.port ?? DEFAULT_PORTS[db.engine]),
+    DB_VERSION: db.version ?? defaults.version,
+    DB_PORT: String(db.port ?? defaults.port),
     DB_USER: creds.database.user,
     DB_PASSWORD: creds.database.password,
     DB_ROOT_PASSWORD: creds.database.rootPassword,
@@ -179,17 +175,10 @@ export function planData(input: PlanInput): DataPlan {
   if (config.database) {
     if (!input.database) throw new Error('planData: database compose source missing');
     const vars = databaseVars(config, credentials);
-    const base = planService(
-      'database',
-      config.project,
-      input.database,
-      vars,
-      input.env,
-      'database.image',
-      DEFAULT_PORTS[config.database.engine],
-      { [vars.DB_PORT!]: 'database.port' },
-      volumePrefix(config.project, 'database'),
-    );
+    const base = planService('database', config.project, input.database, vars, input.env, {
+      defaultPort: databaseEngine(config.database.engine).defaults.port,
+      portKeys: { [vars.DB_PORT!]: 'database.port' },
+    });
     const main = mainDatabase(config);
     plan.database = {
       ...base,
@@ -205,17 +194,14 @@ export function planData(input: PlanInput): DataPlan {
     const engine = objectStoreEngine(config);
     const def = OBJECT_STORE_ENGINES[engine];
     const vars = objectStoreVars(config, credentials);
-    const base = planService(
-      'objectStore',
-      config.project,
-      input.objectStore,
-      vars,
-      input.env,
-      'objectStore.image',
-      def.s3Port,
-      { [String(os.port)]: 'objectStore.port', [String(os.consolePort)]: 'objectStore.consolePort' },
-      volumePrefix(config.project, 'objectStore', engine),
-    );
+    const base = planService('objectStore', config.project, input.objectStore, vars, input.env, {
+      defaultPort: def.s3Port,
+      portKeys: {
+        [String(os.port)]: 'objectStore.port',
+        [String(os.consolePort)]: 'objectStore.consolePort',
+      },
+      engine,
+    });
     const consolePort =
       base.ports.find((p) => p.containerPort === def.consolePort) ??
       base.ports.find((p) => p.containerPort !== base.containerPort);
@@ -238,11 +224,17 @@ function planService(
   src: ComposeSource,
   vars: Record<string, string>,
   env: Record<string, string | undefined> | undefined,
-  imageKey: string,
-  defaultPort: number,
-  portKeys: Record<string, string>,
-  prefix: string,
+  opts: {
+    /** The service port when the compose file maps several. */
+    defaultPort: number;
+    /** devenv.yaml keys by the host port they set (for messages). */
+    portKeys: Record<string, string>;
+    /** The object store engine (its volumes have their own prefix). */
+    engine?: ObjectStoreEngineName;
+  },
 ): ServicePlan {
+  const { defaultPort, portKeys } = opts;
+  const prefix = volumePrefix(project, role, opts.engine);
   const compose = parseCompose(src.text, src.file, src.dir, { ...(env ?? {}), ...vars });
   if (compose.services.length !== 1) {
     throw badInput(
@@ -289,7 +281,7 @@ function planService(
     project,
     containerName: name,
     alias: role === 'database' ? DB_ALIAS : MINIO_ALIAS,
-    imageKey,
+    imageKey: `${role}.image`,
     composeFile: src.file,
     volumePrefix: prefix,
     spec,

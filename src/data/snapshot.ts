@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { execPipe } from '../docker/exec.ts';
 import { badInput, DevenvError } from '../errors.ts';
-import { type DbTarget, dumpCommands, quoteIdent, restoreCommand } from './database.ts';
+import { type DbTarget, dumpCommands, restoreCommand } from './database.ts';
 import type { ObjectStore } from './s3.ts';
 import { SNAPSHOT_BUCKET } from './types.ts';
 
@@ -84,9 +84,7 @@ export async function createSnapshot(
 
   const dump = (async () => {
     for (const c of dumpCommands(t, databases)) {
-      if (t.engine === 'postgres' && c.database) {
-        raw.write(`\n\\connect ${quoteIdent('postgres', c.database)}\n`);
-      }
+      if (c.header) raw.write(c.header);
       const stderr: Buffer[] = [];
       const errSink = new Writable({
         write(chunk: Buffer, _enc, cb) {

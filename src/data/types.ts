@@ -2,8 +2,10 @@
  * The shapes the data part hands to the rest of devenv: where the database and the
  * object store are reachable, from the host and from inside the cluster.
  */
+import type { DATABASE_ENGINES } from '../config/engines.ts';
 
-export type DbEngine = 'postgres' | 'mysql';
+/** A database engine's name: a key of config/engines.ts's table. */
+export type DbEngine = keyof typeof DATABASE_ENGINES;
 
 export interface DatabaseEndpoint {
   engine: DbEngine;

@@ -3,6 +3,7 @@
  * and cluster), so `devenv env` and the in-cluster Secret always agree on names.
  * Pure: no I/O.
  */
+import { databaseEngine } from './engines/index.ts';
 import type { DataAccess, DatabaseEndpoint } from './types.ts';
 
 export const MASK = '****';
@@ -11,7 +12,7 @@ export const MASK = '****';
 export const SECRET_VARS = new Set(['DB_PASSWORD', 'S3_SECRET_ACCESS_KEY', 'DATABASE_URL']);
 
 export function databaseUrl(db: DatabaseEndpoint, password: string = db.password): string {
-  const scheme = db.engine === 'postgres' ? 'postgresql' : 'mysql';
+  const scheme = databaseEngine(db.engine).urlScheme;
   const user = encodeURIComponent(db.user);
   const pw = password === MASK ? MASK : encodeURIComponent(password);
   return `${scheme}://${user}:${pw}@${db.host}:${db.port}/${encodeURIComponent(db.database)}`;

@@ -10,6 +10,7 @@
  * Pure module: no I/O; the environment is a parameter.
  */
 import type { Config } from '../config/schema.ts';
+import type { DatabaseNames } from '../data/engines/types.ts';
 import type { ComposeSource } from '../data/plan.ts';
 import { buildDataSecret, type SecretObject } from '../data/secret.ts';
 import type { DataAccess } from '../data/types.ts';
@@ -20,7 +21,6 @@ import {
   assertBucketNames,
   DATABASE_HOST_ENV,
   DATABASE_URL_ENV,
-  type DatabaseNames,
   databaseNames,
   parseAdminUrl,
   prereleaseBuckets,

@@ -11,6 +11,8 @@
  * Pure module: no I/O. The SQL is built here and run by shared-db.ts.
  */
 import { createHash } from 'node:crypto';
+import { DATABASE_ENGINE_LIST, databaseEngine, engineForScheme } from '../data/engines/index.ts';
+import type { DatabaseNames, ServerConnection } from '../data/engines/types.ts';
 import type { DbEngine } from '../data/types.ts';
 import { badInput } from '../errors.ts';
 
@@ -18,19 +20,14 @@ export const DATABASE_URL_ENV = 'DEVENV_PRERELEASE_DATABASE_URL';
 /** Host pods use for the shared server, when it differs from the admin URL's host. */
 export const DATABASE_HOST_ENV = 'DEVENV_PRERELEASE_DATABASE_HOST';
 
-export interface AdminConnection {
+/** The shared server's admin connection (`database`: the engine's default when absent). */
+export interface AdminConnection extends ServerConnection {
   engine: DbEngine;
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** Database the admin connects to (postgres: default "postgres"). */
-  database?: string;
   /** The URL as given (contains the password: never print it). */
   url: string;
 }
 
-/** Parses the admin URL; bad input (exit 2) for anything but postgres:// / mysql://. */
+/** Parses the admin URL; bad input (exit 2) for a scheme no engine accepts. */
 export function parseAdminUrl(url: string): AdminConnection {
   let u: URL;
   try {
@@ -41,17 +38,18 @@ export function parseAdminUrl(url: string): AdminConnection {
     );
   }
   const scheme = u.protocol.replace(/:$/, '');
-  const engine: DbEngine | undefined =
-    scheme === 'postgres' || scheme === 'postgresql' ? 'postgres' : scheme === 'mysql' ? 'mysql' : undefined;
-  if (!engine)
-    throw badInput(`${DATABASE_URL_ENV} must start with postgres:// or mysql:// (got ${scheme}://).`);
+  const engine = engineForScheme(scheme);
+  if (!engine) {
+    const known = DATABASE_ENGINE_LIST.map((e) => `${e.adminSchemes[0]}://`).join(' or ');
+    throw badInput(`${DATABASE_URL_ENV} must start with ${known} (got ${scheme}://).`);
+  }
   if (!u.hostname) throw badInput(`${DATABASE_URL_ENV} names no host.`);
   if (!u.username) throw badInput(`${DATABASE_URL_ENV} names no user.`);
   const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
   return {
-    engine,
+    engine: engine.name,
     host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port ? Number.parseInt(u.port, 10) : engine === 'postgres' ? 5432 : 3306,
+    port: u.port ? Number.parseInt(u.port, 10) : engine.defaults.port,
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     ...(db ? { database: db } : {}),
@@ -59,26 +57,17 @@ export function parseAdminUrl(url: string): AdminConnection {
   };
 }
 
-const LIMITS: Record<DbEngine, { database: number; user: number }> = {
-  postgres: { database: 63, user: 63 },
-  mysql: { database: 64, user: 32 },
-};
-
 function shorten(name: string, max: number): string {
   if (name.length <= max) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
   return `${name.slice(0, max - 9)}_${hash}`;
 }
 
-export interface DatabaseNames {
-  database: string;
-  user: string;
-}
-
 /** The database and user of a prerelease namespace ("prerelease-nightly-1" → "prerelease_nightly_1"). */
 export function databaseNames(engine: DbEngine, namespace: string): DatabaseNames {
   const base = namespace.replace(/-/g, '_');
-  return { database: shorten(base, LIMITS[engine].database), user: shorten(base, LIMITS[engine].user) };
+  const limits = databaseEngine(engine).nameLimits;
+  return { database: shorten(base, limits.database), user: shorten(base, limits.user) };
 }
 
 /** True when both names lie inside the prefix (the only names `down` / `gc` may drop). */
@@ -87,16 +76,7 @@ export function namesInPrefix(names: DatabaseNames, prefix: string): boolean {
   return names.database.startsWith(p) && names.user.startsWith(p) && names.database.length > p.length;
 }
 
-export function quoteIdent(engine: DbEngine, name: string): string {
-  return engine === 'postgres' ? `"${name.replace(/"/g, '""')}"` : `\`${name.replace(/`/g, '``')}\``;
-}
-
-export function quoteLiteral(engine: DbEngine, s: string): string {
-  const body = engine === 'mysql' ? s.replace(/\\/g, '\\\\').replace(/'/g, "''") : s.replace(/'/g, "''");
-  return `'${body}'`;
-}
-
-/** The comment devenv puts on a Postgres database it created (checked before dropping). */
+/** The comment devenv puts on a database it created, where the engine has comments (checked before dropping). */
 export function databaseComment(namespace: string): string {
   return `devenv prerelease ${namespace}`;
 }
@@ -108,34 +88,16 @@ export function createStatements(
   password: string,
   opts: { userExists: boolean; databaseExists: boolean; namespace: string },
 ): string[] {
-  const db = quoteIdent(engine, names.database);
-  const pw = quoteLiteral(engine, password);
-  if (engine === 'postgres') {
-    const user = quoteIdent(engine, names.user);
-    return [
-      opts.userExists
-        ? `ALTER ROLE ${user} WITH LOGIN PASSWORD ${pw}`
-        : `CREATE ROLE ${user} WITH LOGIN PASSWORD ${pw}`,
-      ...(opts.databaseExists ? [] : [`CREATE DATABASE ${db} OWNER ${user}`]),
-      `COMMENT ON DATABASE ${db} IS ${quoteLiteral(engine, databaseComment(opts.namespace))}`,
-    ];
-  }
-  const user = `${quoteLiteral(engine, names.user)}@'%'`;
-  return [
-    `CREATE DATABASE IF NOT EXISTS ${db}`,
-    `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${pw}`,
-    `ALTER USER ${user} IDENTIFIED BY ${pw}`,
-    `GRANT ALL PRIVILEGES ON ${db}.* TO ${user}`,
-  ];
+  return databaseEngine(engine).createDatabaseAndUser(names, password, {
+    userExists: opts.userExists,
+    databaseExists: opts.databaseExists,
+    comment: databaseComment(opts.namespace),
+  });
 }
 
 /** Statements that drop the database and then its user (both absent: no-ops). */
 export function dropStatements(engine: DbEngine, names: DatabaseNames): string[] {
-  const db = quoteIdent(engine, names.database);
-  if (engine === 'postgres') {
-    return [`DROP DATABASE IF EXISTS ${db}`, `DROP ROLE IF EXISTS ${quoteIdent(engine, names.user)}`];
-  }
-  return [`DROP DATABASE IF EXISTS ${db}`, `DROP USER IF EXISTS ${quoteLiteral(engine, names.user)}@'%'`];
+  return databaseEngine(engine).dropDatabaseAndUser(names);
 }
 
 /** Prefixed bucket names on the shared object store: `<namespace>-<bucket>`. */

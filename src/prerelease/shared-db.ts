@@ -1,6 +1,6 @@
 /**
- * The per-prerelease database on the shared server, through real clients: `pg` for
- * Postgres, `mysql2` for MySQL (loaded only when used). Creates the database and its
+ * The per-prerelease database on the shared server, through the engine's Node driver
+ * (data/engines/: `pg` for Postgres, `mysql2` for MySQL, loaded only when used). Creates the database and its
  * login user (idempotent: a second `up` re-sets the password it was given), and drops
  * both on `down` / `gc`.
  *
@@ -9,64 +9,27 @@
  * comment for that namespace, so a same-named database someone else made is left alone.
  * The admin password and the generated one are never printed.
  */
-import type { DbEngine } from '../data/types.ts';
+import { databaseEngine } from '../data/engines/index.ts';
+import type {
+  DatabaseEngine,
+  DatabaseNames,
+  ServerConnection,
+  ServerObjects,
+  SqlSession,
+} from '../data/engines/types.ts';
 import { DevenvError } from '../errors.ts';
-import {
-  type AdminConnection,
-  createStatements,
-  type DatabaseNames,
-  databaseComment,
-  dropStatements,
-} from './database-plan.ts';
+import { type AdminConnection, databaseComment } from './database-plan.ts';
 
-interface Sql {
-  query(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
-  close(): Promise<void>;
-}
-
-async function open(admin: AdminConnection, opts: { multipleStatements?: boolean } = {}): Promise<Sql> {
-  const where = `${admin.engine}://${admin.host}:${admin.port}`;
+async function open(
+  engine: DatabaseEngine,
+  c: ServerConnection,
+  opts: { multipleStatements?: boolean } = {},
+): Promise<SqlSession> {
   try {
-    if (admin.engine === 'postgres') {
-      const pg = (await import('pg')).default;
-      const client = new pg.Client({
-        host: admin.host,
-        port: admin.port,
-        user: admin.user,
-        password: admin.password,
-        database: admin.database ?? 'postgres',
-        connectionTimeoutMillis: 15_000,
-      });
-      await client.connect();
-      return {
-        async query(sql, params) {
-          return (await client.query(sql, params as unknown[] | undefined)).rows as Array<
-            Record<string, unknown>
-          >;
-        },
-        close: () => client.end(),
-      };
-    }
-    const mysql = await import('mysql2/promise');
-    const conn = await mysql.createConnection({
-      host: admin.host,
-      port: admin.port,
-      user: admin.user,
-      password: admin.password,
-      ...(admin.database ? { database: admin.database } : {}),
-      connectTimeout: 15_000,
-      ...(opts.multipleStatements ? { multipleStatements: true } : {}),
-    });
-    return {
-      async query(sql, params) {
-        const [rows] = await conn.query(sql, params);
-        return (Array.isArray(rows) ? rows : []) as Array<Record<string, unknown>>;
-      },
-      close: () => conn.end(),
-    };
+    return await engine.connect(c, opts);
   } catch (err) {
     throw new DevenvError(
-      `cannot connect to the shared database server ${where}: ${(err as Error).message}`,
+      `cannot connect to the shared database server ${engine.name}://${c.host}:${c.port}: ${(err as Error).message}`,
       {
         cause: err,
         details: ['The admin connection comes from DEVENV_PRERELEASE_DATABASE_URL.'],
@@ -75,52 +38,50 @@ async function open(admin: AdminConnection, opts: { multipleStatements?: boolean
   }
 }
 
-async function exists(sql: Sql, engine: DbEngine, names: DatabaseNames) {
-  if (engine === 'postgres') {
-    const u = await sql.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names.user]);
-    const d = await sql.query(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
-      [names.database],
-    );
-    return {
-      user: u.length > 0,
-      database: d.length > 0,
-      comment: d[0]?.comment as string | null | undefined,
-    };
+/**
+ * Runs `fn` on an admin session with what exists for `names`, and closes the session.
+ * `foreign`: a same-named database that devenv did not make for this namespace (engines
+ * that mark their databases only; elsewhere the prefix is the only guard).
+ */
+async function withAdmin<T>(
+  admin: AdminConnection,
+  names: DatabaseNames,
+  namespace: string,
+  fn: (sql: SqlSession, e: ServerObjects & { foreign: boolean }, engine: DatabaseEngine) => Promise<T>,
+): Promise<T> {
+  const engine = databaseEngine(admin.engine);
+  const sql = await open(engine, admin);
+  try {
+    const e = await engine.inspect(sql, names);
+    const foreign = engine.marksDatabases && e.database && e.comment !== databaseComment(namespace);
+    return await fn(sql, { ...e, foreign }, engine);
+  } finally {
+    await sql.close().catch(() => undefined);
   }
-  const u = await sql.query("SELECT 1 FROM mysql.user WHERE user = ? AND host = '%'", [names.user]);
-  const d = await sql.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [
-    names.database,
-  ]);
-  return { user: u.length > 0, database: d.length > 0, comment: undefined };
 }
 
 /** Creates (or updates the password of) the user and creates its database. True when the database was new. */
-export async function ensurePrereleaseDatabase(
+export function ensurePrereleaseDatabase(
   admin: AdminConnection,
   names: DatabaseNames,
   password: string,
   namespace: string,
 ): Promise<boolean> {
-  const sql = await open(admin);
-  try {
-    const e = await exists(sql, admin.engine, names);
-    if (admin.engine === 'postgres' && e.database && e.comment !== databaseComment(namespace)) {
+  return withAdmin(admin, names, namespace, async (sql, e, engine) => {
+    if (e.foreign) {
       throw new DevenvError(
         `database "${names.database}" exists on the shared server but was not created by devenv for ${namespace}; devenv leaves it alone.`,
       );
     }
-    for (const s of createStatements(admin.engine, names, password, {
+    for (const s of engine.createDatabaseAndUser(names, password, {
       userExists: e.user,
       databaseExists: e.database,
-      namespace,
+      comment: databaseComment(namespace),
     })) {
       await sql.query(s);
     }
     return !e.database;
-  } finally {
-    await sql.close().catch(() => undefined);
-  }
+  });
 }
 
 export interface DropResult {
@@ -129,34 +90,24 @@ export interface DropResult {
   reason?: string;
 }
 
-/** Drops the database (closing its connections first) and its user. */
-export async function dropPrereleaseDatabase(
+/** Drops the database (closing its connections first where the engine requires) and its user. */
+export function dropPrereleaseDatabase(
   admin: AdminConnection,
   names: DatabaseNames,
   namespace: string,
 ): Promise<DropResult> {
-  const sql = await open(admin);
-  try {
-    const e = await exists(sql, admin.engine, names);
-    if (admin.engine === 'postgres' && e.database && e.comment !== databaseComment(namespace)) {
+  return withAdmin(admin, names, namespace, async (sql, e, engine) => {
+    if (e.foreign) {
       return {
         database: 'refused',
         user: 'absent',
         reason: `database "${names.database}" lacks devenv's comment for ${namespace}; left alone (and its user)`,
       };
     }
-    if (admin.engine === 'postgres' && e.database) {
-      // Pods may still hold connections while the namespace terminates: end them first.
-      await sql.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-        [names.database],
-      );
-    }
-    for (const s of dropStatements(admin.engine, names)) await sql.query(s);
+    if (e.database) await engine.closeSessions?.(sql, names.database);
+    for (const s of engine.dropDatabaseAndUser(names)) await sql.query(s);
     return { database: e.database ? 'dropped' : 'absent', user: e.user ? 'dropped' : 'absent' };
-  } finally {
-    await sql.close().catch(() => undefined);
-  }
+  });
 }
 
 /**
@@ -174,6 +125,7 @@ export async function runInitScripts(
 ): Promise<void> {
   if (scripts.length === 0) return;
   const sql = await open(
+    databaseEngine(admin.engine),
     { ...admin, user: names.user, password, database: names.database },
     { multipleStatements: true },
   );

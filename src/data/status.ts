@@ -1,0 +1,33 @@
+/** The project's data containers and volumes as Docker reports them (`status`, confirmations). */
+import { type ContainerState, listContainers } from '../docker/containers.ts';
+import { engineInfo } from '../docker/engine.ts';
+import { ROLE_LABEL } from '../docker/labels.ts';
+import { listVolumes } from '../docker/volumes.ts';
+import { dataLabels } from './plan.ts';
+import type { DataRole } from './types.ts';
+
+export interface DataStatusEntry {
+  role: DataRole;
+  container: string;
+  image: string;
+  status: string;
+  health?: string;
+  ports: ContainerState['ports'];
+}
+
+/** The project's data containers and volumes as Docker reports them. */
+export async function dataStatus(
+  project: string,
+): Promise<{ containers: DataStatusEntry[]; volumes: string[] }> {
+  await engineInfo();
+  const containers = (await listContainers(dataLabels(project))).map((c) => ({
+    role: (c.labels[ROLE_LABEL] ?? 'database') as DataRole,
+    container: c.name,
+    image: c.image,
+    status: c.status,
+    ...(c.health ? { health: c.health } : {}),
+    ports: c.ports,
+  }));
+  const volumes = (await listVolumes(dataLabels(project))).map((v) => v.name).sort();
+  return { containers, volumes };
+}
