@@ -26,7 +26,7 @@ import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { LogEvent } from '../events.ts';
 import type { KubeClient } from './client.ts';
-import type { ContainerStatusJson, PodJson } from './podinfo.ts';
+import type { ContainerStatusJson, PodJson } from './types.ts';
 
 /** Longest line kept whole; longer ones are delivered in pieces of this size. */
 export const MAX_PARTIAL = 64 * 1024;

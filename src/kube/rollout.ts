@@ -35,6 +35,7 @@ import { describeObject, type KubeObject } from '../manifests/types.ts';
 import type { KubeClient } from './client.ts';
 import { readLogs } from './logs.ts';
 import { type LiveObject, mapLimit, readObject } from './objects.ts';
+import type { WorkloadJson } from './types.ts';
 
 export const ROLLOUT_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
 
@@ -99,15 +100,8 @@ export interface WorkloadStatus {
   message: string;
 }
 
-type Live = LiveObject & {
-  spec?: Record<string, unknown> & {
-    replicas?: number;
-    completions?: number;
-    selector?: LabelSelector;
-    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
-  };
-  status?: Record<string, unknown> & { observedGeneration?: number; conditions?: Condition[] };
-};
+/** A workload as read: a Deployment, StatefulSet, DaemonSet or Job. */
+type Live = WorkloadJson;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 

@@ -31,20 +31,16 @@ import type { ServiceState } from '../store/state.ts';
 import type { KubeClient } from './client.ts';
 import { createLogFollower, type LogFollower } from './logstream.ts';
 import {
-  type EventJson,
   eventToKubeEvent,
-  type NodeJson,
   nodeToInfo,
-  type ObjectMeta,
-  type PodJson,
   podToInfo,
   type ServiceSource,
   serviceOfPod,
   serviceSummary,
-  type WorkloadJson,
   type WorkloadRef,
   workloadRefs,
 } from './podinfo.ts';
+import type { EventJson, NodeJson, ObjectMeta, PodJson, WorkloadJson } from './types.ts';
 
 // ---------------------------------------------------------------- one collection
 

@@ -14,6 +14,7 @@ import { DevenvError } from '../errors.ts';
 import { type EventSink, skipped, step } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { FIELD_MANAGER, serverSideApply, sleep } from '../kube/objects.ts';
+import { canI, selfUsername } from '../kube/reads.ts';
 import type { KubeObject } from '../manifests/types.ts';
 import { prereleaseLabels } from './metadata.ts';
 
@@ -21,18 +22,7 @@ export const NAMESPACE_CLUSTER_ROLE = 'devenv-prerelease-namespace';
 export const DEPLOYER_BINDING = 'devenv-deployer';
 
 async function canDeploy(client: KubeClient, namespace: string): Promise<boolean> {
-  const r = await client.request<{ status?: { allowed?: boolean } }>(
-    'POST',
-    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-    {
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { namespace, verb: 'patch', group: 'apps', resource: 'deployments' } },
-      },
-    },
-  );
-  return r.status?.allowed === true;
+  return canI(client, { namespace, verb: 'patch', group: 'apps', resource: 'deployments' });
 }
 
 /** The RoleBinding subject for a username as the API server reports it. */
@@ -61,12 +51,7 @@ export async function ensureDeployAccess(
   await step(emit, `access:${namespace}`, `deploy rights in ${namespace}`, async () => {
     if (await canDeploy(client, namespace))
       return skipped(undefined, `deploy rights in ${namespace}: granted`);
-    const review = await client.request<{ status?: { userInfo?: { username?: string } } }>(
-      'POST',
-      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
-    );
-    const username = review.status?.userInfo?.username;
+    const username = await selfUsername(client);
     if (!username)
       throw new DevenvError("cannot learn devenv's own identity (SelfSubjectReview answered no user name).");
     try {

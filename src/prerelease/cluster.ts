@@ -5,17 +5,17 @@
  * apply, reconcile, delete with label checks).
  */
 import type { KubeClient } from '../kube/client.ts';
-import { type LiveObject, readObject } from '../kube/objects.ts';
+import { readObject } from '../kube/objects.ts';
+import * as kube from '../kube/reads.ts';
+import type { ContainerStatusJson, NamespaceJson } from '../kube/types.ts';
 import type { NamespaceInfo } from './gc.ts';
 import { PRERELEASE_SELECTOR } from './metadata.ts';
 
-const enc = encodeURIComponent;
-
-export async function readNamespace(client: KubeClient, name: string): Promise<LiveObject | undefined> {
+export async function readNamespace(client: KubeClient, name: string): Promise<NamespaceJson | undefined> {
   return readObject(client, { apiVersion: 'v1', kind: 'Namespace', name });
 }
 
-export function namespaceInfo(o: LiveObject): NamespaceInfo {
+export function namespaceInfo(o: NamespaceJson): NamespaceInfo {
   return {
     name: o.metadata.name,
     ...(o.metadata.labels ? { labels: o.metadata.labels } : {}),
@@ -26,10 +26,7 @@ export function namespaceInfo(o: LiveObject): NamespaceInfo {
 
 /** Namespaces labelled managed-by=devenv and dev.devenv/prerelease=true (any project). */
 export async function listPrereleaseNamespaces(client: KubeClient): Promise<NamespaceInfo[]> {
-  const r = await client.request<{ items: LiveObject[] }>('GET', '/api/v1/namespaces', {
-    query: { labelSelector: PRERELEASE_SELECTOR },
-  });
-  return r.items.map(namespaceInfo);
+  return (await kube.listNamespaces(client, PRERELEASE_SELECTOR)).map(namespaceInfo);
 }
 
 export interface PodSummary {
@@ -50,35 +47,7 @@ export interface PodSummary {
   }>;
 }
 
-interface RawPod {
-  metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string };
-  spec?: {
-    nodeName?: string;
-    containers?: Array<{ name: string }>;
-    initContainers?: Array<{ name: string }>;
-  };
-  status?: {
-    phase?: string;
-    startTime?: string;
-    conditions?: Array<{ type: string; status: string }>;
-    containerStatuses?: RawContainerStatus[];
-    initContainerStatuses?: RawContainerStatus[];
-  };
-}
-
-interface RawContainerStatus {
-  name: string;
-  image: string;
-  ready: boolean;
-  restartCount: number;
-  state?: {
-    waiting?: { reason?: string };
-    running?: unknown;
-    terminated?: { reason?: string; exitCode?: number };
-  };
-}
-
-function containerState(s: RawContainerStatus): { state: string; exitCode?: number } {
+function containerState(s: ContainerStatusJson): { state: string; exitCode?: number } {
   if (s.state?.running) return { state: 'running' };
   if (s.state?.terminated)
     return {
@@ -95,14 +64,11 @@ export async function listPods(
   namespace: string,
   labelSelector?: string,
 ): Promise<PodSummary[]> {
-  const r = await client.request<{ items: RawPod[] }>('GET', `/api/v1/namespaces/${enc(namespace)}/pods`, {
-    query: { labelSelector },
-  });
-  const items = [...r.items].sort((a, b) =>
+  const items = [...(await kube.listPods(client, namespace, labelSelector))].sort((a, b) =>
     (a.metadata.creationTimestamp ?? '') < (b.metadata.creationTimestamp ?? '') ? -1 : 1,
   );
   return items.map((p) => {
-    const statuses = new Map<string, { s: RawContainerStatus; init: boolean }>();
+    const statuses = new Map<string, { s: ContainerStatusJson; init: boolean }>();
     for (const s of p.status?.initContainerStatuses ?? []) statuses.set(s.name, { s, init: true });
     for (const s of p.status?.containerStatuses ?? []) statuses.set(s.name, { s, init: false });
     const names = [
@@ -142,20 +108,7 @@ export interface EventSummary {
 
 /** The namespace's events, oldest first. */
 export async function listEvents(client: KubeClient, namespace: string): Promise<EventSummary[]> {
-  const r = await client.request<{
-    items: Array<{
-      type?: string;
-      reason?: string;
-      message?: string;
-      count?: number;
-      lastTimestamp?: string;
-      eventTime?: string;
-      firstTimestamp?: string;
-      metadata: { creationTimestamp?: string };
-      involvedObject?: { kind?: string; name?: string };
-    }>;
-  }>('GET', `/api/v1/namespaces/${enc(namespace)}/events`);
-  return r.items
+  return (await kube.listEvents(client, namespace))
     .map((e) => ({
       time: e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata.creationTimestamp ?? '',
       type: e.type ?? '',
@@ -174,13 +127,7 @@ export interface ServiceEndpoint {
 }
 
 export async function listServices(client: KubeClient, namespace: string): Promise<ServiceEndpoint[]> {
-  const r = await client.request<{
-    items: Array<{
-      metadata: { name: string };
-      spec?: { clusterIP?: string; ports?: Array<{ name?: string; port: number }> };
-    }>;
-  }>('GET', `/api/v1/namespaces/${enc(namespace)}/services`);
-  return r.items
+  return (await kube.listServices(client, namespace))
     .filter((s) => s.spec?.clusterIP && s.spec.clusterIP !== 'None')
     .map((s) => ({
       name: s.metadata.name,
@@ -194,13 +141,7 @@ export async function listIngressHosts(
   namespace: string,
 ): Promise<Array<{ name: string; host: string; tls: boolean }>> {
   try {
-    const r = await client.request<{
-      items: Array<{
-        metadata: { name: string };
-        spec?: { rules?: Array<{ host?: string }>; tls?: Array<{ hosts?: string[] }> };
-      }>;
-    }>('GET', `/apis/networking.k8s.io/v1/namespaces/${enc(namespace)}/ingresses`);
-    return r.items.flatMap((i) =>
+    return (await kube.listIngresses(client, namespace)).flatMap((i) =>
       (i.spec?.rules ?? [])
         .filter((rule) => rule.host)
         .map((rule) => ({

@@ -48,9 +48,10 @@ export function resolveSession(loaded: LoadedConfig, flags: SessionFlags, now: D
 /** Connects to the shared cluster and checks that it answers (step "cluster"). */
 export async function connectSession(s: PrereleaseSession, emit: EventSink): Promise<KubeClient> {
   const { connect } = await import('../kube/client.ts');
+  const { serverVersion } = await import('../kube/reads.ts');
   return step(emit, 'cluster', `shared cluster, context ${s.context}`, async () => {
     const client = connect({ context: s.context, ...(s.kubeconfig ? { kubeconfig: s.kubeconfig } : {}) });
-    await client.request('GET', '/version');
+    await serverVersion(client);
     return skipped(client, `context ${s.context} (${client.server()}) answers`);
   });
 }

@@ -61,11 +61,11 @@ export async function removeBuckets(
   const removed: string[] = [];
   try {
     const existing = new Set(await store.listBuckets());
-    const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+    const { deleteBucket } = await import('../data/s3.ts');
     for (const b of ours) {
       if (!existing.has(b)) continue;
       for (const o of await store.list(b)) await store.delete(b, o.key);
-      await store.client.send(new DeleteBucketCommand({ Bucket: b }));
+      await deleteBucket(store, b);
       removed.push(b);
     }
   } catch (err) {

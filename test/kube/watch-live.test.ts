@@ -20,7 +20,7 @@ import { parse, stringify } from 'yaml';
 import { reconcile } from '../../src/kube/apply.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { deleteNamespace } from '../../src/kube/namespaces.ts';
-import type { PodJson } from '../../src/kube/podinfo.ts';
+import type { PodJson } from '../../src/kube/types.ts';
 import { restartWorkloads } from '../../src/kube/restart.ts';
 import { type ProjectWatch, watchProject } from '../../src/kube/watch.ts';
 import { parseManifestText } from '../../src/manifests/parse.ts';

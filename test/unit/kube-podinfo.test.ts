@@ -8,21 +8,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  type EventJson,
   eventToKubeEvent,
   imageTag,
-  type NodeJson,
   nodeToInfo,
-  type PodJson,
   podReason,
   podToInfo,
   selectorMatches,
   serviceOfPod,
   serviceOfSource,
   serviceSummary,
-  type WorkloadJson,
   workloadRefs,
 } from '../../src/kube/podinfo.ts';
+import type { EventJson, NodeJson, PodJson, WorkloadJson } from '../../src/kube/types.ts';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'kube');
 function fixture<T>(name: string): T {

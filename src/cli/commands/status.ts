@@ -98,7 +98,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
       timeoutMs: 5000,
     });
     try {
-      await client.request('GET', '/version');
+      await (await import('../../kube/reads.ts')).serverVersion(client);
       report.cluster.state = 'reachable';
       reachable = true;
     } catch (err) {
@@ -116,24 +116,15 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
   }
   if (reachable && client) {
     const { workloadStatus } = await import('../../kube/rollout.ts');
+    const { listWorkloads } = await import('../../kube/reads.ts');
     const { serviceOfSource } = await import('../../kube/podinfo.ts');
     const { ownerSelector } = await import('../../manifests/types.ts');
     const byService = new Map(
       config.services.map((s) => [s.name, [] as StatusReport['services'][number]['workloads']]),
     );
-    for (const [plural, kind] of [
-      ['deployments', 'Deployment'],
-      ['statefulsets', 'StatefulSet'],
-      ['daemonsets', 'DaemonSet'],
-    ] as const) {
-      const list = await client.request<{ items: Array<Parameters<typeof workloadStatus>[0]> }>(
-        'GET',
-        `/apis/apps/v1/${plural}`,
-        {
-          query: { labelSelector: ownerSelector(config.project, 'dev') },
-        },
-      );
-      for (const item of list.items) {
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const) {
+      const items = await listWorkloads(client, kind, ownerSelector(config.project, 'dev'));
+      for (const item of items) {
         const source = item.metadata.annotations?.['dev.devenv/source'] ?? '';
         const svc = serviceOfSource(config.services, source) ?? '(other)';
         const st = workloadStatus({ ...item, kind: item.kind ?? kind });

@@ -1,0 +1,128 @@
+/**
+ * Typed reads of the cluster for the parts above kube/ (engine, prerelease, status): the
+ * API paths live here, callers name what they want (`listPods(client, ns, selector)`) and
+ * get the shapes of types.ts. Lists are read in one request (no paging: the collections
+ * devenv reads are one project's or one namespace's). Names are URL-encoded.
+ */
+import type { KubeClient } from './client.ts';
+import type {
+  EventJson,
+  IngressJson,
+  ListJson,
+  NamespaceJson,
+  PodJson,
+  ResourceAttributes,
+  ServiceJson,
+  WorkloadJson,
+} from './types.ts';
+
+const enc = encodeURIComponent;
+
+/** What `/version` answers. */
+export interface ServerVersion {
+  major?: string;
+  minor?: string;
+  gitVersion?: string;
+}
+
+/** The API server's version; throws when the server does not answer (a reachability check). */
+export function serverVersion(client: KubeClient): Promise<ServerVersion> {
+  return client.request<ServerVersion>('GET', '/version');
+}
+
+/** Namespaces matching a label selector. */
+export async function listNamespaces(client: KubeClient, labelSelector?: string): Promise<NamespaceJson[]> {
+  const r = await client.request<ListJson<NamespaceJson>>('GET', '/api/v1/namespaces', {
+    query: { labelSelector },
+  });
+  return r.items;
+}
+
+/** Pods of a namespace, optionally by label selector, in the API server's order. */
+export async function listPods(
+  client: KubeClient,
+  namespace: string,
+  labelSelector?: string,
+): Promise<PodJson[]> {
+  const r = await client.request<ListJson<PodJson>>('GET', `/api/v1/namespaces/${enc(namespace)}/pods`, {
+    query: { labelSelector },
+  });
+  return r.items;
+}
+
+/** core/v1 Events of a namespace, optionally by field selector (e.g. `involvedObject.name=web-1`). */
+export async function listEvents(
+  client: KubeClient,
+  namespace: string,
+  fieldSelector?: string,
+): Promise<EventJson[]> {
+  const r = await client.request<ListJson<EventJson>>('GET', `/api/v1/namespaces/${enc(namespace)}/events`, {
+    query: { fieldSelector },
+  });
+  return r.items;
+}
+
+export async function listServices(client: KubeClient, namespace: string): Promise<ServiceJson[]> {
+  const r = await client.request<ListJson<ServiceJson>>(
+    'GET',
+    `/api/v1/namespaces/${enc(namespace)}/services`,
+  );
+  return r.items;
+}
+
+export async function listIngresses(client: KubeClient, namespace: string): Promise<IngressJson[]> {
+  const r = await client.request<ListJson<IngressJson>>(
+    'GET',
+    `/apis/networking.k8s.io/v1/namespaces/${enc(namespace)}/ingresses`,
+  );
+  return r.items;
+}
+
+export type AppsWorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+
+const APPS_PLURAL: Record<AppsWorkloadKind, string> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+};
+
+/**
+ * Workloads of one apps/v1 kind in every namespace, by label selector. The items carry
+ * apiVersion and kind (a list answer's items do not).
+ */
+export async function listWorkloads(
+  client: KubeClient,
+  kind: AppsWorkloadKind,
+  labelSelector: string,
+): Promise<WorkloadJson[]> {
+  const r = await client.request<ListJson<WorkloadJson>>('GET', `/apis/apps/v1/${APPS_PLURAL[kind]}`, {
+    query: { labelSelector },
+  });
+  return r.items.map((w) => ({ ...w, apiVersion: w.apiVersion ?? 'apps/v1', kind: w.kind ?? kind }));
+}
+
+/** SelfSubjectAccessReview: may this client's identity do that? */
+export async function canI(client: KubeClient, resourceAttributes: ResourceAttributes): Promise<boolean> {
+  const r = await client.request<{ status?: { allowed?: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes },
+      },
+    },
+  );
+  return r.status?.allowed === true;
+}
+
+/** SelfSubjectReview: the user name the API server knows this client's identity by, if it says. */
+export async function selfUsername(client: KubeClient): Promise<string | undefined> {
+  const review = await client.request<{ status?: { userInfo?: { username?: string } } }>(
+    'POST',
+    '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
+  );
+  return review.status?.userInfo?.username;
+}

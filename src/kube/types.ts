@@ -1,0 +1,186 @@
+/**
+ * The ONE set of shapes of live Kubernetes objects as the API server returns them (a get, a
+ * list, a watch event): the parts devenv reads. Every part that reads objects from the
+ * cluster (kube/'s verbs, the rollout wait, the watches, the store's pod rows, status,
+ * prerelease) uses these types.
+ *
+ * Why here and not in manifests/types.ts: KubeObject there is what devenv SENDS (a rendered
+ * manifest, any kind, fields as written); these are what the API server ANSWERS, owned by
+ * the adapter that reads them. Layers above kube/ import them with `import type`.
+ *
+ * Types only: no code.
+ */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  generation?: number;
+  ownerReferences?: Array<{ kind: string; name: string; uid?: string; controller?: boolean }>;
+}
+
+export interface ContainerStateJson {
+  waiting?: { reason?: string; message?: string };
+  running?: { startedAt?: string };
+  terminated?: {
+    reason?: string;
+    message?: string;
+    exitCode?: number;
+    signal?: number;
+    containerID?: string;
+    startedAt?: string;
+    finishedAt?: string;
+  };
+}
+
+export interface ContainerStatusJson {
+  name: string;
+  image?: string;
+  ready?: boolean;
+  started?: boolean;
+  restartCount?: number;
+  containerID?: string;
+  state?: ContainerStateJson;
+  lastState?: ContainerStateJson;
+}
+
+export interface PodJson {
+  metadata: ObjectMeta;
+  spec?: {
+    nodeName?: string;
+    containers?: Array<{ name: string; image?: string }>;
+    initContainers?: Array<{ name: string; image?: string; restartPolicy?: string }>;
+  };
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    startTime?: string;
+    conditions?: ConditionJson[];
+    containerStatuses?: ContainerStatusJson[];
+    initContainerStatuses?: ContainerStatusJson[];
+  };
+}
+
+export interface EventJson {
+  metadata: ObjectMeta;
+  type?: string;
+  reason?: string;
+  message?: string;
+  /** core/v1 */
+  involvedObject?: { kind?: string; name?: string; namespace?: string };
+  count?: number;
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  series?: { count?: number; lastObservedTime?: string };
+  /** events.k8s.io/v1 spellings */
+  regarding?: { kind?: string; name?: string; namespace?: string };
+  note?: string;
+  deprecatedCount?: number;
+  deprecatedLastTimestamp?: string | null;
+}
+
+export interface NodeJson {
+  metadata: ObjectMeta;
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
+/** A condition of an object's status (Ready, Progressing, Complete, Failed, …). */
+export interface ConditionJson {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * A Deployment / StatefulSet / DaemonSet / Job / CronJob as read, listed or watched. A list
+ * answer's items carry no apiVersion and kind: `listWorkloads` sets them.
+ */
+export interface WorkloadJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: {
+    replicas?: number;
+    /** Job */
+    completions?: number;
+    selector?: LabelSelector;
+    /** StatefulSet */
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+    template?: { metadata?: { labels?: Record<string, string> }; spec?: PodTemplateSpec };
+    jobTemplate?: {
+      spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodTemplateSpec } };
+    };
+    suspend?: boolean;
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberReady?: number;
+    numberAvailable?: number;
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    /** StatefulSet */
+    updateRevision?: string;
+    currentRevision?: string;
+    conditions?: ConditionJson[];
+  };
+}
+
+export interface PodTemplateSpec {
+  containers?: Array<{ name: string; image?: string }>;
+}
+
+/** A list answer (`GET .../pods`): its items and the resourceVersion a watch starts from. */
+export interface ListJson<T> {
+  metadata?: { resourceVersion?: string };
+  items: T[];
+}
+
+export interface ServicePortJson {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: string;
+}
+
+export interface ServiceJson {
+  metadata: ObjectMeta;
+  spec?: { clusterIP?: string; selector?: Record<string, string>; ports?: ServicePortJson[] };
+}
+
+export interface IngressJson {
+  metadata: ObjectMeta;
+  spec?: { rules?: Array<{ host?: string }>; tls?: Array<{ hosts?: string[] }> };
+}
+
+export interface NamespaceJson {
+  metadata: ObjectMeta;
+  status?: { phase?: string };
+}
+
+/** What a SelfSubjectAccessReview asks: may I do `verb` on `resource` (in `namespace`)? */
+export interface ResourceAttributes {
+  namespace?: string;
+  verb: string;
+  group?: string;
+  resource: string;
+  name?: string;
+}
