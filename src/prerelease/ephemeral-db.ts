@@ -78,13 +78,44 @@ export function planEphemeralDatabase(
     );
   }
   const port = plan.containerPort;
+  const database = mainDatabase(config);
+  return {
+    engine: plan.engine,
+    database,
+    user: creds.user,
+    image: plan.spec.image,
+    access: {
+      engine: plan.engine,
+      host: EPHEMERAL_DB,
+      port,
+      user: creds.user,
+      password: creds.password,
+      database,
+      databases: [database],
+    },
+    objects: serverObjects(plan, initScripts),
+  };
+}
+
+/** The compose file's volumes as pod volumes (emptyDir: the data goes with the namespace). */
+interface PodVolume {
+  name: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** ConfigMap (init scripts, when any), Secret, Deployment and Service of the server. */
+function serverObjects(
+  plan: DatabasePlan,
+  initScripts: ReadonlyArray<{ name: string; sql: string }>,
+): Array<Record<string, unknown>> {
   const env = Object.fromEntries(
     plan.spec.env.map((kv) => {
       const i = kv.indexOf('=');
       return [kv.slice(0, i), kv.slice(i + 1)];
     }),
   );
-  const volumes = plan.spec.mounts.map((m, i) => ({
+  const volumes: PodVolume[] = plan.spec.mounts.map((m, i) => ({
     name: `data-${i}`,
     target: m.target,
     readOnly: m.readOnly,
@@ -97,27 +128,9 @@ export function planEphemeralDatabase(
       s.sql,
     ]),
   );
-  const probe = readinessProbe(plan.spec.healthcheck);
-  const container: Record<string, unknown> = {
-    name: 'db',
-    image: plan.spec.image,
-    ...(plan.spec.cmd ? { args: plan.spec.cmd } : {}),
-    ports: [{ name: 'db', containerPort: port }],
-    envFrom: [{ secretRef: { name: EPHEMERAL_DB_ENV } }],
-    ...(volumes.length > 0 || initScripts.length > 0
-      ? {
-          volumeMounts: [
-            ...volumes.map((v) => ({ name: v.name, mountPath: v.target, readOnly: v.readOnly })),
-            ...(initScripts.length > 0
-              ? [{ name: 'init-scripts', mountPath: '/docker-entrypoint-initdb.d', readOnly: true }]
-              : []),
-          ],
-        }
-      : {}),
-    ...(probe ? { readinessProbe: probe } : {}),
-  };
-  const objects: Array<Record<string, unknown>> = [
-    ...(initScripts.length > 0
+  const hasInit = initScripts.length > 0;
+  return [
+    ...(hasInit
       ? [
           {
             apiVersion: 'v1',
@@ -134,60 +147,68 @@ export function planEphemeralDatabase(
       type: 'Opaque',
       stringData: env,
     },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: EPHEMERAL_DB, labels: { ...COMPONENT } },
-      spec: {
-        replicas: 1,
-        // Never two servers on one data directory, even for a moment.
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: { 'app.kubernetes.io/name': EPHEMERAL_DB } },
-        template: {
-          metadata: { labels: { ...COMPONENT } },
-          spec: {
-            terminationGracePeriodSeconds: 10,
-            containers: [container],
-            ...(volumes.length > 0 || initScripts.length > 0
-              ? {
-                  volumes: [
-                    ...volumes.map((v) => ({ name: v.name, emptyDir: {} })),
-                    ...(initScripts.length > 0
-                      ? [{ name: 'init-scripts', configMap: { name: EPHEMERAL_DB_INIT } }]
-                      : []),
-                  ],
-                }
-              : {}),
-          },
-        },
-      },
-    },
+    serverDeployment(plan, volumes, hasInit),
     {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: EPHEMERAL_DB, labels: { ...COMPONENT } },
       spec: {
         selector: { 'app.kubernetes.io/name': EPHEMERAL_DB },
-        ports: [{ name: 'db', port, targetPort: 'db' }],
+        ports: [{ name: 'db', port: plan.containerPort, targetPort: 'db' }],
       },
     },
   ];
-  const database = mainDatabase(config);
-  return {
-    engine: plan.engine,
-    database,
-    user: creds.user,
+}
+
+function serverDeployment(
+  plan: DatabasePlan,
+  volumes: PodVolume[],
+  hasInit: boolean,
+): Record<string, unknown> {
+  const probe = readinessProbe(plan.spec.healthcheck);
+  const container: Record<string, unknown> = {
+    name: 'db',
     image: plan.spec.image,
-    access: {
-      engine: plan.engine,
-      host: EPHEMERAL_DB,
-      port,
-      user: creds.user,
-      password: creds.password,
-      database,
-      databases: [database],
+    ...(plan.spec.cmd ? { args: plan.spec.cmd } : {}),
+    ports: [{ name: 'db', containerPort: plan.containerPort }],
+    envFrom: [{ secretRef: { name: EPHEMERAL_DB_ENV } }],
+    ...(volumes.length > 0 || hasInit
+      ? {
+          volumeMounts: [
+            ...volumes.map((v) => ({ name: v.name, mountPath: v.target, readOnly: v.readOnly })),
+            ...(hasInit
+              ? [{ name: 'init-scripts', mountPath: '/docker-entrypoint-initdb.d', readOnly: true }]
+              : []),
+          ],
+        }
+      : {}),
+    ...(probe ? { readinessProbe: probe } : {}),
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: EPHEMERAL_DB, labels: { ...COMPONENT } },
+    spec: {
+      replicas: 1,
+      // Never two servers on one data directory, even for a moment.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: { 'app.kubernetes.io/name': EPHEMERAL_DB } },
+      template: {
+        metadata: { labels: { ...COMPONENT } },
+        spec: {
+          terminationGracePeriodSeconds: 10,
+          containers: [container],
+          ...(volumes.length > 0 || hasInit
+            ? {
+                volumes: [
+                  ...volumes.map((v) => ({ name: v.name, emptyDir: {} })),
+                  ...(hasInit ? [{ name: 'init-scripts', configMap: { name: EPHEMERAL_DB_INIT } }] : []),
+                ],
+              }
+            : {}),
+        },
+      },
     },
-    objects,
   };
 }
 
