@@ -79,13 +79,7 @@ export class ObjectStore {
   }
 
   async exists(bucket: string, key: string): Promise<boolean> {
-    try {
-      await this.client.send(new this.s3.HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    return (await this.head(bucket, key)) !== undefined;
   }
 
   async head(
@@ -229,25 +223,19 @@ function contentType(file: string): string {
   return TYPES[ext] ?? 'application/octet-stream';
 }
 
-export function isNotFound(err: unknown): boolean {
+/** An S3 error is one of `names`, or else answered with HTTP `status`. */
+function s3ErrorIs(err: unknown, names: readonly string[], status: number): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return (
-    e?.name === 'NotFound' ||
-    e?.name === 'NoSuchKey' ||
-    e?.name === 'NoSuchBucket' ||
-    e?.$metadata?.httpStatusCode === 404
-  );
+  return names.includes(e?.name ?? '') || e?.$metadata?.httpStatusCode === status;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return s3ErrorIs(err, ['NotFound', 'NoSuchKey', 'NoSuchBucket'], 404);
 }
 
 /** True for errors that mean "these credentials are wrong". */
 export function isAuthError(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return (
-    e?.name === 'InvalidAccessKeyId' ||
-    e?.name === 'SignatureDoesNotMatch' ||
-    e?.name === 'AccessDenied' ||
-    e?.$metadata?.httpStatusCode === 403
-  );
+  return s3ErrorIs(err, ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied'], 403);
 }
 
 /** Removes a bucket, which must be empty (S3 refuses to remove one with objects in it). */
