@@ -13,8 +13,6 @@
  * free port); BENCH_BASE_IMAGE (default devenv-test/python:3.11, else devenv-test/base:bookworm).
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -22,36 +20,19 @@ import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { ensureImage } from '../../src/build/builder.ts';
 import { HashCache } from '../../src/build/context.ts';
-import type { ServiceConfig } from '../../src/config/schema.ts';
 import { engineInfo } from '../../src/docker/engine.ts';
 import { buildImage, imageExists, pushImage, removeImage } from '../../src/docker/images.ts';
-import { freePort } from '../support/fixture.ts';
+import { findRegistryBinary, startRegistry, TEST_CACHE } from '../support/registry.ts';
+import { serviceConfig } from '../support/tree.ts';
 
 const EDITS = Number(process.env.EDITS ?? 10);
-const CACHE = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
 const project = 'benchreload';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
 };
 const fmt = (xs: number[]) => `p50 ${q(xs, 0.5).toFixed(0)} ms, p95 ${q(xs, 0.95).toFixed(0)} ms`;
-
-function registryBinary(): string | undefined {
-  let dirs: string[] = [];
-  try {
-    dirs = readdirSync(CACHE).filter((d) => /^registry-v\d/.test(d) && !d.endsWith('.tmp'));
-  } catch {
-    return undefined;
-  }
-  dirs.sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
-  for (const d of dirs) {
-    for (const p of [join(CACHE, d, 'bin', 'registry'), join(CACHE, d, 'registry')])
-      if (existsSync(p)) return p;
-  }
-  return undefined;
-}
 
 /** A plain tar of every file under `dir`: what `docker build` sends without a .dockerignore. */
 async function plainTar(dir: string): Promise<Readable> {
@@ -80,38 +61,12 @@ const base =
 if (!(await imageExists(base))) throw new Error(`${base} missing: run "bash test/images/build.sh"`);
 
 const root = await mkdtemp(join(tmpdir(), 'devenv-bench-reload-'));
-let registryProc: ChildProcess | undefined;
+let stopRegistry: (() => Promise<void>) | undefined;
 let registry = process.env.BENCH_REGISTRY ?? '';
 if (!registry) {
-  const bin = registryBinary();
-  if (!bin) throw new Error(`no registry binary under ${CACHE}/registry-*/ and no BENCH_REGISTRY`);
-  const port = await freePort();
-  registry = `localhost:${port}`;
-  await mkdir(join(root, '.registry'), { recursive: true });
-  await writeFile(join(root, '.registry', 'config.yml'), 'version: 0.1\nlog:\n  level: error\n');
-  registryProc = spawn(bin, ['serve', join(root, '.registry', 'config.yml')], {
-    env: {
-      ...process.env,
-      REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
-      REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(root, '.registry', 'data'),
-      OTEL_TRACES_EXPORTER: 'none',
-    },
-    stdio: 'ignore',
-  });
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${port}/v2/`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 100) {
-      registryProc.kill('SIGTERM');
-      throw new Error('registry did not start');
-    }
-    await sleep(100);
-  }
+  const bin = findRegistryBinary();
+  if (!bin) throw new Error(`no registry binary under ${TEST_CACHE}/registry-*/ and no BENCH_REGISTRY`);
+  ({ registry, stop: stopRegistry } = await startRegistry(bin, root));
 }
 
 const refs: string[] = [];
@@ -125,16 +80,7 @@ try {
   );
   for (let i = 0; i < 20; i++)
     await writeFile(join(ctx, 'app', 'pkg', `mod${i}.py`), `VALUE = ${i}\n`.repeat(50));
-  const service: ServiceConfig = {
-    name: 'app',
-    context: 'app',
-    dockerfile: 'Dockerfile',
-    buildArgs: {},
-    manifests: ['k8s'],
-    watch: [],
-    ignore: [],
-    sync: [],
-  };
+  const service = serviceConfig({ name: 'app', context: 'app' });
   const cache = new HashCache();
 
   // Warm up both paths: base layers pushed, builder cache primed.
@@ -194,6 +140,6 @@ try {
   console.log(`  unchanged content (no-op ensureImage): ${fmt(noop)}`);
 } finally {
   for (const r of refs) await removeImage(r, { force: true }).catch(() => {});
-  if (registryProc) registryProc.kill('SIGTERM');
+  await stopRegistry?.();
   await rm(root, { recursive: true, force: true });
 }

@@ -11,8 +11,8 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HashCache, scanContext } from '../../src/build/context.ts';
-import type { ServiceConfig } from '../../src/config/schema.ts';
 import { startWatchLoop } from '../../src/watch/loop.ts';
+import { serviceConfig } from '../support/tree.ts';
 
 const FILES = Number(process.env.FILES ?? 10_000);
 const IDLE_S = Number(process.env.IDLE_S ?? 5);
@@ -46,16 +46,7 @@ await genTree(join(ctx, 'node_modules'), 5000, 'nm');
 await genTree(join(ctx, 'build'), 2000, 'build');
 const genMs = performance.now() - t0;
 
-const service: ServiceConfig = {
-  name: 'bench',
-  context: 'svc',
-  dockerfile: 'Dockerfile',
-  buildArgs: {},
-  manifests: ['k8s'],
-  watch: [],
-  ignore: [],
-  sync: [],
-};
+const service = serviceConfig({ name: 'bench', context: 'svc' });
 
 console.log(`bench:watch node ${process.versions.node}, ${process.platform}`);
 console.log(

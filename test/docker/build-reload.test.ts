@@ -7,9 +7,9 @@
 // base), and the registry binary under $DEVENV_TEST_CACHE/registry-*/[bin/]registry
 // (test/cluster/build.sh builds it; or DEVENV_TEST_REGISTRY_BIN). Without the binary this
 // file is skipped with the reason printed; under CI=true that is a failure.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -19,7 +19,6 @@ import { COLLECT_QUIET_MS, ensureImage } from '../../src/build/builder.ts';
 import { contextTar, HashCache, scanContext } from '../../src/build/context.ts';
 import { registryHasManifest } from '../../src/build/registry.ts';
 import { planSync, syncToPods } from '../../src/build/sync.ts';
-import type { ServiceConfig } from '../../src/config/schema.ts';
 import { createContainer, removeContainer, startContainer } from '../../src/docker/containers.ts';
 import { engineInfo } from '../../src/docker/engine.ts';
 import { execRun } from '../../src/docker/exec.ts';
@@ -31,38 +30,21 @@ import {
   removeImage,
 } from '../../src/docker/images.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import type { ProgressEvent, ReloadEvent, StepEvent } from '../../src/events.ts';
+import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 import { classifyChangeSet } from '../../src/watch/changeset.ts';
 import { startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
 import { toolMissing } from '../setup/tier.ts';
-import { freePort } from '../support/fixture.ts';
+import { findRegistryBinary, startRegistry, TEST_CACHE } from '../support/registry.ts';
+import { eventLog, serviceConfig, writeIn } from '../support/tree.ts';
 
-const CACHE = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
 const BASE_IMAGE = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
-
-/** The newest cached registry binary (either cache layout), or the env override. */
-function findRegistryBinary(): string | undefined {
-  if (process.env.DEVENV_TEST_REGISTRY_BIN) return process.env.DEVENV_TEST_REGISTRY_BIN;
-  let dirs: string[] = [];
-  try {
-    dirs = readdirSync(CACHE).filter((d) => /^registry-v\d/.test(d) && !d.endsWith('.tmp'));
-  } catch {
-    return undefined;
-  }
-  dirs.sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
-  for (const d of dirs) {
-    for (const p of [join(CACHE, d, 'bin', 'registry'), join(CACHE, d, 'registry')])
-      if (existsSync(p)) return p;
-  }
-  return undefined;
-}
 
 const dockerAvailable = inject('dockerAvailable');
 const registryBin = findRegistryBinary();
 if (dockerAvailable && !registryBin) {
   toolMissing(
     'docker tier: build-reload',
-    `no registry binary under ${CACHE}/registry-*/ (run test/cluster/build.sh, or GOBIN=${CACHE}/registry-v3.0.0 go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0)`,
+    `no registry binary under ${TEST_CACHE}/registry-*/ (run test/cluster/build.sh, or GOBIN=${TEST_CACHE}/registry-v3.0.0 go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0)`,
   );
 }
 
@@ -71,43 +53,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const project = `bt${Date.now().toString(36)}`;
 let root: string;
-let registryProc: ChildProcess | undefined;
+let stopRegistry: (() => Promise<void>) | undefined;
 let registry = '';
 const refs = new Set<string>();
 const cache = new HashCache();
 
-const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
-  name: 'api',
-  context: 'api',
-  dockerfile: 'Dockerfile',
-  buildArgs: {},
-  manifests: ['k8s'],
-  watch: [],
-  ignore: [],
-  sync: [],
-  ...over,
-});
-
-async function write(rel: string, content: string) {
-  const abs = join(root, rel);
-  await mkdir(join(abs, '..'), { recursive: true });
-  await writeFile(abs, content);
-}
+const service = serviceConfig;
+const write = (rel: string, content: string) => writeIn(root, rel, content);
 
 function collector() {
-  const events: ProgressEvent[] = [];
+  const log = eventLog();
   const steps = (id: string, phase: StepEvent['phase']) =>
-    events.filter((e): e is StepEvent => e.type === 'step' && e.id === id && e.phase === phase);
+    log.events.filter((e): e is StepEvent => e.type === 'step' && e.id === id && e.phase === phase);
   return {
-    events,
-    sink: (e: ProgressEvent) => {
-      events.push(e);
-    },
+    ...log,
     builds: (svc = 'api') => steps(`build:${svc}`, 'done').length,
     buildSkips: (svc = 'api') => steps(`build:${svc}`, 'skip').length,
     pushes: (svc = 'api') => steps(`load:${svc}`, 'done').length,
     steps,
-    reloads: () => events.filter((e): e is ReloadEvent => e.type === 'reload'),
   };
 }
 
@@ -139,35 +102,7 @@ describe.skipIf(!dockerAvailable || !registryBin)(
         throw new Error(`${BASE_IMAGE} is missing: run "bash test/images/build.sh base"`);
       }
       root = await mkdtemp(join(tmpdir(), 'devenv-build-'));
-      const port = await freePort();
-      registry = `localhost:${port}`;
-      await mkdir(join(root, '.registry'), { recursive: true });
-      await writeFile(
-        join(root, '.registry', 'config.yml'),
-        'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: /unused\nhttp:\n  addr: 127.0.0.1:5000\n',
-      );
-      registryProc = spawn(registryBin as string, ['serve', join(root, '.registry', 'config.yml')], {
-        env: {
-          ...process.env,
-          REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
-          REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(root, '.registry', 'data'),
-          OTEL_TRACES_EXPORTER: 'none',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      registryProc.stderr?.on('data', (b: Buffer) => {
-        stderr += b.toString();
-      });
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
-          (r) => r.status === 200,
-          () => false,
-        );
-        if (ok) break;
-        if (i > 100 || registryProc.exitCode !== null) throw new Error(`registry did not start: ${stderr}`);
-        await sleep(100);
-      }
+      ({ registry, stop: stopRegistry } = await startRegistry(registryBin as string, root));
 
       await write('api/Dockerfile', `FROM ${BASE_IMAGE}\nCOPY app/ /app/\nCMD ["sleep", "infinity"]\n`);
       await write('api/.dockerignore', '*.log\ntmp/\n');
@@ -177,10 +112,7 @@ describe.skipIf(!dockerAvailable || !registryBin)(
 
     afterAll(async () => {
       for (const ref of refs) await removeImage(ref, { force: true }).catch(() => {});
-      if (registryProc && registryProc.exitCode === null) {
-        registryProc.kill('SIGTERM');
-        await new Promise((r) => registryProc?.once('exit', r));
-      }
+      await stopRegistry?.();
       if (root) await rm(root, { recursive: true, force: true });
     });
 

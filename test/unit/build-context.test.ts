@@ -1,10 +1,9 @@
 // The build context: which files Docker receives, the content tag over them, the digest
 // cache, and the tar stream. Real files in a temp dir; no engine.
-import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type BuildContext,
@@ -17,6 +16,8 @@ import {
 import { insertAfterBuiltFrom, labelInstruction } from '../../src/build/dockerfile.ts';
 import { contextMatcher, parseDockerignore } from '../../src/build/ignore.ts';
 import type { ServiceConfig } from '../../src/config/schema.ts';
+import { untar } from '../support/tar.ts';
+import { writeIn, writeTree } from '../support/tree.ts';
 
 type Svc = Pick<ServiceConfig, 'name' | 'context' | 'dockerfile' | 'ignore' | 'buildArgs' | 'target'>;
 
@@ -30,19 +31,17 @@ const svc = (over: Partial<Svc> = {}): Svc => ({
   ...over,
 });
 
-async function write(rel: string, content: string) {
-  const abs = join(root, rel);
-  await mkdir(join(abs, '..'), { recursive: true });
-  await writeFile(abs, content);
-}
+const write = (rel: string, content: string) => writeIn(root, rel, content);
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'devenv-ctx-'));
-  await write('api/Dockerfile', 'FROM devenv-test/base:bookworm\nCOPY . /app\n');
-  await write('api/.dockerignore', '# comment\n*.log\ntmp/\nsecret.txt\n');
-  await write('api/app/main.py', 'print("hello")\n');
-  await write('api/app/util.py', 'X = 1\n');
-  await write('api/README.md', '# api\n');
+  await writeTree(root, {
+    'api/Dockerfile': 'FROM devenv-test/base:bookworm\nCOPY . /app\n',
+    'api/.dockerignore': '# comment\n*.log\ntmp/\nsecret.txt\n',
+    'api/app/main.py': 'print("hello")\n',
+    'api/app/util.py': 'X = 1\n',
+    'api/README.md': '# api\n',
+  });
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
@@ -195,34 +194,6 @@ describe('.dockerignore matching (Docker semantics)', () => {
 async function tarNames(stream: Readable): Promise<string[]> {
   const { names } = await untar(stream);
   return names;
-}
-
-async function untar(
-  stream: Readable,
-): Promise<{ names: string[]; files: Map<string, { mode: number; body: string }> }> {
-  const ex = tar.extract();
-  const names: string[] = [];
-  const files = new Map<string, { mode: number; body: string }>();
-  const done = new Promise<void>((res, rej) => {
-    ex.on('entry', (h, s, next) => {
-      const chunks: Buffer[] = [];
-      s.on('data', (c: unknown) => {
-        chunks.push(c as Buffer);
-      });
-      s.on('end', () => {
-        names.push(h.name);
-        files.set(h.name, { mode: h.mode, body: Buffer.concat(chunks).toString() });
-        next();
-      });
-      s.resume();
-    });
-    ex.on('finish', () => res());
-    ex.on('error', rej);
-  });
-  stream.on('error', (err) => ex.destroy(err));
-  stream.pipe(ex as unknown as NodeJS.WritableStream);
-  await done;
-  return { names, files };
 }
 
 describe('context tar', () => {

@@ -5,7 +5,6 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncFile } from '../../src/build/sync.ts';
 import {
@@ -17,6 +16,7 @@ import {
   TAR_EXTRACT,
 } from '../../src/build/sync.ts';
 import type { ProgressEvent } from '../../src/events.ts';
+import { untar } from '../support/tar.ts';
 
 const rules = [
   { src: 'app/**', dest: '/srv', run: ['kill', '-HUP', '1'] },
@@ -73,27 +73,7 @@ describe('planSync', () => {
   });
 });
 
-async function untar(buf: Buffer): Promise<Map<string, { mode: number; body: string }>> {
-  const ex = tar.extract();
-  const out = new Map<string, { mode: number; body: string }>();
-  const done = new Promise<void>((res, rej) => {
-    ex.on('entry', (h, s, next) => {
-      const chunks: Buffer[] = [];
-      s.on('data', (c: unknown) => {
-        chunks.push(c as Buffer);
-      });
-      s.on('end', () => {
-        out.set(h.name, { mode: h.mode, body: Buffer.concat(chunks).toString() });
-        next();
-      });
-    });
-    ex.on('finish', () => res());
-    ex.on('error', rej);
-  });
-  Readable.from([buf]).pipe(ex as unknown as NodeJS.WritableStream);
-  await done;
-  return out;
-}
+const untarFiles = async (buf: Buffer) => (await untar(Readable.from([buf]))).files;
 
 describe('sync tar and exec', () => {
   let dir: string;
@@ -114,7 +94,7 @@ describe('sync tar and exec', () => {
       { abs: join(dir, 'app/run.sh'), dest: '/srv/app/run.sh' },
       { abs: join(dir, 'app/gone.py'), dest: '/srv/app/gone.py' },
     ]);
-    const files = await untar(body);
+    const files = await untarFiles(body);
     expect([...files.keys()]).toEqual(['srv/app/main.py', 'srv/app/run.sh']);
     expect(files.get('srv/app/run.sh')).toEqual({ mode: 0o755, body: '#!/bin/sh\n' });
     expect(missing).toEqual(['/srv/app/gone.py']);
@@ -123,7 +103,7 @@ describe('sync tar and exec', () => {
   it('runs rm, tar -x (with the tar on stdin), then run commands, in every target container', async () => {
     const calls: { pod: string; cmd: string[]; files?: string[] }[] = [];
     const exec: ExecInPod = async (_ns, pod, _c, cmd, stdin) => {
-      calls.push({ pod, cmd, ...(stdin ? { files: [...(await untar(stdin)).keys()] } : {}) });
+      calls.push({ pod, cmd, ...(stdin ? { files: [...(await untarFiles(stdin)).keys()] } : {}) });
       return { code: 0 };
     };
     const plan = planSync(

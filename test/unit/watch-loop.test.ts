@@ -1,45 +1,32 @@
 // The reload loop over a real file tree with the real (native) watcher; the action is an
 // injected slow function that records what it was given. No engine.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/schema.ts';
-import type { ProgressEvent, ReloadEvent } from '../../src/events.ts';
 import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
+import { eventLog, serviceConfig, writeIn, writeTree } from '../support/tree.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let root: string;
 let loop: WatchLoop | undefined;
 
-const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
-  name: 'api',
-  context: 'api',
-  dockerfile: 'Dockerfile',
-  buildArgs: {},
-  manifests: ['k8s'],
-  watch: [],
-  ignore: [],
-  sync: [],
-  ...over,
-});
-
-async function write(rel: string, content: string) {
-  const abs = join(root, rel);
-  await mkdir(join(abs, '..'), { recursive: true });
-  await writeFile(abs, content);
-}
+const service = serviceConfig;
+const write = (rel: string, content: string) => writeIn(root, rel, content);
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'devenv-loop-'));
-  await write('api/Dockerfile', 'FROM scratch\n');
-  await write('api/.dockerignore', '*.log\ncache/\n');
-  await write('api/app/main.py', 'v0\n');
-  await write('api/static/site.css', 'body{}\n');
-  await write('api/node_modules/x/index.js', '');
-  await write('api/cache/blob', '');
-  await write('shared/lib.py', 'v0\n');
+  await writeTree(root, {
+    'api/Dockerfile': 'FROM scratch\n',
+    'api/.dockerignore': '*.log\ncache/\n',
+    'api/app/main.py': 'v0\n',
+    'api/static/site.css': 'body{}\n',
+    'api/node_modules/x/index.js': '',
+    'api/cache/blob': '',
+    'shared/lib.py': 'v0\n',
+  });
 });
 afterEach(async () => {
   await loop?.close();
@@ -49,18 +36,13 @@ afterEach(async () => {
 
 function recorder(ms: number) {
   const calls: { service: string; change: ClassifiedChangeSet }[] = [];
-  const events: ProgressEvent[] = [];
   return {
+    ...eventLog(),
     calls,
-    events,
-    reloads: () => events.filter((e): e is ReloadEvent => e.type === 'reload'),
     action: async (s: ServiceConfig, change: ClassifiedChangeSet) => {
       calls.push({ service: s.name, change });
       await sleep(ms);
       return { result: 'ok' as const, tag: `t${calls.length}`, timings: { buildMs: ms } };
-    },
-    sink: (e: ProgressEvent) => {
-      events.push(e);
     },
   };
 }
@@ -134,7 +116,7 @@ describe('watch loop', () => {
   });
 
   it('a failing action is reported as a failed reload and the loop keeps going', async () => {
-    const events: ProgressEvent[] = [];
+    const log = eventLog();
     let n = 0;
     loop = await startWatchLoop({
       root,
@@ -143,9 +125,7 @@ describe('watch loop', () => {
         n++;
         if (n === 1) throw new Error('compile error in main.py');
       },
-      onEvent: (e) => {
-        events.push(e);
-      },
+      onEvent: log.sink,
       debounceMs: 60,
     });
     await write('api/app/main.py', 'broken\n');
@@ -154,7 +134,7 @@ describe('watch loop', () => {
     await write('api/app/main.py', 'fixed\n');
     await sleep(300);
     await loop.idle();
-    const reloads = events.filter((e): e is ReloadEvent => e.type === 'reload');
+    const reloads = log.reloads();
     expect(reloads.map((e) => e.result)).toEqual(['failed', 'ok']);
     expect(reloads[0]?.error).toBe('compile error in main.py');
   });

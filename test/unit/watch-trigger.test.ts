@@ -4,14 +4,14 @@
 // Across processes (`devenv reload` beside a watching `up`), the per-service lock file.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { acquireLock, waitForLock } from '../../src/engine/lock.ts';
-import type { ProgressEvent, ReloadEvent } from '../../src/events.ts';
 import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
+import { eventLog, serviceConfig, writeIn, writeTree } from '../support/tree.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const srcRoot = join(import.meta.dirname, '..', '..');
@@ -19,29 +19,12 @@ const srcRoot = join(import.meta.dirname, '..', '..');
 let root: string;
 let loop: WatchLoop | undefined;
 
-const api = (over: Partial<ServiceConfig> = {}): ServiceConfig =>
-  ({
-    name: 'api',
-    context: 'api',
-    dockerfile: 'Dockerfile',
-    buildArgs: {},
-    manifests: ['k8s'],
-    watch: [],
-    ignore: [],
-    sync: [],
-    ...over,
-  }) as ServiceConfig;
-
-async function write(rel: string, content: string) {
-  const abs = join(root, rel);
-  await mkdir(join(abs, '..'), { recursive: true });
-  await writeFile(abs, content);
-}
+const api = serviceConfig;
+const write = (rel: string, content: string) => writeIn(root, rel, content);
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'devenv-trigger-'));
-  await write('api/Dockerfile', 'FROM scratch\n');
-  await write('api/app/main.py', 'v0\n');
+  await writeTree(root, { 'api/Dockerfile': 'FROM scratch\n', 'api/app/main.py': 'v0\n' });
 });
 afterEach(async () => {
   await loop?.close();
@@ -52,13 +35,12 @@ afterEach(async () => {
 /** A slow "build + apply": reads the source when it starts, deploys it when it ends. */
 function builder(ms: number) {
   const runs: { change: ClassifiedChangeSet; built: string }[] = [];
-  const events: ProgressEvent[] = [];
   let active = 0;
   const state = { maxActive: 0, deployed: '' };
   return {
+    ...eventLog(),
     runs,
     state,
-    reloads: () => events.filter((e): e is ReloadEvent => e.type === 'reload'),
     action: async (_s: ServiceConfig, change: ClassifiedChangeSet) => {
       active++;
       state.maxActive = Math.max(state.maxActive, active);
@@ -71,9 +53,6 @@ function builder(ms: number) {
       } finally {
         active--;
       }
-    },
-    sink: (e: ProgressEvent) => {
-      events.push(e);
     },
   };
 }

@@ -1,0 +1,46 @@
+/**
+ * A project tree in a temp dir for the build and watch tests (and benchmarks): one
+ * service's config with the defaults a devenv.yaml would give it, files written with their
+ * folders, and the progress events an engine function reports.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServiceConfig } from '../../src/config/schema.ts';
+import type { ProgressEvent, ReloadEvent } from '../../src/events.ts';
+
+/** The service `api` (context api/, Dockerfile, manifests k8s/), nothing else set; `over` changes any field. */
+export const serviceConfig = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
+  name: 'api',
+  context: 'api',
+  dockerfile: 'Dockerfile',
+  buildArgs: {},
+  manifests: ['k8s'],
+  watch: [],
+  ignore: [],
+  sync: [],
+  ...over,
+});
+
+/** Writes `content` to `rel` under `root`, creating its folders. */
+export async function writeIn(root: string, rel: string, content: string): Promise<void> {
+  const abs = join(root, rel);
+  await mkdir(join(abs, '..'), { recursive: true });
+  await writeFile(abs, content);
+}
+
+/** Writes every file of `files` (path relative to `root` → content), in order. */
+export async function writeTree(root: string, files: Record<string, string>): Promise<void> {
+  for (const [rel, content] of Object.entries(files)) await writeIn(root, rel, content);
+}
+
+/** Collects the progress events a function reports (`sink`), with its reload events picked out. */
+export function eventLog() {
+  const events: ProgressEvent[] = [];
+  return {
+    events,
+    sink: (e: ProgressEvent) => {
+      events.push(e);
+    },
+    reloads: () => events.filter((e): e is ReloadEvent => e.type === 'reload'),
+  };
+}
