@@ -175,7 +175,8 @@ export function planData(input: PlanInput): DataPlan {
   if (config.database) {
     if (!input.database) throw new Error('planData: database compose source missing');
     const vars = databaseVars(config, credentials);
-    const base = planService('database', config.project, input.database, vars, input.env, {
+    const base = planService('database', input, input.database, {
+      vars,
       defaultPort: databaseEngine(config.database.engine).defaults.port,
       portKeys: { [vars.DB_PORT!]: 'database.port' },
     });
@@ -194,7 +195,8 @@ export function planData(input: PlanInput): DataPlan {
     const engine = objectStoreEngine(config);
     const def = OBJECT_STORE_ENGINES[engine];
     const vars = objectStoreVars(config, credentials);
-    const base = planService('objectStore', config.project, input.objectStore, vars, input.env, {
+    const base = planService('objectStore', input, input.objectStore, {
+      vars,
       defaultPort: def.s3Port,
       portKeys: {
         [String(os.port)]: 'objectStore.port',
@@ -220,11 +222,11 @@ export function planData(input: PlanInput): DataPlan {
 
 function planService(
   role: DataRole,
-  project: string,
+  input: PlanInput,
   src: ComposeSource,
-  vars: Record<string, string>,
-  env: Record<string, string | undefined> | undefined,
   opts: {
+    /** Variables passed to the compose file (devenv's; the environment fills the rest). */
+    vars: Record<string, string>;
     /** The service port when the compose file maps several. */
     defaultPort: number;
     /** devenv.yaml keys by the host port they set (for messages). */
@@ -233,9 +235,10 @@ function planService(
     engine?: ObjectStoreEngineName;
   },
 ): ServicePlan {
-  const { defaultPort, portKeys } = opts;
+  const { vars, defaultPort, portKeys } = opts;
+  const project = input.config.project;
   const prefix = volumePrefix(project, role, opts.engine);
-  const compose = parseCompose(src.text, src.file, src.dir, { ...(env ?? {}), ...vars });
+  const compose = parseCompose(src.text, src.file, src.dir, { ...(input.env ?? {}), ...vars });
   if (compose.services.length !== 1) {
     throw badInput(
       `${src.file}: defines ${compose.services.length} services (${compose.services.map((s) => s.name).join(', ')}); ` +
