@@ -184,3 +184,22 @@ export interface ResourceAttributes {
   resource: string;
   name?: string;
 }
+
+/** How a watched object changed. */
+export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/**
+ * What the project watches report (kube/watch.ts watchProject), one typed event per change:
+ * - `Pod`: a pod of the project, with the project service it belongs to
+ *   (kube/attribution.ts). A pod whose service changed (its workload arrived after it) is
+ *   reported again as MODIFIED.
+ * - `Services`: the project's workloads grouped by service, every configured service
+ *   present (with no workloads when none is deployed); first once every workload kind
+ *   was listed, then after each workload change.
+ * - `Node`: a node of the cluster. `Event`: an Event of a namespace of the project.
+ */
+export type WatchEvent =
+  | { kind: 'Pod'; type: ObjectEventType; object: PodJson; service: string }
+  | { kind: 'Services'; workloads: ReadonlyMap<string, readonly WorkloadJson[]> }
+  | { kind: 'Node'; type: ObjectEventType; object: NodeJson }
+  | { kind: 'Event'; type: ObjectEventType; object: EventJson };

@@ -4,8 +4,8 @@
  * Producers:
  * - the engine dispatches its progress events AS THEY ARE (StepEvent, LogEvent, ReloadEvent
  *   are actions: `store.sink` is an EventSink), plus project/cluster/data/CA facts;
- * - the kube layer (src/kube, from its watches) dispatches node, service, pod and event
- *   upserts/deletes; it maps pods to project services before dispatching;
+ * - the kube watches' object events (kube/watch.ts, pods already mapped to their project
+ *   services) become node, service, pod and event upserts/deletes in kube-feed.ts;
  * - the dashboard dispatches ui actions from the keyboard.
  * Actions carry their own times (epoch ms) so the reducer never reads the clock.
  */

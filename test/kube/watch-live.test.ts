@@ -22,7 +22,7 @@ import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import type { PodJson } from '../../src/kube/types.ts';
 import { restartWorkloads } from '../../src/kube/restart.ts';
-import { type ProjectWatch, watchProject } from '../../src/kube/watch.ts';
+import { type ProjectWatch, watchProject } from '../../src/engine/project-watch.ts';
 import { parseManifestText } from '../../src/manifests/parse.ts';
 import { renderManifests } from '../../src/manifests/render.ts';
 import { ownerLabels, ownerSelector, type RenderedObject } from '../../src/manifests/types.ts';

@@ -7,19 +7,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { selectorMatches, serviceOfPod, serviceOfSource, workloadRefs } from '../../src/kube/attribution.ts';
+import type { EventJson, NodeJson, PodJson, WorkloadJson } from '../../src/kube/types.ts';
 import {
   eventToKubeEvent,
   imageTag,
   nodeToInfo,
   podReason,
   podToInfo,
-  selectorMatches,
-  serviceOfPod,
-  serviceOfSource,
   serviceSummary,
-  workloadRefs,
-} from '../../src/kube/podinfo.ts';
-import type { EventJson, NodeJson, PodJson, WorkloadJson } from '../../src/kube/types.ts';
+} from '../../src/store/podinfo.ts';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'kube');
 function fixture<T>(name: string): T {

@@ -186,7 +186,7 @@ export async function openDashboardSession(opts: OpenSessionOptions): Promise<Da
         );
       if (config.tls) dispatch(await caAction(now()));
       const { serviceRepository } = await import('../../build/builder.ts');
-      const { imageTag } = await import('../../kube/podinfo.ts');
+      const { imageTag } = await import('../../store/podinfo.ts');
       for (const svc of config.services) {
         const ref = r.images[serviceRepository(svc, project)];
         const tag = ref ? imageTag(ref) : undefined;
@@ -216,7 +216,7 @@ function startWatch(
   onLog: EventSink,
   now: () => number,
 ): { stop(): Promise<void> } {
-  const load = import('../../kube/watch.ts').then(({ watchProject }) =>
+  const load = import('../../engine/project-watch.ts').then(({ watchProject }) =>
     watchProject({
       client,
       project: config.project,

@@ -122,7 +122,7 @@ export async function run(opts: Flags, args: string[], global: GlobalOptions): P
   }
 
   // -f: a pod watch decides which containers to follow, new pods included.
-  const { watchProject } = await import('../../kube/watch.ts');
+  const { watchProject } = await import('../../engine/project-watch.ts');
   const watch = watchProject({
     client,
     project: config.project,

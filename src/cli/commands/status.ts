@@ -117,7 +117,7 @@ export async function run(opts: Flags, _args: string[], global: GlobalOptions): 
   if (reachable && client) {
     const { workloadStatus } = await import('../../kube/rollout.ts');
     const { listWorkloads } = await import('../../kube/reads.ts');
-    const { serviceOfSource } = await import('../../kube/podinfo.ts');
+    const { serviceOfSource } = await import('../../kube/attribution.ts');
     const { ownerSelector } = await import('../../manifests/types.ts');
     const byService = new Map(
       config.services.map((s) => [s.name, [] as StatusReport['services'][number]['workloads']]),

@@ -1,31 +1,27 @@
 /**
- * Pure mappings from live Kubernetes JSON (as a watch or a list delivers it) to the
- * dashboard's vocabulary (src/store/state.ts): Pod → PodInfo, Event → KubeEvent,
- * Node → NodeInfo, workloads → the project service they belong to and a service summary.
+ * The dashboard's model of live Kubernetes objects: pure mappings from the objects a watch
+ * or a list delivers (kube/types.ts) to the store's vocabulary (state.ts): Pod → PodInfo
+ * (a pod row), Event → KubeEvent, Node → NodeInfo, a service's workloads → its row.
  *
  * Contract:
  * - No I/O, no clock (times come from the objects, or from the `now` argument), no
- *   client-node import: every function is unit-tested on JSON fixtures
- *   (test/fixtures/kube/*.json), in the spirit of k9s / `kubectl get pods`.
+ *   client: every function is unit-tested on JSON fixtures (test/fixtures/kube/*.json),
+ *   in the spirit of k9s / `kubectl get pods`. Which service an object belongs to is
+ *   decided before (kube/attribution.ts) and given.
  * - The pod "reason" follows `kubectl get pods` (printPod): the first container's waiting
  *   reason, else its terminated reason (or Signal:N / ExitCode:N), init containers as
  *   "Init:<reason>" / "Init:i/n", "Terminating" once deleted. One deliberate difference:
  *   a CrashLoopBackOff whose last run was OOMKilled reports "OOMKilled", because that says
  *   WHY it loops (the restart count already says that it does).
- * - A pod belongs to the service of the workload whose selector matches it (workloads
- *   know their service from the `dev.devenv/source` annotation render.ts writes, mapped
- *   to devenv.yaml's `services[].manifests`); failing that, to its
- *   `app.kubernetes.io/name` label, then its `app` label.
  */
-import { remoteChartLabel } from '../manifests/helm.ts';
-import type { KubeEvent, NodeInfo, PodInfo, PodPhase, ServiceState } from '../store/state.ts';
-import type { EventJson, LabelSelector, NodeJson, PodJson, WorkloadJson } from './types.ts';
+import type { EventJson, NodeJson, PodJson, WorkloadJson } from '../kube/types.ts';
+import type { KubeEvent, NodeInfo, PodInfo, PodPhase, ServiceState } from './state.ts';
 
 // ---------------------------------------------------------------- pods
 
 const PHASES: ReadonlySet<string> = new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
 
-/** The live pod as the dashboard shows it; `service` is decided by the caller (serviceOfPod). */
+/** The live pod as the dashboard shows it; `service` is decided by the caller (kube/attribution.ts serviceOfPod). */
 export function podToInfo(pod: PodJson, service: string): PodInfo {
   const phase =
     pod.status?.phase && PHASES.has(pod.status.phase) ? (pod.status.phase as PodPhase) : 'Unknown';
@@ -161,57 +157,6 @@ export function nodeToInfo(node: NodeJson): NodeInfo {
 
 // ---------------------------------------------------------------- services
 
-/** A project service as devenv.yaml declares it (only what the mapping needs). */
-export interface ServiceSource {
-  name: string;
-  /** Paths, or charts (a chart's objects carry `<chart>/ (helm)`, a remote one its label). */
-  manifests: readonly (string | { chart: string; repo?: string; version?: string })[];
-}
-
-/**
- * The service whose `manifests` produced the object with this `dev.devenv/source`
- * annotation (`<file>#<index>`, file relative to the project root; kustomize output is
- * `<dir>/ (kustomize)`, a chart's `<chart>/ (helm)`). A path matches the file itself or anything below it (so
- * `k8s/api` does not claim `k8s/api-worker.yaml`); the longest matching path wins.
- */
-export function serviceOfSource(
-  services: readonly ServiceSource[],
-  source: string | undefined,
-): string | undefined {
-  if (!source) return undefined;
-  const hash = source.lastIndexOf('#');
-  const file = normPath((hash >= 0 ? source.slice(0, hash) : source).replace(/ \((kustomize|helm)\)$/, ''));
-  let best: { name: string; len: number } | undefined;
-  for (const s of services) {
-    for (const m of s.manifests) {
-      const p = normPath(typeof m === 'string' ? m : (remoteChartLabel(m) ?? m.chart));
-      if (p === '' || file === p || file.startsWith(`${p}/`)) {
-        if (!best || p.length > best.len) best = { name: s.name, len: p.length };
-      }
-    }
-  }
-  return best?.name;
-}
-
-function normPath(p: string): string {
-  return p
-    .replace(/\\/g, '/')
-    .replace(/^(\.\/)+/, '')
-    .replace(/\/+$/, '')
-    .replace(/^\.$/, '');
-}
-
-/** What the pod mapping needs of one workload. */
-export interface WorkloadRef {
-  kind: string;
-  namespace: string;
-  name: string;
-  uid?: string;
-  /** The project service, when its source (or its owner's) maps to one. */
-  service?: string;
-  selector?: LabelSelector;
-}
-
 /** Display order of a service's workloads: the long-running ones first. */
 const KIND_RANK: Readonly<Record<string, number>> = {
   Deployment: 0,
@@ -220,118 +165,6 @@ const KIND_RANK: Readonly<Record<string, number>> = {
   Job: 3,
   CronJob: 4,
 };
-
-/**
- * WorkloadRefs of live workloads. A workload without the source annotation (a Job its
- * CronJob created) takes the service of its owner when the owner is in the list. With
- * `fallback`, every workload gets a service name (see below) even if no service claims it.
- */
-export function workloadRefs(
-  workloads: readonly WorkloadJson[],
-  services: readonly ServiceSource[],
-  opts: { fallback?: boolean } = {},
-): WorkloadRef[] {
-  const refs = workloads.map((w): WorkloadRef => {
-    const ref: WorkloadRef = {
-      kind: w.kind ?? '',
-      namespace: w.metadata.namespace ?? '',
-      name: w.metadata.name,
-    };
-    if (w.metadata.uid) ref.uid = w.metadata.uid;
-    const svc = serviceOfSource(services, w.metadata.annotations?.['dev.devenv/source']);
-    if (svc) ref.service = svc;
-    if (w.spec?.selector) ref.selector = w.spec.selector;
-    return ref;
-  });
-  for (const [i, ref] of refs.entries()) {
-    if (ref.service) continue;
-    for (const o of workloads[i]!.metadata.ownerReferences ?? []) {
-      const owner = refs.find(
-        (r) => r.kind === o.kind && r.name === o.name && r.namespace === ref.namespace && r.service,
-      );
-      if (owner?.service) {
-        ref.service = owner.service;
-        break;
-      }
-    }
-  }
-  if (opts.fallback) {
-    // Workloads no configured service claims still need a name on the dashboard: their
-    // owner's, else their `app.kubernetes.io/name` label, else their own name.
-    const own = (i: number) =>
-      workloads[i]!.metadata.labels?.['app.kubernetes.io/name'] ?? workloads[i]!.metadata.name;
-    for (const [i, ref] of refs.entries()) {
-      if (ref.service) continue;
-      const o = workloads[i]!.metadata.ownerReferences?.find((x) =>
-        refs.some((r) => r.kind === x.kind && r.name === x.name && r.namespace === ref.namespace),
-      );
-      const j = o
-        ? refs.findIndex((r) => r.kind === o.kind && r.name === o.name && r.namespace === ref.namespace)
-        : -1;
-      ref.service = j >= 0 ? (refs[j]!.service ?? own(j)) : own(i);
-    }
-  }
-  return refs;
-}
-
-/** True when `labels` satisfy the selector (an empty selector matches nothing, as for workloads). */
-export function selectorMatches(
-  sel: LabelSelector | undefined,
-  labels: Record<string, string> | undefined,
-): boolean {
-  const ml = Object.entries(sel?.matchLabels ?? {});
-  const me = sel?.matchExpressions ?? [];
-  if (ml.length === 0 && me.length === 0) return false;
-  const l = labels ?? {};
-  for (const [k, v] of ml) if (l[k] !== v) return false;
-  for (const e of me) {
-    const has = Object.hasOwn(l, e.key);
-    const vals = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !vals.includes(l[e.key]!)) return false;
-        break;
-      case 'NotIn':
-        if (has && vals.includes(l[e.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-/**
- * The service a pod belongs to: the service of the most specific workload (most selector
- * terms) of its namespace whose selector matches it; else its `app.kubernetes.io/name`
- * label, else its `app` label, else the matched workload's name; undefined when nothing
- * says.
- */
-export function serviceOfPod(pod: PodJson, workloads: readonly WorkloadRef[]): string | undefined {
-  const ns = pod.metadata.namespace ?? '';
-  let best: WorkloadRef | undefined;
-  let bestTerms = -1;
-  for (const w of workloads) {
-    if (w.namespace !== ns || !selectorMatches(w.selector, pod.metadata.labels)) continue;
-    const terms =
-      Object.keys(w.selector?.matchLabels ?? {}).length + (w.selector?.matchExpressions?.length ?? 0);
-    // A workload that maps to a service beats one that does not.
-    const score = terms + (w.service ? 1000 : 0);
-    if (score > bestTerms) {
-      best = w;
-      bestTerms = score;
-    }
-  }
-  if (best?.service) return best.service;
-  const labels = pod.metadata.labels ?? {};
-  return labels['app.kubernetes.io/name'] ?? labels.app ?? best?.name;
-}
 
 /** Kinds whose pods run for good (replicas that are counted as desired/ready). */
 const LONG_RUNNING: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
