@@ -186,20 +186,15 @@ export async function resolveForwards(
   const { config } = loaded;
   if (!args && !config.services.some((s) => (s.forwards ?? []).length > 0 && (!only || s.name === only)))
     return [];
-  const { renderManifests } = await import('../manifests/render.ts');
+  const { DEV, renderEnvironment } = await import('./render.ts');
   const { yamlWhere } = await import('./preflight.ts');
   const { displayPath } = await import('../config/load.ts');
   const { readFileSync } = await import('node:fs');
   const objects = new Map<string, KubeObject[]>();
   for (const svc of config.services) {
     if (only && svc.name !== only) continue;
-    const rendered = renderManifests({
-      docs: docs.get(svc.name) ?? [],
-      project: config.project,
-      env: 'dev',
-      defaultNamespace: config.project,
-      images: {},
-    });
+    const one = new Map([[svc.name, docs.get(svc.name) ?? []]]);
+    const rendered = await renderEnvironment(config, DEV, one, {}, { dry: true });
     objects.set(
       svc.name,
       rendered.objects.map((o) => o.object),

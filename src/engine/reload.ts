@@ -1,6 +1,6 @@
 /**
  * The reload path: a service's change set → new content-tagged image → the SAME render
- * (render.ts renderServices) + server-side apply as `up` (not a separate code path) →
+ * (pipeline.ts: render.ts renderEnvironment, deployServices) + server-side apply as `up` (not a separate code path) →
  * rollout wait. An unchanged context yields the same tag, so nothing is rebuilt or
  * re-applied. A failed build or rollout throws; the previous pods keep serving (a
  * Deployment only replaces pods that became Ready), and the next save tries again. `images`
@@ -62,7 +62,7 @@ export async function reloadService(ctx: ReloadContext, service: ServiceConfig):
 async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Promise<ReloadTimings> {
   const { config, root } = ctx.loaded;
   // The deploy half loads while the image builds (a no-op once the modules are loaded).
-  const later = Promise.all([import('./render.ts'), import('./deploy.ts')]);
+  const later = Promise.all([import('./render.ts'), import('./pipeline.ts')]);
   later.catch(() => undefined); // a failed build must not leave this rejection unhandled
   const { ensureImage } = await import('../build/builder.ts');
   const { registryHost } = await import('../cluster/k3dconfig.ts');
@@ -79,26 +79,24 @@ async function rebuildAndApply(ctx: ReloadContext, service: ServiceConfig): Prom
     ctx.resync?.clear(service.name);
     return { buildMs: img.buildMs, loadMs: img.loadMs, rolloutMs: 0, tag: img.tag, result: 'unchanged' };
   }
-  const [{ renderServices }, { deploy }] = await later;
-  const { serviceUnits } = await import('./order.ts');
+  const [{ DEV, renderEnvironment }, { deployServices }] = await later;
   const images = { ...ctx.images, [img.repo]: img.ref };
-  // The same render as `up` (render.ts): what the next `up` would apply, so it writes nothing.
-  const rendered = await renderServices(
-    config,
-    new Map([[service.name, ctx.docs.get(service.name) ?? []]]),
-    images,
-  );
+  // The same render and deploy as `up` (pipeline.ts): what the next `up` would apply, so
+  // it writes nothing.
+  const docs = new Map([[service.name, ctx.docs.get(service.name) ?? []]]);
+  const app = await renderEnvironment(config, DEV, docs, images);
   const t0 = performance.now();
-  // Only this service's objects are applied; pruning stays with `up`, which sees all of them.
-  await deploy({
+  // Only this service's objects are applied; pruning stays with `up`, which sees all of
+  // them. Its pre-deploy Jobs run again when changed, and complete before its workloads
+  // roll out; its dependencies are already up (they are not part of this deploy).
+  await deployServices({
     client: ctx.client,
-    objects: rendered.objects,
-    project: config.project,
-    env: 'dev',
+    config,
+    where: DEV,
+    docs,
+    app,
+    own: [],
     prune: false,
-    // Its pre-deploy Jobs run again when changed, and complete before its workloads roll
-    // out; its dependencies are already up (they are not part of this deploy).
-    services: serviceUnits([service], ctx.docs),
     // A reload is done when the new pod serves; the old one finishes terminating meanwhile.
     newPodsReady: true,
     target: ctx.client.contextName(),
@@ -198,15 +196,10 @@ async function syncWorkloads(ctx: ReloadContext, service: ServiceConfig): Promis
   const { config } = ctx.loaded;
   const { serviceRepository } = await import('../build/builder.ts');
   const { imageRepository } = await import('../manifests/images.ts');
-  const { renderManifests } = await import('../manifests/render.ts');
+  const { DEV, renderEnvironment } = await import('./render.ts');
   const repo = serviceRepository(service, config.project);
-  const rendered = renderManifests({
-    docs: ctx.docs.get(service.name) ?? [],
-    project: config.project,
-    env: 'dev',
-    defaultNamespace: config.project,
-    images: ctx.images,
-  });
+  const docs = new Map([[service.name, ctx.docs.get(service.name) ?? []]]);
+  const rendered = await renderEnvironment(config, DEV, docs, ctx.images, { dry: true });
   const out: SyncWorkload[] = [];
   for (const o of rendered.objects) {
     const spec = o.object.spec as

@@ -18,11 +18,12 @@ import type { DataEndpoints } from '../data/types.ts';
 import { type EventSink, skipped, step } from '../events.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
 import type { KubeClient } from '../kube/client.ts';
+import type { RenderResult } from '../manifests/render.ts';
 import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
 import { ensureDir, projectStateDir } from '../state/paths.ts';
 import type { ForwardPlan } from './forwards.ts';
 import { acquireLock } from './lock.ts';
-import { DATA_SECRET, namespaceOf, toPlain } from './render.ts';
+import { DEV, namespaceOf, renderEnvironment, renderOwn, toPlain } from './render.ts';
 import { resolveTarget, type Target } from './target.ts';
 
 export interface UpOptions {
@@ -56,8 +57,6 @@ export interface UpResult {
   ms: number;
 }
 
-export { DATA_SECRET } from './render.ts';
-
 /** The address pods of a non-k3d cluster use to reach data services published on this machine. */
 export function defaultDataHost(): string {
   for (const list of Object.values(networkInterfaces())) {
@@ -74,17 +73,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   try {
     // 1. Everything that can reject bad input does so before anything is created.
     const target = resolveTarget(config, opts.context, opts.kubeconfig);
-    const { loadManifests } = await import('../manifests/load.ts');
-    const docs = new Map<string, SourceDoc[]>();
-    // A chart needs helm: installed, or devenv's pinned one fetched and verified (no cluster yet).
-    if (config.services.some((s) => s.manifests.some((m) => typeof m !== 'string')))
-      await (await import('../tools/helm-binary.ts')).ensureHelm({ onEvent: emit });
-    // A chart's hooks that devenv does not run are named, never dropped silently.
-    const onNotice = (line: string, id: string) => emit({ type: 'step', id, phase: 'skip', detail: line });
-    for (const svc of config.services)
-      docs.set(svc.name, await loadManifests(svc.manifests, { root, onNotice }));
-    const { renderManifests } = await import('../manifests/render.ts');
-    renderAll(config, docs, {}, renderManifests); // a dry render: throws on bad manifests
+    const { loadServices } = await import('./pipeline.ts');
+    const docs = await loadServices(config, root, DEV, emit);
     // Each forward names a Service and port the rendered manifests have (forwards.ts).
     const forwards = opts.forwards
       ? await (await import('./forwards.ts')).resolveForwards(opts.loaded, docs)
@@ -119,27 +109,25 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const [client, data, images] = await Promise.all([
       cluster,
       ensureData(config, root, network, emit, target, opts.switchObjectStore),
-      buildAll(config, root, emit, registryReady),
+      buildImages(config, root, emit, registryReady),
     ]);
 
     // 3. Render with the images just built, plus devenv's own objects, and reconcile.
-    const generated = await generatedDocs(config, target, data, docs, images, renderManifests);
     //    The services render through the SAME function as reload (render.ts), so a reload
     //    applies what the next up would and that up writes nothing.
-    const { renderServices } = await import('./render.ts');
-    const app = await renderServices(config, docs, images);
-    const objects = [...app.objects, ...generated];
-    const { deploy, reportRender } = await import('./deploy.ts');
+    const app = await renderEnvironment(config, DEV, docs, images);
+    const own = await renderOwn(config, DEV, await generatedDocs(config, target, data, docs, app));
+    const { reportRender } = await import('./deploy.ts');
     reportRender(app, emit);
     await reportIngress(config, target, app.objects, emit);
-    const { serviceUnits } = await import('./order.ts');
-    const { reconcile: result } = await deploy({
+    const { deployServices } = await import('./pipeline.ts');
+    const { reconcile: result } = await deployServices({
       client,
-      objects,
-      project: config.project,
-      env: 'dev',
-      // dependsOn and pre-deploy Jobs order the rollout (order.ts).
-      services: serviceUnits(config.services, docs),
+      config,
+      where: DEV,
+      docs,
+      app,
+      own,
       target: target.context,
       onEvent: emit,
     });
@@ -156,24 +144,6 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   } finally {
     lock.release();
   }
-}
-
-type Render = typeof import('../manifests/render.ts').renderManifests;
-
-export function renderAll(
-  config: Config,
-  docs: Map<string, SourceDoc[]>,
-  images: Record<string, string>,
-  render: Render,
-) {
-  return render({
-    docs: [...docs.values()].flat(),
-    project: config.project,
-    env: 'dev',
-    defaultNamespace: config.project,
-    images,
-    ...(config.database || config.objectStore ? { dataSecret: DATA_SECRET } : {}),
-  });
 }
 
 /**
@@ -329,32 +299,20 @@ async function registryUp(config: Config, emit: EventSink): Promise<void> {
   });
 }
 
-async function buildAll(
+/** Every service's image, pushed to the k3d registry (or the one devenv.yaml names). */
+async function buildImages(
   config: Config,
   root: string,
   emit: EventSink,
   registryReady?: Promise<unknown>,
 ): Promise<Record<string, string>> {
-  const { ensureImage } = await import('../build/builder.ts');
+  const { buildServices } = await import('./pipeline.ts');
   const { registryHost } = await import('../cluster/k3dconfig.ts');
-  const registry = registryHost(config);
-  const images: Record<string, string> = {};
-  // Builds share the engine's CPUs: one at a time is as fast overall and keeps output readable.
-  for (const svc of config.services) {
-    const r = await ensureImage(svc, {
-      project: config.project,
-      root,
-      registry,
-      onEvent: emit,
-      ...(registryReady ? { registryReady } : {}),
-    });
-    images[r.repo] = r.ref;
-  }
-  return images;
+  return buildServices(config, root, registryHost(config), emit, registryReady);
 }
 
 /**
- * devenv's own objects, rendered like the project's manifests (same labels, hash, apply
+ * devenv's own objects, to render like the project's manifests (same labels, hash, apply
  * and prune): the data-services Secret in every app namespace and, on k3d, the TLS
  * passthrough Service and the ingress controller. (The TLS Secret and CA ConfigMap are
  * rendered with the TLS service itself, by render.ts, so reload applies them too.)
@@ -364,10 +322,8 @@ async function generatedDocs(
   target: Target,
   data: DataEndpoints | undefined,
   docs: Map<string, SourceDoc[]>,
-  images: Record<string, string>,
-  render: Render,
-): Promise<RenderedObject[]> {
-  const app = renderAll(config, docs, images, render);
+  app: RenderResult,
+): Promise<SourceDoc[]> {
   const namespaces = app.namespaces.length ? app.namespaces : [config.project];
   const out: SourceDoc[] = [];
   if (data) {
@@ -411,8 +367,7 @@ async function generatedDocs(
     ))
       out.push({ file: '<devenv:ingress>', index: out.length, doc });
   }
-  if (out.length === 0) return [];
-  return render({ docs: out, project: config.project, env: 'dev', defaultNamespace: config.project }).objects;
+  return out;
 }
 
 /** In-cluster endpoints for a cluster outside Docker's network: the host address and published ports. */

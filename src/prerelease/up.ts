@@ -27,6 +27,8 @@ import { randomSecret } from '../data/credentials.ts';
 import { DATA_SECRET_NAME as DATA_SECRET } from '../data/secret.ts';
 import type { DataAccess } from '../data/types.ts';
 import { deploy, reportRender } from '../engine/deploy.ts';
+import { buildServices, deployServices } from '../engine/pipeline.ts';
+import { renderEnvironment, renderOwn } from '../engine/render.ts';
 import { badInput } from '../errors.ts';
 import { type EventSink, skipped, step } from '../events.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
@@ -88,8 +90,6 @@ export interface PrereleaseUpResult {
   ms: number;
 }
 
-type Render = typeof import('../manifests/render.ts').renderManifests;
-
 /** Everything `up` checks before it creates anything (no I/O beyond reading the checkout). */
 export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
   const now = opts.now ?? new Date();
@@ -118,25 +118,16 @@ export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
         }
       : undefined,
   );
-  const { loadManifests } = await import('../manifests/load.ts');
-  const { renderManifests } = await import('../manifests/render.ts');
-  const docs = new Map<string, SourceDoc[]>();
-  // A chart needs helm: installed, or devenv's pinned one fetched and verified.
-  if (config.services.some((s) => s.manifests.some((m) => typeof m !== 'string')))
-    await (await import('../tools/helm-binary.ts')).ensureHelm({ onEvent: opts.onEvent });
-  // A chart's hooks that devenv does not run are named, never dropped silently.
-  const onNotice = (line: string, id: string) =>
-    opts.onEvent({ type: 'step', id, phase: 'skip', detail: line });
-  for (const svc of config.services)
-    docs.set(svc.name, await loadManifests(svc.manifests, { root: session.root, onNotice }));
-  renderApp(config, session.namespace, docs, {}, usesData(config), renderManifests);
-  return { session, data, docs, now, env, render: renderManifests };
+  const { loadServices } = await import('../engine/pipeline.ts');
+  const where = { env: 'prerelease', namespace: session.namespace } as const;
+  const docs = await loadServices(config, session.root, where, opts.onEvent);
+  return { session, data, docs, now, env, where };
 }
 
 export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<PrereleaseUpResult> {
   const t0 = performance.now();
   const emit = opts.onEvent;
-  const { session, data, docs, now, env, render } = await planPrereleaseUp(opts);
+  const { session, data, docs, now, env, where } = await planPrereleaseUp(opts);
   const { config, namespace } = session;
   const client = await connectSession(session, emit);
 
@@ -188,13 +179,13 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
   await ensureDeployAccess(client, namespace, config.project, emit);
 
   const [images, provisioned] = await Promise.all([
-    tagged ?? buildImages(session, opts.registry!, emit),
+    tagged ?? buildServices(config, session.root, opts.registry!, emit),
     provisionData(client, session, data, emit),
   ]);
   if (!tagged) await serverSideApply(client, nsObject(images), FIELD_MANAGER);
 
   // Render the project's manifests and devenv's own objects; deploy all but the test Job.
-  const app = renderApp(config, namespace, docs, images, usesData(config), render);
+  const app = await renderEnvironment(config, where, docs, images);
   const own: SourceDoc[] = isolationObjects({ namespace }).map((doc, index) => ({
     file: '<devenv:isolation>',
     index,
@@ -207,15 +198,11 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
     index,
     doc: { ...doc },
   }));
-  const renderOwn = (docs: SourceDoc[]) =>
-    render({ docs, project: config.project, env: 'prerelease', namespace }).objects;
   reportRender(app, emit);
   for (const note of wideningPolicies(app.objects.map((o) => o.object)))
     emit({ type: 'step', id: 'isolation', phase: 'skip', detail: note });
   const deployOpts = {
     client,
-    project: config.project,
-    env: 'prerelease' as const,
     namespaces: [namespace],
     target: `${session.context}, namespace ${namespace}`,
     ...(opts.rolloutTimeoutMs !== undefined ? { rolloutTimeoutMs: opts.rolloutTimeoutMs } : {}),
@@ -224,12 +211,22 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
   // An ephemeral database server first, Ready before the apps start (an app that needs its
   // database at startup must not crash-loop while the server initialises).
   const first = serverDocs.length
-    ? await deploy({ ...deployOpts, objects: renderOwn(serverDocs), prune: false })
+    ? await deploy({
+        ...deployOpts,
+        objects: await renderOwn(config, where, serverDocs),
+        project: config.project,
+        env: 'prerelease',
+        prune: false,
+      })
     : undefined;
-  const objects: RenderedObject[] = [...app.objects, ...renderOwn([...own, ...serverDocs])];
-  // dependsOn and pre-deploy Jobs order the rollout, as on `up` (engine/order.ts).
-  const { serviceUnits } = await import('../engine/order.ts');
-  const result = await deploy({ ...deployOpts, objects, services: serviceUnits(config.services, docs) });
+  const result = await deployServices({
+    ...deployOpts,
+    config,
+    where,
+    docs,
+    app,
+    own: await renderOwn(config, where, [...own, ...serverDocs]),
+  });
   if (first) {
     result.reconcile.created += first.reconcile.created;
     result.reconcile.updated += first.reconcile.updated;
@@ -249,58 +246,11 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
   };
 }
 
-/**
- * Whether workloads get `envFrom: devenv-data` (optional, so a Secret that is absent because
- * no shared store was configured does no harm): decided by devenv.yaml alone, so that `up`
- * and `test` render the same objects.
- */
-export function usesData(config: Config): boolean {
-  return Boolean(config.database || config.objectStore);
-}
-
-/** The project's manifests for a prerelease namespace (the one render `test` repeats). */
-export function renderApp(
-  config: Config,
-  namespace: string,
-  docs: Map<string, SourceDoc[]>,
-  images: Record<string, string>,
-  withData: boolean,
-  render: Render,
-  /** Include the integration-test Jobs (`prerelease test`); `up` leaves them out. */
-  tests = false,
-) {
-  return render({
-    docs: [...docs.values()].flat(),
-    project: config.project,
-    env: 'prerelease',
-    namespace,
-    images,
-    ...(withData ? { dataSecret: DATA_SECRET } : {}),
-    ...(config.prerelease.ingressDomain ? { ingressDomain: config.prerelease.ingressDomain } : {}),
-    tests,
-  });
-}
-
 function taggedImages(config: Config, registry: string, tag: string): Record<string, string> {
   const images: Record<string, string> = {};
   for (const svc of config.services) {
     const repo = svc.image ?? `${config.project}/${svc.name}`;
     images[repo] = `${registry.replace(/\/+$/, '')}/${repo}:${tag}`;
-  }
-  return images;
-}
-
-async function buildImages(
-  s: PrereleaseSession,
-  registry: string,
-  emit: EventSink,
-): Promise<Record<string, string>> {
-  const { ensureImage } = await import('../build/builder.ts');
-  const images: Record<string, string> = {};
-  // One build at a time: they share the engine's CPUs, and the output stays readable.
-  for (const svc of s.config.services) {
-    const r = await ensureImage(svc, { project: s.config.project, root: s.root, registry, onEvent: emit });
-    images[r.repo] = r.ref;
   }
   return images;
 }

@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
-import { renderAll } from '../../src/engine/up.ts';
+import { DEV, renderEnvironment } from '../../src/engine/render.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
-import { renderManifests } from '../../src/manifests/render.ts';
 import type { SourceDoc } from '../../src/manifests/types.ts';
 import { generateForty } from '../bench/forty.ts';
 import { DEVENV } from '../support/fixture.ts';
@@ -57,7 +56,7 @@ describe('the forty-service benchmark project', async () => {
     const images = Object.fromEntries(
       config.services.map((s) => [s.image!, `localhost:5001/${s.image}:t-${s.name}`]),
     );
-    const r = renderAll(config, docs, images, renderManifests);
+    const r = await renderEnvironment(config, DEV, docs, images, { dry: true });
     expect(r.namespaces).toEqual([...p.namespaces].sort());
     const deployments = r.objects.filter((o) => o.id.kind === 'Deployment');
     expect(deployments).toHaveLength(40);
