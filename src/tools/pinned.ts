@@ -35,6 +35,24 @@ export interface PinnedTool {
   files: Partial<Record<Platform, PinnedFile>>;
 }
 
+/**
+ * A tool's files: one per platform that has a published sha256 (a platform without one is
+ * left out), at the URL (and archive member) `file` gives for it, in PLATFORMS order.
+ */
+function perPlatform(
+  sha256: Partial<Record<Platform, string>>,
+  file: (p: Platform) => { url: string; member?: string },
+): Partial<Record<Platform, PinnedFile>> {
+  const out: Partial<Record<Platform, PinnedFile>> = {};
+  for (const p of PLATFORMS) {
+    const sum = sha256[p];
+    if (sum === undefined) continue;
+    const { url, member } = file(p);
+    out[p] = { url, sha256: sum, ...(member !== undefined ? { member } : {}) };
+  }
+  return out;
+}
+
 const K3D_RELEASE = 'https://github.com/k3d-io/k3d/releases/download/v5.8.3';
 
 /*
@@ -57,24 +75,15 @@ const K3D_RELEASE = 'https://github.com/k3d-io/k3d/releases/download/v5.8.3';
 export const K3D: PinnedTool = {
   name: 'k3d',
   version: 'v5.8.3',
-  files: {
-    'linux-amd64': {
-      url: `${K3D_RELEASE}/k3d-linux-amd64`,
-      sha256: 'dbaa79a76ace7f4ca230a1ff41dc7d8a5036a8ad0309e9c54f9bf3836dbe853e',
+  files: perPlatform(
+    {
+      'linux-amd64': 'dbaa79a76ace7f4ca230a1ff41dc7d8a5036a8ad0309e9c54f9bf3836dbe853e',
+      'linux-arm64': '0b8110f2229631af7402fb828259330985918b08fefd38b7f1b788a1c8687216',
+      'darwin-amd64': 'fd0f8e9e8ea4d8bc3674572ca6ed0833b639bf57c43c708616d937377324cfea',
+      'darwin-arm64': '8da468daa7dc7cf7cdd4735f90a9bb05179fa27858250f62e3d8cdf5b5ca0698',
     },
-    'linux-arm64': {
-      url: `${K3D_RELEASE}/k3d-linux-arm64`,
-      sha256: '0b8110f2229631af7402fb828259330985918b08fefd38b7f1b788a1c8687216',
-    },
-    'darwin-amd64': {
-      url: `${K3D_RELEASE}/k3d-darwin-amd64`,
-      sha256: 'fd0f8e9e8ea4d8bc3674572ca6ed0833b639bf57c43c708616d937377324cfea',
-    },
-    'darwin-arm64': {
-      url: `${K3D_RELEASE}/k3d-darwin-arm64`,
-      sha256: '8da468daa7dc7cf7cdd4735f90a9bb05179fa27858250f62e3d8cdf5b5ca0698',
-    },
-  },
+    (p) => ({ url: `${K3D_RELEASE}/k3d-${p}` }),
+  ),
 };
 
 const HELM_RELEASE = 'https://get.helm.sh/helm-v4.1.4';
@@ -94,28 +103,16 @@ const HELM_RELEASE = 'https://get.helm.sh/helm-v4.1.4';
 export const HELM: PinnedTool = {
   name: 'helm',
   version: 'v4.1.4',
-  files: {
-    'linux-amd64': {
-      url: `${HELM_RELEASE}-linux-amd64.tar.gz`,
-      sha256: '70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09',
-      member: 'linux-amd64/helm',
+  files: perPlatform(
+    {
+      'linux-amd64': '70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09',
+      'linux-arm64': '13d03672be289045d2ff00e4e345d61de1c6f21c1257a45955a30e8ae036d8f1',
+      'darwin-amd64': 'abf09c8503ad1d8ef76d3737a058c3456a998aae5f5966fce4bb3031aeb1654e',
+      'darwin-arm64': '7c2eca678e8001fa863cdf8cbf6ac1b3799f9404a89eb55c08260ef5732e658d',
     },
-    'linux-arm64': {
-      url: `${HELM_RELEASE}-linux-arm64.tar.gz`,
-      sha256: '13d03672be289045d2ff00e4e345d61de1c6f21c1257a45955a30e8ae036d8f1',
-      member: 'linux-arm64/helm',
-    },
-    'darwin-amd64': {
-      url: `${HELM_RELEASE}-darwin-amd64.tar.gz`,
-      sha256: 'abf09c8503ad1d8ef76d3737a058c3456a998aae5f5966fce4bb3031aeb1654e',
-      member: 'darwin-amd64/helm',
-    },
-    'darwin-arm64': {
-      url: `${HELM_RELEASE}-darwin-arm64.tar.gz`,
-      sha256: '7c2eca678e8001fa863cdf8cbf6ac1b3799f9404a89eb55c08260ef5732e658d',
-      member: 'darwin-arm64/helm',
-    },
-  },
+    // The archive holds the tool at <platform>/helm.
+    (p) => ({ url: `${HELM_RELEASE}-${p}.tar.gz`, member: `${p}/helm` }),
+  ),
 };
 
 export const PINNED_TOOLS: Readonly<Record<string, PinnedTool>> = { k3d: K3D, helm: HELM };
