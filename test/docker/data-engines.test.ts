@@ -11,7 +11,6 @@
 // devenv-test/mariadb:10.11 and devenv-test/seaweedfs:latest (bash test/images/build.sh).
 // DEVENV_TEST_DOCKERD_RESTART=1 (set by .ci/run) also restarts dockerd once to prove the
 // data survives it; that disrupts other Docker users, so it is off by default.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,20 +19,25 @@ import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
-import { destroyDataServices, ensureDataServices, stopDataServices } from '../../src/data/index.ts';
+import { destroyDataServices, stopDataServices } from '../../src/data/index.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
-import { inspectContainer, listContainers, removeContainer } from '../../src/docker/containers.ts';
+import { inspectContainer } from '../../src/docker/containers.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
+import { ensureNetwork } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
-import { expectRestoreUndoable, runOnNetwork, stepPhases as steps } from '../support/data.ts';
+import { runCli } from '../support/cli.ts';
+import {
+  expectRestoreUndoable,
+  removeDataProject,
+  runOnNetwork,
+  stepPhases as steps,
+  upData,
+} from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
 import { until } from '../support/poll.ts';
 
 const ok = inject('dockerAvailable');
-const REPO = join(import.meta.dirname, '../..');
 
 type Row = Record<string, unknown>;
 type Db = NonNullable<DataEndpoints['host']['database']>;
@@ -72,6 +76,16 @@ interface Engine {
   };
 }
 
+/** Where and as whom to connect: the endpoint's credentials unless `as` says otherwise. */
+const connection = (db: Db, as?: { user: string; password: string }) => ({
+  host: db.host,
+  port: db.port,
+  user: db.user,
+  password: db.password,
+  database: db.database,
+  ...as,
+});
+
 const pgQuery = async (config: pg.ClientConfig, sql: string): Promise<Row[]> => {
   const c = new pg.Client(config);
   await c.connect();
@@ -100,11 +114,7 @@ const ENGINES: Engine[] = [
     s3Image: process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest',
     s3Volume: 'minio-data',
     clusterPort: 5432,
-    query: (db, sql, as) =>
-      pgQuery(
-        { host: db.host, port: db.port, user: db.user, password: db.password, database: db.database, ...as },
-        sql,
-      ),
+    query: (db, sql, as) => pgQuery(connection(db, as), sql),
     queryUrl: (url, sql) => pgQuery({ connectionString: url }, sql),
     countSql: 'SELECT count(*)::int AS n FROM items',
     databasesSql: 'SELECT datname FROM pg_database',
@@ -128,11 +138,7 @@ const ENGINES: Engine[] = [
     s3Image: process.env.DEVENV_TEST_SEAWEEDFS_IMAGE ?? 'devenv-test/seaweedfs:latest',
     s3Volume: 'seaweedfs-data',
     clusterPort: 3306,
-    query: (db, sql, as) =>
-      myQuery(
-        { host: db.host, port: db.port, user: db.user, password: db.password, database: db.database, ...as },
-        sql,
-      ),
+    query: (db, sql, as) => myQuery(connection(db, as), sql),
     queryUrl: (url, sql) => myQuery(url, sql),
     countSql: 'SELECT count(*) AS n FROM items',
     databasesSql: 'SHOW DATABASES',
@@ -197,32 +203,16 @@ describe.skipIf(!ok).each(ENGINES)('data services: $title', (e) => {
     );
   }
 
-  async function up(events: ProgressEvent[] = []): Promise<DataEndpoints> {
-    const { config, root } = loadConfig(join(dir, 'devenv.yaml'));
-    return ensureDataServices({
-      config,
-      root,
-      network: NETWORK,
-      onEvent: (ev) => events.push(ev),
-      timeoutMs: 120_000,
-    });
-  }
+  const up = (events: ProgressEvent[] = []) => upData(dir, NETWORK, events);
 
   /** The CLI in a child process, as a user runs it. */
-  function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [join(REPO, 'devenv'), ...args],
-        { cwd: dir, env: { ...process.env, DEVENV_STATE_DIR: stateDir, NO_COLOR: '1' }, timeout: 120_000 },
-        (err, stdout, stderr) => {
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-        },
-      );
-      if (input !== undefined) child.stdin?.end(input);
-      else child.stdin?.end();
+  const cli = (args: string[], input?: string) =>
+    runCli(args, {
+      cwd: dir,
+      env: { ...process.env, DEVENV_STATE_DIR: stateDir, NO_COLOR: '1' },
+      timeoutMs: 120_000,
+      input,
     });
-  }
 
   /** Rows of one query, from the host through the published port. */
   const rows = (sql: string) => e.query(ep.host.database!, sql);
@@ -250,9 +240,7 @@ describe.skipIf(!ok).each(ENGINES)('data services: $title', (e) => {
 
   afterAll(async () => {
     if (!ok) return;
-    for (const c of await listContainers(devenvLabels(PROJECT))) await removeContainer(c.name);
-    await destroyDataServices(PROJECT).catch(() => {});
-    await removeNetworks(devenvLabels(PROJECT)).catch(() => {});
+    await removeDataProject(PROJECT);
     delete process.env.DEVENV_STATE_DIR;
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -1,7 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: compose ${VAR} syntax in a test compose file
 // Bad input and a missing engine, for the data services: each gives its message and exit
 // code, and nothing is created (no container, no volume) when the input is bad.
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,10 +14,10 @@ import { DOCKER_DOWN_FIX, docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { DevenvError } from '../../src/errors.ts';
+import { runCli } from '../support/cli.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
-const REPO = join(import.meta.dirname, '../..');
 const PROJECT = `t-err-${Math.random().toString(36).slice(2, 8)}`;
 const PG_IMAGE = process.env.DEVENV_TEST_PG_IMAGE ?? 'devenv-test/postgres:15';
 const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest';
@@ -36,6 +35,20 @@ async function project(name: string, lines: string[]): Promise<string> {
   return d;
 }
 
+/** A project whose Postgres is defined by the compose file ops/db.yaml (`compose`, one line each). */
+async function composeProject(name: string, compose: string[]): Promise<string> {
+  const d = await project(name, [
+    'database:',
+    '  engine: postgres',
+    `  image: ${PG_IMAGE}`,
+    `  port: ${await freePort()}`,
+    '  compose: ops/db.yaml',
+  ]);
+  await mkdir(join(d, 'ops'));
+  await writeFile(join(d, 'ops/db.yaml'), compose.join('\n'));
+  return d;
+}
+
 async function upIn(d: string): Promise<DevenvError> {
   const { config, root } = loadConfig(join(d, 'devenv.yaml'));
   try {
@@ -46,17 +59,8 @@ async function upIn(d: string): Promise<DevenvError> {
   throw new Error('ensureDataServices should have failed');
 }
 
-function cli(cwd: string, args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO, 'devenv'), ...args],
-      { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ).stdin?.end();
-  });
-}
+const cli = (cwd: string, args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, timeoutMs: 60_000 });
 
 /** Nothing of the project exists in Docker (apart from what a test made itself). */
 async function nothingCreated(): Promise<void> {
@@ -142,25 +146,14 @@ describe.skipIf(!ok)('data services: bad input and a missing engine', () => {
   });
 
   it('an unsupported compose key: exit 2 with file:line:col and the key, from up and from the CLI', async () => {
-    const d = await project('bad-compose', [
-      'database:',
-      '  engine: postgres',
-      `  image: ${PG_IMAGE}`,
-      `  port: ${await freePort()}`,
-      '  compose: ops/db.yaml',
+    const d = await composeProject('bad-compose', [
+      'services:',
+      '  db:',
+      '    image: ${DB_IMAGE}',
+      '    environment: {POSTGRES_PASSWORD: "${DB_PASSWORD}"}',
+      '    restart: unless-stopped',
+      '',
     ]);
-    await mkdir(join(d, 'ops'));
-    await writeFile(
-      join(d, 'ops/db.yaml'),
-      [
-        'services:',
-        '  db:',
-        '    image: ${DB_IMAGE}',
-        '    environment: {POSTGRES_PASSWORD: "${DB_PASSWORD}"}',
-        '    restart: unless-stopped',
-        '',
-      ].join('\n'),
-    );
     const err = await upIn(d);
     expect(err.exitCode).toBe(2);
     expect(err.details).toEqual([
@@ -210,29 +203,18 @@ describe.skipIf(!ok)('data services: bad input and a missing engine', () => {
   });
 
   it('readiness times out with a message naming what it waited for', async () => {
-    const d = await project('never-healthy', [
-      'database:',
-      '  engine: postgres',
-      `  image: ${PG_IMAGE}`,
-      `  port: ${await freePort()}`,
-      '  compose: ops/db.yaml',
+    const d = await composeProject('never-healthy', [
+      'services:',
+      '  db:',
+      '    image: ${DB_IMAGE}',
+      '    environment: {POSTGRES_USER: "${DB_USER}", POSTGRES_PASSWORD: "${DB_PASSWORD}", POSTGRES_DB: "${DB_NAME}"}',
+      '    ports: ["127.0.0.1:${DB_PORT}:5432"]',
+      '    volumes: [data:/var/lib/postgresql/data]',
+      '    healthcheck: {test: ["CMD", "false"], interval: 1s, retries: 1000}',
+      'volumes:',
+      '  data:',
+      '',
     ]);
-    await mkdir(join(d, 'ops'));
-    await writeFile(
-      join(d, 'ops/db.yaml'),
-      [
-        'services:',
-        '  db:',
-        '    image: ${DB_IMAGE}',
-        '    environment: {POSTGRES_USER: "${DB_USER}", POSTGRES_PASSWORD: "${DB_PASSWORD}", POSTGRES_DB: "${DB_NAME}"}',
-        '    ports: ["127.0.0.1:${DB_PORT}:5432"]',
-        '    volumes: [data:/var/lib/postgresql/data]',
-        '    healthcheck: {test: ["CMD", "false"], interval: 1s, retries: 1000}',
-        'volumes:',
-        '  data:',
-        '',
-      ].join('\n'),
-    );
     const { config, root } = loadConfig(join(d, 'devenv.yaml'));
     const err = await ensureDataServices({ config, root, timeoutMs: 4000 }).then(
       () => undefined,

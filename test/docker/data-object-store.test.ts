@@ -28,19 +28,15 @@ import { OBJECT_STORE_ENGINES, type ObjectStoreEngineName } from '../../src/conf
 import { loadConfig } from '../../src/config/load.ts';
 import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
-import {
-  demuxBuffer,
-  inspectContainer,
-  listContainers,
-  removeContainer,
-} from '../../src/docker/containers.ts';
+import { demuxBuffer, inspectContainer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
+import { ensureNetwork } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { DevenvError } from '../../src/errors.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 import { ensureBuckets, removeBuckets } from '../../src/prerelease/shared-s3.ts';
+import { removeDataProject, stepPhases, upData } from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
@@ -124,10 +120,7 @@ async function presign(
   return `${url.origin}${url.pathname}?${q}`;
 }
 
-const steps = (events: ProgressEvent[], id: string) =>
-  events
-    .filter((e): e is StepEvent => e.type === 'step' && e.id === id && e.phase !== 'progress')
-    .map((e) => e.phase);
+const steps = stepPhases;
 
 describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ engine, image, health }) => {
   const PROJECT = `t-s3-${engine.slice(0, 3)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -138,16 +131,7 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
   let ep: DataEndpoints;
   const firstEvents: ProgressEvent[] = [];
 
-  async function up(events: ProgressEvent[] = []): Promise<DataEndpoints> {
-    const { config, root } = loadConfig(join(dir, 'devenv.yaml'));
-    return ensureDataServices({
-      config,
-      root,
-      network: NETWORK,
-      onEvent: (e) => events.push(e),
-      timeoutMs: 120_000,
-    });
-  }
+  const up = (events: ProgressEvent[] = []) => upData(dir, NETWORK, events);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'devenv-s3-'));
@@ -178,9 +162,7 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
 
   afterAll(async () => {
     if (!ok) return;
-    for (const c of await listContainers(devenvLabels(PROJECT))) await removeContainer(c.name);
-    await destroyDataServices(PROJECT).catch(() => {});
-    await removeNetworks(devenvLabels(PROJECT)).catch(() => {});
+    await removeDataProject(PROJECT);
     delete process.env.DEVENV_STATE_DIR;
     if (dir) await rm(dir, { recursive: true, force: true });
   });

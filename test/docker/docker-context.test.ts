@@ -11,7 +11,6 @@
  * k3d (a stand-in binary through DEVENV_K3D that records its environment) is handed the
  * same engine as DOCKER_HOST.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureCredentials } from '../../src/data/credentials.ts';
+import { runCli } from '../support/cli.ts';
 
 const ok = inject('dockerAvailable');
-const REPO = join(import.meta.dirname, '../..');
 /** The engine the tier runs on (its global setup found it the default way). */
 const ENGINE_SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 
@@ -56,15 +55,7 @@ interface Run {
 function cli(args: string[], extra: NodeJS.ProcessEnv): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: cfg, NO_COLOR: '1', ...extra };
   for (const k of ['DOCKER_HOST', 'DOCKER_CONTEXT'] as const) if (!(k in extra)) delete env[k];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO, 'devenv'), ...args],
-      { cwd: dir, env, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runCli(args, { cwd: dir, env, timeoutMs: 60_000 });
 }
 
 interface DockerCheck {

@@ -8,8 +8,6 @@
  *   - `doctor` checks the k3d that `up` runs: DEVENV_K3D, not only PATH.
  * PATH holds no k3d here, so only DEVENV_K3D can make the k3d check pass.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,18 +15,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts';
 import { toolMissing } from '../setup/tier.ts';
+import { runCli } from '../support/cli.ts';
 import { freePort } from '../support/fixture.ts';
+import { cachedK3d } from '../support/tool-mirror.ts';
 
 const ok = inject('dockerAvailable');
-const REPO = join(import.meta.dirname, '../..');
 const PROJECT = `t-k3dbin-${Math.random().toString(36).slice(2, 8)}`;
-const cache = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
-const k3d = existsSync(cache)
-  ? readdirSync(cache)
-      .filter((d) => d.startsWith('k3d-'))
-      .map((d) => join(cache, d, 'bin', 'k3d'))
-      .find((p) => existsSync(p))
-  : undefined;
+const k3d = cachedK3d();
 if (ok && !k3d) toolMissing('k3d-binary', 'k3d binary missing: run test/cluster/build.sh');
 
 let dir = '';
@@ -47,15 +40,7 @@ function cli(
     ...extra,
   };
   if (!('DEVENV_K3D' in extra)) delete env.DEVENV_K3D;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO, 'devenv'), ...args],
-      { cwd: dir, env, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runCli(args, { cwd: dir, env, timeoutMs: 60_000 });
 }
 
 describe.skipIf(!ok || !k3d)('status and doctor use the k3d binary up uses', () => {

@@ -5,22 +5,17 @@
  * cluster needs the k3s image from the internet: that runs in the e2e tier.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderK3dConfig } from '../../src/cluster/k3dconfig.ts';
 import { checkConfigFile } from '../../src/config/load.ts';
 import { toolMissing } from '../setup/tier.ts';
+import { cachedK3d } from '../support/tool-mirror.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const cache = process.env.DEVENV_TEST_CACHE ?? '/var/cache/devenv-test';
-const k3d = existsSync(cache)
-  ? readdirSync(cache)
-      .filter((d) => d.startsWith('k3d-'))
-      .map((d) => join(cache, d, 'bin', 'k3d'))
-      .find((p) => existsSync(p))
-  : undefined;
+const k3d = cachedK3d();
 if (!k3d) toolMissing('k3d-config', 'k3d binary missing: run test/cluster/build.sh');
 
 describe.skipIf(!k3d)('k3d accepts the rendered cluster config', () => {

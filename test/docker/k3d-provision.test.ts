@@ -7,11 +7,7 @@
  * `doctor` says which k3d `up` will use and why (here: to be fetched, from where).
  * The real CLI, the real Docker engine; only the release host is local.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,18 +17,19 @@ import { networkExists } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { MIN_K3D } from '../../src/doctor/checks.ts';
 import { currentPlatform, K3D } from '../../src/tools/pinned.ts';
+import { runCli } from '../support/cli.ts';
+import { closedPort, filesUnder, startMirror } from '../support/tool-mirror.ts';
 
 const ok = inject('dockerAvailable');
-const REPO = join(import.meta.dirname, '../..');
 const PROJECT = `t-k3dfetch-${Math.random().toString(36).slice(2, 8)}`;
 const platform = currentPlatform();
 
 let dir = '';
-let server: Server;
+let server: Awaited<ReturnType<typeof startMirror>> | undefined;
 let mirror = '';
 let downPort = 0;
 
-function cli(args: string[], extra: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+async function cli(args: string[], extra: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     // node and the system tools, no k3d (node is run by its absolute path anyway)
@@ -43,26 +40,15 @@ function cli(args: string[], extra: NodeJS.ProcessEnv): Promise<{ code: number; 
     ...extra,
   };
   delete env.DEVENV_K3D;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO, 'devenv'), ...args],
-      { cwd: dir, env, timeout: 120_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
-    ).stdin?.end();
-  });
+  const r = await runCli(args, { cwd: dir, env, timeoutMs: 120_000 });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 async function nothingCreated(): Promise<void> {
   expect(await networkExists(`k3d-${PROJECT}`)).toBe(false);
   expect(await listContainers(devenvLabels(PROJECT))).toEqual([]);
   expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
-  const cache = join(dir, 'cache');
-  const files = existsSync(cache)
-    ? readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
-    : [];
-  expect(files.map((f) => f.name)).toEqual([]);
+  expect(filesUnder(join(dir, 'cache'))).toEqual([]);
 }
 
 describe.skipIf(!ok || !platform)(
@@ -75,20 +61,16 @@ describe.skipIf(!ok || !platform)(
         ['apiVersion: devenv.dev/v1alpha1', `project: ${PROJECT}`, ''].join('\n'),
       );
       // The "release host": serves a file at the pinned path that is NOT the pinned k3d.
-      server = createServer((req, res) => {
+      server = await startMirror((req, res) => {
         if (req.url === `/k3d/${K3D.version}/k3d-${platform}`)
           res.writeHead(200).end('#!/bin/sh\necho not k3d\n');
         else res.writeHead(404).end();
       });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const down = createServer();
-      await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
-      downPort = (down.address() as AddressInfo).port;
-      await new Promise((r) => down.close(r));
+      mirror = server.url;
+      downPort = await closedPort();
     });
     afterAll(async () => {
-      await new Promise((r) => server?.close(r));
+      await server?.close();
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 

@@ -4,7 +4,7 @@
 // (file:line:col) and how to override it, and `devenv up` creates nothing (no network, no
 // container, no volume). A real distribution registry (the program behind registry:2, built
 // by test/cluster/build.sh) answers the manifest request for "pullable" without a pull.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,11 +20,11 @@ import { imageAvailability } from '../../src/docker/pull.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { checkPreflight } from '../../src/engine/preflight.ts';
 import { toolMissing } from '../setup/tier.ts';
+import { cleanEnv, runCli } from '../support/cli.ts';
 import { freePort } from '../support/fixture.ts';
 import { until } from '../support/poll.ts';
 
 const ok = inject('dockerAvailable');
-const REPO = join(import.meta.dirname, '../..');
 const PROJECT = `t-pre-${Math.random().toString(36).slice(2, 8)}`;
 const PG_IMAGE = process.env.DEVENV_TEST_PG_IMAGE ?? 'devenv-test/postgres:15';
 const MINIO_IMAGE = process.env.DEVENV_TEST_MINIO_IMAGE ?? 'devenv-test/minio:latest';
@@ -61,22 +61,8 @@ async function project(name: string, lines: string[], files: Record<string, stri
   return d;
 }
 
-function cli(cwd: string, args: string[], env: Record<string, string | undefined>) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO, 'devenv'), ...args],
-      { cwd, env: cleanEnv({ ...process.env, NO_COLOR: '1', ...env }), timeout: 90_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ).stdin?.end();
-  });
-}
-
-/** Unset variables given as undefined (child_process would pass the string "undefined"). */
-function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
-}
+const cli = (cwd: string, args: string[], env: Record<string, string | undefined>) =>
+  runCli(args, { cwd, env: cleanEnv({ ...process.env, NO_COLOR: '1', ...env }), timeoutMs: 90_000 });
 
 const SERVICE = {
   'api/Dockerfile':

@@ -5,7 +5,6 @@
 // nothing. b2b runs twice: as a dev deploy across its three namespaces, and as a
 // prerelease deploy into one namespace.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,14 +24,13 @@ import {
   type RenderedObject,
   type SourceDoc,
 } from '../../src/manifests/types.ts';
+import { PYTHON_IMAGE as baseImage, newRunId, TEST_REGISTRY as registry } from '../support/kube.ts';
 import { startSharedServers } from '../support/shared-servers.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const baseImage = process.env.DEVENV_TEST_PYTHON_IMAGE ?? 'devenv-test/python:3.11';
 const root = resolve(import.meta.dirname, '..', '..');
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 
 /** Builds every service of a fixture as production would, but FROM the local base image. */
 async function buildImages(dir: string, config: Config): Promise<Record<string, string>> {

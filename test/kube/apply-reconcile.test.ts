@@ -2,12 +2,6 @@
 // scheduler, kubelet + containerd): apply, no-op second run (zero writes), update, prune,
 // conflicts with objects devenv did not create, immutable-field replacement, server-side
 // validation before any write, devenv's own Secrets and namespaces.
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DevenvError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/events.ts';
@@ -17,16 +11,19 @@ import { deleteNamespace, ensureNamespaces } from '../../src/kube/namespaces.ts'
 import { readObject } from '../../src/kube/objects.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import { applySecret } from '../../src/kube/secret.ts';
-import { parseManifestText } from '../../src/manifests/parse.ts';
-import { renderManifests } from '../../src/manifests/render.ts';
 import { ownerLabels, ownerSelector, type RenderedObject } from '../../src/manifests/types.ts';
+import {
+  newRunId,
+  type PushedImage,
+  pushTestImage,
+  PYTHON_IMAGE as pythonImage,
+  TEST_REGISTRY as registry,
+  renderText,
+} from '../support/kube.ts';
 
-const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const pythonImage = process.env.DEVENV_TEST_PYTHON_IMAGE ?? 'devenv-test/python:3.11';
 
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 const project = `apply-${runId}`;
 const ns = `devenv-apply-${runId}`;
 const image = `${registry}/devenv-apply-test/web:${runId}`;
@@ -91,39 +88,34 @@ metadata:
 data: {mode: devenv}
 `;
 
-function render(text: string, file = 'k8s/web.yaml'): RenderedObject[] {
-  const parsed = parseManifestText(text, file);
-  expect(parsed.problems).toEqual([]);
-  return renderManifests({
-    docs: parsed.docs,
+const render = (text: string, file = 'k8s/web.yaml'): RenderedObject[] =>
+  renderText(text, file, {
     project,
-    env: 'dev',
-    defaultNamespace: ns,
+    namespace: ns,
     images: { 'devenv-apply-test/web': image },
     dataSecret: 'devenv-data',
-  }).objects;
-}
+  });
 
 const without = (objs: RenderedObject[], name: string, kind = 'ConfigMap') =>
   objs.filter((o) => !(o.id.kind === kind && o.id.name === name));
 
 describe.skipIf(!kubeconfig)('reconcile on the real test cluster', () => {
   let client: KubeClient;
-  let buildDir: string | undefined;
+  let built: PushedImage | undefined;
   const events: ProgressEvent[] = [];
   const onEvent = (e: ProgressEvent) => events.push(e);
   const extraNamespaces: string[] = [];
 
   beforeAll(async () => {
     client = connect({ kubeconfig: kubeconfig as string });
-    buildDir = await mkdtemp(join(tmpdir(), 'devenv-apply-test-'));
-    await writeFile(join(buildDir, 'server.py'), SERVER);
-    await writeFile(
-      join(buildDir, 'Dockerfile'),
-      `FROM ${pythonImage}\nCOPY server.py /server.py\nUSER 65534\nCMD ["python3", "/server.py"]\n`,
+    built = await pushTestImage(
+      image,
+      {
+        'server.py': SERVER,
+        Dockerfile: `FROM ${pythonImage}\nCOPY server.py /server.py\nUSER 65534\nCMD ["python3", "/server.py"]\n`,
+      },
+      'devenv-apply-test-',
     );
-    await run('docker', ['build', '-q', '-t', image, buildDir]);
-    await run('docker', ['push', image]);
     // An object of the same kind and name as a rendered one, NOT created by devenv.
     await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
     await client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
@@ -139,8 +131,7 @@ describe.skipIf(!kubeconfig)('reconcile on the real test cluster', () => {
     for (const n of [ns, ...extraNamespaces]) {
       await client?.request('DELETE', `/api/v1/namespaces/${n}`).catch(() => undefined);
     }
-    await run('docker', ['rmi', image]).catch(() => undefined);
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+    await built?.remove();
   }, 60_000);
 
   it('connects through the kubeconfig and names the context and server', async () => {

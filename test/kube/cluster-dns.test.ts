@@ -10,11 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { TEST_REGISTRY as registry } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
 const baseImage = 'devenv-test/python:3.11';
 const image = `${registry}/devenv-dns-test/python:3.11`;
 

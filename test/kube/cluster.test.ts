@@ -7,19 +7,20 @@
 // kubeconfig; with CI=true a missing cluster fails the run.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BASE_IMAGE as baseImage,
+  type PushedImage,
+  pushTestImage,
+  TEST_REGISTRY as registry,
+} from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfigPath = process.env.DEVENV_TEST_KUBECONFIG;
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const baseImage = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
 const enabled = Boolean(kubeconfigPath) || process.env.CI === 'true';
 
 const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -76,7 +77,7 @@ const isReady = (pod: k8s.V1Pod) =>
 describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
   let core: k8s.CoreV1Api;
   let apps: k8s.AppsV1Api;
-  let buildDir: string | undefined;
+  let built: PushedImage | undefined;
   let podName = '';
 
   const readyPods = async () =>
@@ -96,22 +97,22 @@ describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
     } catch {
       throw new Error(`base image ${baseImage} is missing: build it with test/images first`);
     }
-    buildDir = await mkdtemp(join(tmpdir(), 'devenv-cluster-test-'));
-    await writeFile(join(buildDir, 'server.pl'), serverPl);
-    await writeFile(
-      join(buildDir, 'Dockerfile'),
-      [
-        `FROM ${baseImage}`,
-        'LABEL dev.devenv/test=cluster',
-        'COPY server.pl /server.pl',
-        'USER 65534',
-        'EXPOSE 8080',
-        'CMD ["perl", "/server.pl"]',
-        '',
-      ].join('\n'),
+    built = await pushTestImage(
+      image,
+      {
+        'server.pl': serverPl,
+        Dockerfile: [
+          `FROM ${baseImage}`,
+          'LABEL dev.devenv/test=cluster',
+          'COPY server.pl /server.pl',
+          'USER 65534',
+          'EXPOSE 8080',
+          'CMD ["perl", "/server.pl"]',
+          '',
+        ].join('\n'),
+      },
+      'devenv-cluster-test-',
     );
-    await run('docker', ['build', '-q', '-t', image, buildDir]);
-    await run('docker', ['push', image]);
 
     await core.createNamespace({
       body: {
@@ -122,8 +123,7 @@ describe.skipIf(!enabled)('kube test cluster (real kubelet)', () => {
 
   afterAll(async () => {
     if (core) await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-    await run('docker', ['rmi', image]).catch(() => undefined);
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+    await built?.remove();
   }, 60_000);
 
   it('has a Ready node', async () => {

@@ -5,26 +5,27 @@
  * namespace (and the ConfigMap), and names both; once that ConfigMap is gone, the next
  * destroy deletes the namespace (so the rule is not "never delete").
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cliEnv, prepareFixture, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { clusterProject, kubectl as kubectlOn } from '../support/cluster-project.ts';
+import { TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
 const project = `dfor-${randomBytes(3).toString('hex')}`;
 
 describe.skipIf(!kubeconfig)('destroy --context leaves a namespace that holds foreign objects', () => {
-  const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
-  const env = cliEnv(kubeconfig ?? '', state);
-  let dir = '';
-  let file = '';
-  const kubectl = (args: string[]) =>
-    execFileSync('kubectl', ['--kubeconfig', kubeconfig!, '--context', TEST_CONTEXT, ...args], {
-      encoding: 'utf8',
-    });
+  const kubectl = (args: string[]) => kubectlOn(kubeconfig!, args);
+  const p = clusterProject(kubeconfig, 'pyapp', {
+    project,
+    cleanup: () => {
+      if (!kubeconfig) return;
+      try {
+        kubectl(['delete', 'namespace', project, '--ignore-not-found', '--wait=false']);
+      } catch {
+        // already gone
+      }
+    },
+  });
   /** The namespace's phase, or "gone". */
   const phase = () => {
     try {
@@ -34,22 +35,9 @@ describe.skipIf(!kubeconfig)('destroy --context leaves a namespace that holds fo
     }
   };
 
-  beforeAll(async () => {
-    ({ dir, file } = await prepareFixture('pyapp', { project }));
-    const up = runDevenv(file, ['up', '--no-watch', '--context', TEST_CONTEXT], env);
+  beforeAll(() => {
+    const up = p.devenv(['up', '--no-watch', '--context', TEST_CONTEXT]);
     if (up.code !== 0) throw new Error(`devenv up failed (${up.code}):\n${up.out.slice(-4000)}`);
-  });
-  afterAll(() => {
-    if (file) runDevenv(file, ['destroy', '--yes', '--context', TEST_CONTEXT], env);
-    if (kubeconfig) {
-      try {
-        kubectl(['delete', 'namespace', project, '--ignore-not-found', '--wait=false']);
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
   });
 
   it('keeps the namespace and the ConfigMap made with kubectl; removes devenv own objects; names what it left', () => {
@@ -59,7 +47,7 @@ describe.skipIf(!kubeconfig)('destroy --context leaves a namespace that holds fo
     );
     kubectl(['-n', project, 'create', 'configmap', 'mine', '--from-literal=keep=me']);
 
-    const r = runDevenv(file, ['destroy', '--yes', '--context', TEST_CONTEXT], env);
+    const r = p.devenv(['destroy', '--yes', '--context', TEST_CONTEXT]);
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toMatch(/removed \d+ object\(s\) and 0 namespace\(s\) from devenv-test/);
     expect(r.stdout).toContain(
@@ -74,7 +62,7 @@ describe.skipIf(!kubeconfig)('destroy --context leaves a namespace that holds fo
 
   it('once nothing foreign is left, destroy deletes the namespace', () => {
     kubectl(['-n', project, 'delete', 'configmap', 'mine']);
-    const r = runDevenv(file, ['destroy', '--yes', '--context', TEST_CONTEXT], env);
+    const r = p.devenv(['destroy', '--yes', '--context', TEST_CONTEXT]);
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toMatch(/and 1 namespace\(s\) from devenv-test/);
     expect(r.stdout).not.toContain('kept namespace');

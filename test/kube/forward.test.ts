@@ -9,7 +9,6 @@
 //   - The longest gap between two answers is measured and printed (never asserted: it
 //     depends on the machine).
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
@@ -21,14 +20,13 @@ import { serverSideApply } from '../../src/kube/objects.ts';
 import { type Forward, openForward } from '../../src/kube/portforward.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import { newRunId, PYTHON_IMAGE as pythonImage, TEST_REGISTRY as registry } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const pythonImage = process.env.DEVENV_TEST_PYTHON_IMAGE ?? 'devenv-test/python:3.11';
 
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 const ns = `devenv-forward-${runId}`;
 const image = `${registry}/devenv-forward-test/python:${runId}`;
 const MANAGER = 'devenv-test';

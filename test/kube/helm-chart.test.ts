@@ -20,13 +20,13 @@ import * as YAML from 'yaml';
 import { toolMissing } from '../setup/tier.ts';
 import { cliEnv, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
 import { testHelm } from '../support/helm.ts';
+import { TEST_REGISTRY as registry } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
 const helm = testHelm();
 if (kubeconfig && !helm)
   toolMissing('helm-chart', 'helm missing: run test/tools/build.sh (builds helm from its Go module)');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
 const runId = `${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 4)}`;
 const project = `helmb2b${runId}`;
 const ns = `helm-web-${runId}`;

@@ -33,11 +33,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as YAML from 'yaml';
 import { toolMissing } from '../setup/tier.ts';
 import { cliEnv, prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { TEST_REGISTRY as registry } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 import { wssEcho, wssEchoEventually } from '../support/wss.ts';
 
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
 const TRAEFIK_VERSION = /^TRAEFIK_VERSION=(\S+)$/m.exec(
   readFileSync(join(ROOT, 'test', 'images', 'traefik', 'versions.env'), 'utf8'),
 )?.[1];

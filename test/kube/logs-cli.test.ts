@@ -2,7 +2,6 @@
 // REAL test cluster (an allow-listed existing context), for a project deployed from its
 // manifests with devenv's own render + reconcile (so workloads carry dev.devenv/source).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,35 +13,26 @@ import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 import { renderManifests } from '../../src/manifests/render.ts';
+import {
+  BASE_IMAGE as baseImage,
+  deploymentYaml,
+  newRunId,
+  TEST_REGISTRY as registry,
+} from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
 const devenv = join(root, 'devenv');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const baseImage = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
 const image = `${registry}/devenv-watch-test/base:bookworm`;
 
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 const project = `logs-${runId}`;
 const ns = `devenv-logs-${runId}`;
 
-const deployment = (name: string, replicas: number, cmd: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: app
-        image: devenv-watch-test/base
-        command: [sh, -c, '${cmd}']
-`;
+const deployment = (name: string, replicas: number, cmd: string) =>
+  deploymentYaml(name, { image: 'devenv-watch-test/base', replicas, cmd });
 
 describe.skipIf(!kubeconfig)('devenv logs on the real test cluster', () => {
   let client: KubeClient;

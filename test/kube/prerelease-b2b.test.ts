@@ -17,6 +17,7 @@ import * as YAML from 'yaml';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { readObject } from '../../src/kube/objects.ts';
 import { cliEnv, prepareFixture, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { TEST_REGISTRY as registry } from '../support/kube.ts';
 import {
   imagesAvailable,
   PG_IMAGE,
@@ -26,7 +27,6 @@ import {
 
 const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 const haveImages = await imagesAvailable(PG_IMAGE, 'devenv-test/python:3.11');
 const APPS = ['api', 'cache', 'portal', 'storefront'];

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ObjectStore } from '../../src/data/s3.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { readObject } from '../../src/kube/objects.ts';
+import { TEST_REGISTRY as registry } from '../support/kube.ts';
 import {
   imagesAvailable,
   MINIO_IMAGE,
@@ -26,7 +27,6 @@ import {
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
 const fixture = join(root, 'test', 'fixtures', 'prerelease');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 const name = `data-${runId}`;
 const ns = `prerelease-${name}`;

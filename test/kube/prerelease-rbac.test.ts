@@ -12,13 +12,13 @@ import * as YAML from 'yaml';
 import { connect, KubeApiError, type KubeClient } from '../../src/kube/client.ts';
 import { deleteObject, readObject, serverSideApply } from '../../src/kube/objects.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import { TEST_REGISTRY as registry } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 import { writeTokenKubeconfig } from '../support/token-kubeconfig.ts';
 
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
 const fixture = join(root, 'test', 'fixtures', 'prerelease');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 const name = `rbac-${runId}`;
 const ns = `prerelease-${name}`;

@@ -93,6 +93,36 @@ function setVersion(dir: string, v: string): void {
   writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "${v}"\n`);
 }
 
+/** `devenv up` on the project in `dir`, once it says it is watching (5 min at most; its output if it exits first). */
+async function watchingUp(dir: string, state: string): Promise<Up> {
+  const up = new Up(dir, state);
+  await waitFor(
+    'devenv up to watch',
+    () =>
+      up.out.includes('watching')
+        ? true
+        : up.proc.exitCode !== null
+          ? Promise.reject(new Error(up.out))
+          : undefined,
+    300_000,
+  );
+  return up;
+}
+
+/** Stops the watching up, destroys what it made on the test context, removes the fixture copy. */
+async function tearDown(up: Up | undefined, dir: string, state: string): Promise<void> {
+  await up?.stop();
+  execFileSync(
+    process.execPath,
+    [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
+    {
+      env: { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state },
+      stdio: 'ignore',
+    },
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
 describe.skipIf(!kubeconfig)('hot reload (rebuild) on the real test cluster', () => {
   const project = `reload${Date.now().toString(36).slice(-5)}`;
   const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
@@ -102,31 +132,10 @@ describe.skipIf(!kubeconfig)('hot reload (rebuild) on the real test cluster', ()
 
   beforeAll(async () => {
     dir = await prepare(project, false);
-    up = new Up(dir, state);
-    await waitFor(
-      'devenv up to watch',
-      () =>
-        up.out.includes('watching')
-          ? true
-          : up.proc.exitCode !== null
-            ? Promise.reject(new Error(up.out))
-            : undefined,
-      300_000,
-    );
+    up = await watchingUp(dir, state);
     url = serviceUrl(project);
   });
-  afterAll(async () => {
-    await up?.stop();
-    execFileSync(
-      process.execPath,
-      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
-      {
-        env: { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state },
-        stdio: 'ignore',
-      },
-    );
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(up, dir, state));
 
   it('an edit changes the HTTP answer', async () => {
     expect(await waitFor('first answer', () => get(url))).toContain('pyapp 1.0.0');
@@ -185,30 +194,9 @@ describe.skipIf(!kubeconfig)('sync mode on the real test cluster', () => {
 
   beforeAll(async () => {
     dir = await prepare(project, true);
-    up = new Up(dir, state);
-    await waitFor(
-      'devenv up to watch',
-      () =>
-        up.out.includes('watching')
-          ? true
-          : up.proc.exitCode !== null
-            ? Promise.reject(new Error(up.out))
-            : undefined,
-      300_000,
-    );
+    up = await watchingUp(dir, state);
   });
-  afterAll(async () => {
-    await up?.stop();
-    execFileSync(
-      process.execPath,
-      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
-      {
-        env: { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state },
-        stdio: 'ignore',
-      },
-    );
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(up, dir, state));
 
   it('copies the changed file into the running container, with no image build', async () => {
     const url = serviceUrl(project);

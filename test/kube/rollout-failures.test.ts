@@ -1,12 +1,6 @@
 // Rollout waits and their diagnoses on the REAL test cluster: a crashing container (with
 // its last log lines, read through the API), an image that cannot be pulled, a failing
 // readiness probe, an unschedulable pod, a failed Job; plus log reading and following.
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DevenvError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/events.ts';
@@ -15,16 +9,20 @@ import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { followLogs, readLogs } from '../../src/kube/logs.ts';
 import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
-import { parseManifestText } from '../../src/manifests/parse.ts';
-import { renderManifests } from '../../src/manifests/render.ts';
 import { ownerSelector, type RenderedObject } from '../../src/manifests/types.ts';
+import {
+  deploymentYaml,
+  newRunId,
+  type PushedImage,
+  pushTestImage,
+  PYTHON_IMAGE as pythonImage,
+  TEST_REGISTRY as registry,
+  renderText,
+} from '../support/kube.ts';
 
-const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const pythonImage = process.env.DEVENV_TEST_PYTHON_IMAGE ?? 'devenv-test/python:3.11';
 
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 const project = `rollout-${runId}`;
 const ns = `devenv-rollout-${runId}`;
 const image = `${registry}/devenv-rollout-test/app:${runId}`;
@@ -55,37 +53,19 @@ function deployment(
   name: string,
   opts: { image?: string; env?: string; probe?: string; nodeSelector?: boolean },
 ) {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      terminationGracePeriodSeconds: 1
-${opts.nodeSelector ? '      nodeSelector: {devenv.test/no-such-node: "true"}\n' : ''}      containers:
-      - name: app
-        image: ${opts.image ?? 'devenv-rollout-test/app'}
-${opts.env ? `        env: [{name: CRASH, value: "${opts.env}"}]\n` : ''}${
-  opts.probe
-    ? `        readinessProbe:\n          httpGet: {path: ${opts.probe}, port: 8080}\n          periodSeconds: 1\n`
-    : ''
-}`;
+  return deploymentYaml(name, {
+    image: opts.image ?? 'devenv-rollout-test/app',
+    podLines: opts.nodeSelector ? '      nodeSelector: {devenv.test/no-such-node: "true"}\n' : '',
+    containerLines:
+      (opts.env ? `        env: [{name: CRASH, value: "${opts.env}"}]\n` : '') +
+      (opts.probe
+        ? `        readinessProbe:\n          httpGet: {path: ${opts.probe}, port: 8080}\n          periodSeconds: 1\n`
+        : ''),
+  });
 }
 
-function render(text: string): RenderedObject[] {
-  const parsed = parseManifestText(text, 'k8s/app.yaml');
-  expect(parsed.problems).toEqual([]);
-  return renderManifests({
-    docs: parsed.docs,
-    project,
-    env: 'dev',
-    defaultNamespace: ns,
-    images: { 'devenv-rollout-test/app': image },
-  }).objects;
-}
+const render = (text: string): RenderedObject[] =>
+  renderText(text, 'k8s/app.yaml', { project, namespace: ns, images: { 'devenv-rollout-test/app': image } });
 
 async function rolloutError(
   client: KubeClient,
@@ -105,24 +85,23 @@ async function rolloutError(
 
 describe.skipIf(!kubeconfig)('rollout wait and diagnosis on the real test cluster', () => {
   let client: KubeClient;
-  let buildDir: string | undefined;
+  let built: PushedImage | undefined;
 
   beforeAll(async () => {
     client = connect({ kubeconfig: kubeconfig as string });
-    buildDir = await mkdtemp(join(tmpdir(), 'devenv-rollout-test-'));
-    await writeFile(join(buildDir, 'app.py'), APP);
-    await writeFile(
-      join(buildDir, 'Dockerfile'),
-      `FROM ${pythonImage}\nCOPY app.py /app.py\nUSER 65534\nCMD ["python3", "/app.py"]\n`,
+    built = await pushTestImage(
+      image,
+      {
+        'app.py': APP,
+        Dockerfile: `FROM ${pythonImage}\nCOPY app.py /app.py\nUSER 65534\nCMD ["python3", "/app.py"]\n`,
+      },
+      'devenv-rollout-test-',
     );
-    await run('docker', ['build', '-q', '-t', image, buildDir]);
-    await run('docker', ['push', image]);
   }, 300_000);
 
   afterAll(async () => {
     if (client) await deleteNamespace(client, ns, { project, env: 'dev' }).catch(() => undefined);
-    await run('docker', ['rmi', image]).catch(() => undefined);
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+    await built?.remove();
   }, 60_000);
 
   it('waits for a healthy Deployment with progress events, and reads and follows its log', async () => {

@@ -10,12 +10,7 @@
 //   - The fix of a crashing revision, applied and waited for at once, is judged on its own
 //     pods, not on the crashing ones of the revision the controller has not replaced yet.
 // The diagnoses of other failures are test/kube/rollout-failures.test.ts's.
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DevenvError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/events.ts';
@@ -23,15 +18,19 @@ import { connect, KubeApiError, type KubeClient } from '../../src/kube/client.ts
 import { serverSideApply } from '../../src/kube/objects.ts';
 import { type LivePod, waitForRollouts } from '../../src/kube/rollout.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
+import {
+  BASE_IMAGE as baseImage,
+  newRunId,
+  type PushedImage,
+  pushTestImage,
+  TEST_REGISTRY as registry,
+} from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 import { writeTokenKubeconfig } from '../support/token-kubeconfig.ts';
 
-const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const baseImage = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
 
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 const ns = `devenv-rollout-wait-${runId}`;
 const image = `${registry}/devenv-rollout-wait-test/base:${runId}`;
 const MANAGER = 'devenv-test';
@@ -137,17 +136,15 @@ async function rolloutError(p: Promise<unknown>): Promise<DevenvError> {
 
 describe.skipIf(!kubeconfig)('rollout wait on the real test cluster', () => {
   let admin: KubeClient;
-  let buildDir: string | undefined;
+  let built: PushedImage | undefined;
 
   beforeAll(async () => {
     admin = connect({ kubeconfig: kubeconfig as string, context: 'devenv-test' });
-    buildDir = await mkdtemp(join(tmpdir(), 'devenv-rollout-wait-test-'));
-    await writeFile(
-      join(buildDir, 'Dockerfile'),
-      `FROM ${baseImage}\nLABEL dev.devenv/test=rollout-wait\nUSER 65534\n`,
+    built = await pushTestImage(
+      image,
+      { Dockerfile: `FROM ${baseImage}\nLABEL dev.devenv/test=rollout-wait\nUSER 65534\n` },
+      'devenv-rollout-wait-test-',
     );
-    await run('docker', ['build', '-q', '-t', image, buildDir]);
-    await run('docker', ['push', image]);
     await admin.request('POST', '/api/v1/namespaces', {
       body: { metadata: { name: ns, labels: { 'app.kubernetes.io/managed-by': 'devenv-test' } } },
     });
@@ -155,8 +152,7 @@ describe.skipIf(!kubeconfig)('rollout wait on the real test cluster', () => {
 
   afterAll(async () => {
     if (admin) await admin.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => undefined);
-    await run('docker', ['rmi', image]).catch(() => undefined);
-    if (buildDir) await rm(buildDir, { recursive: true, force: true });
+    await built?.remove();
   }, 60_000);
 
   it('a container with a readiness probe is up once the kubelet reports it ready; the pod is Ready then', async () => {
@@ -250,7 +246,7 @@ describe.skipIf(!kubeconfig)('rollout wait on the real test cluster', () => {
         },
       ];
       for (const o of objects) await serverSideApply(admin, o, MANAGER);
-      const file = join(buildDir!, 'kubeconfig');
+      const file = join(built!.dir, 'kubeconfig');
       await writeTokenKubeconfig({
         admin,
         kubeconfig: kubeconfig as string,

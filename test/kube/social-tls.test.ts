@@ -5,42 +5,29 @@
  * exchanges a message; without it, the handshake is refused with a certificate error; the
  * certificate presented is the service's own (the leaf devenv issued), not an ingress one.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { clusterProject } from '../support/cluster-project.ts';
+import { TEST_CONTEXT } from '../support/fixture.ts';
 import { wssEcho } from '../support/wss.ts';
 
 const kubeconfig = inject('kubeconfig');
-const root = ROOT;
 const CONTEXT = TEST_CONTEXT;
 
 describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
-  const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
-  const env = { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state, NO_COLOR: '1' };
-  let dir = '';
+  const p = clusterProject(kubeconfig, 'social');
+  const { state } = p;
   let out = '';
   let url = '';
 
   beforeAll(async () => {
-    const prepared = await prepareFixture('social');
-    dir = prepared.dir;
-    const file = prepared.file;
-    const r = spawnSync(
-      process.execPath,
-      [join(root, 'devenv'), '-c', file, 'up', '--no-watch', '--context', CONTEXT],
-      {
-        env,
-        encoding: 'utf8',
-        timeout: 900_000,
-      },
-    );
-    out = `${r.stdout}\n${r.stderr}`;
-    if (r.status !== 0) throw new Error(`devenv up failed (${r.status}):\n${out.slice(-4000)}`);
+    const r = p.devenv(['up', '--no-watch', '--context', CONTEXT]);
+    out = r.out;
+    if (r.code !== 0) throw new Error(`devenv up failed (${r.code}):\n${out.slice(-4000)}`);
     const ip = execFileSync(
       'kubectl',
       ['--kubeconfig', kubeconfig!, '-n', 'social', 'get', 'svc', 'chat', '-o', 'jsonpath={.spec.clusterIP}'],
@@ -51,15 +38,6 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
     url = `wss://${ip}:8443/`;
     // Until kube-proxy has programmed the new Service, its ClusterIP refuses connections.
     await waitForPort(ip, 8443, 30_000);
-  });
-  afterAll(() => {
-    spawnSync(
-      process.execPath,
-      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
-      { env },
-    );
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
   });
 
   const caPem = () => readFileSync(join(state, 'ca', 'ca.crt'), 'utf8');
@@ -108,11 +86,10 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
         { encoding: 'utf8' },
       ).trim();
     const before = generation();
-    const file = join(dir, 'devenv.yaml');
-    const reload = runDevenv(file, ['reload', 'chat', '--context', CONTEXT], env);
+    const reload = p.devenv(['reload', 'chat', '--context', CONTEXT]);
     expect(reload.code, reload.out).toBe(0);
     expect(generation()).toBe(before);
-    const again = runDevenv(file, ['up', '--no-watch', '--context', CONTEXT], env);
+    const again = p.devenv(['up', '--no-watch', '--context', CONTEXT]);
     expect(again.code, again.out).toBe(0);
     expect(again.stdout).toMatch(/: 0 created, 0 updated, \d+ unchanged, 0 pruned/);
     expect(generation()).toBe(before);
@@ -121,15 +98,8 @@ describe.skipIf(!kubeconfig)('social: wss chat with TLS in the service', () => {
   it('keys never appear in the output of up or status', () => {
     const key = readFileSync(join(state, 'projects', 'social', 'tls', 'tls.key'), 'utf8');
     const keyBody = key.split('\n').filter((l) => l && !l.startsWith('-----'))[0]!;
-    const status = spawnSync(
-      process.execPath,
-      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'status', '--json', '--context', CONTEXT],
-      {
-        env,
-        encoding: 'utf8',
-      },
-    );
-    expect(status.status).toBe(0);
+    const status = p.devenv(['status', '--json', '--context', CONTEXT]);
+    expect(status.code).toBe(0);
     for (const text of [out, status.stdout, status.stderr]) {
       expect(text).not.toContain(keyBody);
       expect(text).not.toContain('PRIVATE KEY');

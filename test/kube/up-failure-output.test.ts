@@ -5,25 +5,22 @@
  * names the step instead of printing the error and its lines a second time.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import * as YAML from 'yaml';
-import { cliEnv, prepareFixture, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
+import { clusterProject } from '../support/cluster-project.ts';
+import { TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
 const project = `fail-${randomBytes(3).toString('hex')}`;
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
 describe.skipIf(!kubeconfig)('up --no-tui with a failing build', () => {
-  const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
-  const env = cliEnv(kubeconfig ?? '', state);
-  let dir = '';
-  let file = '';
+  const p = clusterProject(kubeconfig, 'pyapp', { project });
 
-  beforeAll(async () => {
-    ({ dir, file } = await prepareFixture('pyapp', { project }));
+  beforeAll(() => {
+    const { dir, file } = p;
     // No data services: the build is the one thing that runs (and fails).
     const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
     doc.delete('database');
@@ -37,14 +34,9 @@ describe.skipIf(!kubeconfig)('up --no-tui with a failing build', () => {
       ),
     );
   });
-  afterAll(() => {
-    if (file) runDevenv(file, ['destroy', '--yes', '--context', TEST_CONTEXT], env);
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
-  });
 
   it('prints the failure and each of its lines once', () => {
-    const r = runDevenv(file, ['up', '--no-tui', '--no-watch', '--context', TEST_CONTEXT], env);
+    const r = p.devenv(['up', '--no-tui', '--no-watch', '--context', TEST_CONTEXT]);
     expect(r.code, r.out).toBe(1);
     const failed = r.stdout.split('\n').filter((l) => / build:web FAILED /.test(l));
     expect(failed, r.out).toHaveLength(1);

@@ -4,43 +4,23 @@
  * Two `up` of the same project at once: the second is refused with a clear message.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { prepareFixture, ROOT, TEST_CONTEXT } from '../support/fixture.ts';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { clusterProject } from '../support/cluster-project.ts';
+import { DEVENV, TEST_CONTEXT } from '../support/fixture.ts';
 
 const kubeconfig = inject('kubeconfig');
-const root = ROOT;
 const CONTEXT = TEST_CONTEXT;
 
 describe.skipIf(!kubeconfig)('interrupted and concurrent up', () => {
   const project = `intr${Date.now().toString(36).slice(-5)}`;
-  const state = mkdtempSync(join(tmpdir(), 'devenv-state-'));
-  const env = { ...process.env, KUBECONFIG: kubeconfig ?? '', DEVENV_STATE_DIR: state, NO_COLOR: '1' };
-  let dir = '';
-  const args = () => [
-    join(root, 'devenv'),
-    '-c',
-    join(dir, 'devenv.yaml'),
-    'up',
-    '--no-watch',
-    '--context',
-    CONTEXT,
-  ];
+  const p = clusterProject(kubeconfig, 'pyapp', { project });
+  const { env } = p;
+  const args = () => [DEVENV, '-c', p.file, 'up', '--no-watch', '--context', CONTEXT];
 
-  beforeAll(async () => {
-    dir = (await prepareFixture('pyapp', { project })).dir;
-    writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "intr-${project}"\n`);
-  });
-  afterAll(() => {
-    spawnSync(
-      process.execPath,
-      [join(root, 'devenv'), '-c', join(dir, 'devenv.yaml'), 'destroy', '--yes', '--context', CONTEXT],
-      { env },
-    );
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
+  beforeAll(() => {
+    writeFileSync(join(p.dir, 'app', 'version.py'), `VERSION = "intr-${project}"\n`);
   });
 
   it('kill -9 during up, then up again: completes, no duplicates', async () => {
@@ -83,7 +63,7 @@ describe.skipIf(!kubeconfig)('interrupted and concurrent up', () => {
     // A new version, so the first up has a build and a rollout to do (an up with nothing to
     // change is over in about a second); the second starts once the first is building,
     // which it does only while holding the project's lock.
-    writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "intr2-${project}"\n`);
+    writeFileSync(join(p.dir, 'app', 'version.py'), `VERSION = "intr2-${project}"\n`);
     const first = spawn(process.execPath, args(), { env, stdio: ['ignore', 'pipe', 'ignore'] });
     const exited = new Promise((r) => first.once('exit', r));
     let out = '';

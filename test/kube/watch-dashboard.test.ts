@@ -7,7 +7,6 @@
 // devenv.yaml and manifests as `up` does and hands runDashboardSession the result of a
 // real reconcile (up() itself would need k3d and image builds, which other tiers cover).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,36 +18,27 @@ import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { RESTARTED_AT } from '../../src/kube/restart.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 import { renderManifests } from '../../src/manifests/render.ts';
+import {
+  BASE_IMAGE as baseImage,
+  deploymentYaml,
+  newRunId,
+  TEST_REGISTRY as registry,
+} from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
 const hasTmux = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
 const root = join(import.meta.dirname, '..', '..');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const baseImage = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
 const image = `${registry}/devenv-watch-test/base:bookworm`;
 
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 // `up` deploys into a namespace named after the project (its default namespace).
 const project = `dash-${runId}`;
 const socket = `devenv-dash-test-${process.pid}`;
 const session = 'dash';
 
-const deployment = (name: string, cmd: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: app
-        image: devenv-watch-test/base
-        command: [sh, -c, '${cmd}']
-`;
+const deployment = (name: string, cmd: string) =>
+  deploymentYaml(name, { image: 'devenv-watch-test/base', cmd });
 
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-p', '-t', session);

@@ -9,7 +9,6 @@
 //     local proxy is cut, and new ones refused for a while) reconnect: later changes still
 //     arrive, and the log resumes with no line lost or repeated;
 //   - a rollout restart (src/kube/restart.ts) replaces the pods, seen through the watch.
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as net from 'node:net';
@@ -17,24 +16,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { type ProjectWatch, watchProject } from '../../src/engine/project-watch.ts';
 import { reconcile } from '../../src/kube/apply.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { deleteNamespace } from '../../src/kube/namespaces.ts';
-import type { PodJson } from '../../src/kube/types.ts';
 import { restartWorkloads } from '../../src/kube/restart.ts';
-import { type ProjectWatch, watchProject } from '../../src/engine/project-watch.ts';
-import { parseManifestText } from '../../src/manifests/parse.ts';
-import { renderManifests } from '../../src/manifests/render.ts';
+import type { PodJson } from '../../src/kube/types.ts';
 import { ownerLabels, ownerSelector, type RenderedObject } from '../../src/manifests/types.ts';
 import type { LogLine } from '../../src/store/state.ts';
 import { createStore, type Store } from '../../src/store/store.ts';
+import {
+  BASE_IMAGE as baseImage,
+  deploymentYaml,
+  newRunId,
+  TEST_REGISTRY as registry,
+  renderText,
+} from '../support/kube.ts';
+import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
-const registry = process.env.DEVENV_TEST_REGISTRY ?? '127.0.0.1:5001';
-const baseImage = process.env.DEVENV_TEST_BASE_IMAGE ?? 'devenv-test/base:bookworm';
 const image = `${registry}/devenv-watch-test/base:bookworm`;
 
-const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+const runId = newRunId();
 const project = `watch-${runId}`;
 const ns = `devenv-watch-${runId}`;
 const services = [
@@ -42,33 +45,11 @@ const services = [
   { name: 'web', manifests: ['k8s/web'] },
 ];
 
-const deployment = (name: string, cmd: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: app
-        image: devenv-watch-test/base
-        command: [sh, -c, '${cmd}']
-`;
+const deployment = (name: string, cmd: string) =>
+  deploymentYaml(name, { image: 'devenv-watch-test/base', cmd });
 
-function render(file: string, text: string): RenderedObject[] {
-  const parsed = parseManifestText(text, file);
-  expect(parsed.problems).toEqual([]);
-  return renderManifests({
-    docs: parsed.docs,
-    project,
-    env: 'dev',
-    defaultNamespace: ns,
-    images: { 'devenv-watch-test/base': image },
-  }).objects;
-}
+const render = (file: string, text: string): RenderedObject[] =>
+  renderText(text, file, { project, namespace: ns, images: { 'devenv-watch-test/base': image } });
 
 const apiObjects = () => render('k8s/api/deploy.yaml', deployment('crasher', 'echo boom; exit 1'));
 const webObjects = () =>
@@ -77,15 +58,8 @@ const webObjects = () =>
     deployment('talker', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'),
   );
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> =>
+  until(what, fn, { timeoutMs, intervalMs: 50, accept: (v) => Boolean(v) }) as Promise<T>;
 
 /** Tick numbers of the talker's log lines in the store, in arrival order. */
 function ticks(lines: readonly LogLine[], pod?: string): number[] {

@@ -1,8 +1,14 @@
 /** Helpers shared by the docker-tier data-service tests. */
+
+import { join } from 'node:path';
 import { expect } from 'vitest';
-import { demuxBuffer } from '../../src/docker/containers.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts';
+import type { DataEndpoints } from '../../src/data/types.ts';
+import { demuxBuffer, listContainers, removeContainer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
+import { removeNetworks } from '../../src/docker/networks.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 
 /**
@@ -89,4 +95,27 @@ export async function expectRestoreUndoable(db: {
 
   await db.exec('DELETE FROM items WHERE id = 100');
   expect(await db.names()).toEqual(before);
+}
+
+/** `ensureDataServices` for the devenv.yaml in `dir`, on `network` (2 min at most), its events pushed to `events`. */
+export async function upData(
+  dir: string,
+  network: string,
+  events: ProgressEvent[] = [],
+): Promise<DataEndpoints> {
+  const { config, root } = loadConfig(join(dir, 'devenv.yaml'));
+  return ensureDataServices({
+    config,
+    root,
+    network,
+    onEvent: (e) => events.push(e),
+    timeoutMs: 120_000,
+  });
+}
+
+/** Removes what a data test made in Docker for `project`: its containers, data services, volumes and networks. */
+export async function removeDataProject(project: string): Promise<void> {
+  for (const c of await listContainers(devenvLabels(project))) await removeContainer(c.name);
+  await destroyDataServices(project).catch(() => {});
+  await removeNetworks(devenvLabels(project)).catch(() => {});
 }

@@ -5,7 +5,7 @@
  * object listed by two services (up would refuse it). A Helm chart is listed as a chart
  * entry, rendered by the real helm (test/tools/build.sh) like the rest.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { duplicates, loadManifests } from '../../src/manifests/load.ts';
 import { toolMissing } from '../setup/tier.ts';
-import { testHelm } from '../support/helm.ts';
+import { testHelm, testKubectl } from '../support/helm.ts';
 
 const devenv = join(import.meta.dirname, '..', '..', 'devenv');
 const repos: string[] = [];
@@ -21,16 +21,7 @@ afterAll(() => {
   for (const r of repos) rmSync(r, { recursive: true, force: true });
 });
 
-const hasKubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!hasKubectl)
-  toolMissing('init', 'kubectl not found (kustomize folders are rendered by `kubectl kustomize`)');
+const hasKubectl = testKubectl('init');
 
 const helm = testHelm();
 if (!helm)

@@ -1,5 +1,4 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the tests walk into rendered JSON objects, whose shape the assertions check
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DevenvError } from '../../src/errors.ts';
 import { loadManifests } from '../../src/manifests/load.ts';
 import { parseManifestText } from '../../src/manifests/parse.ts';
-import { toolMissing } from '../setup/tier.ts';
+import { testKubectl } from '../support/helm.ts';
 
 let root: string;
 const write = (rel: string, text: string) => {
@@ -26,16 +25,7 @@ async function loadError(paths: string[], kubectl?: string): Promise<DevenvError
   throw new Error('expected loadManifests to fail');
 }
 
-const hasKubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!hasKubectl)
-  toolMissing('manifests-load', 'kubectl not found (kustomize folders are rendered by `kubectl kustomize`)');
+const hasKubectl = testKubectl('manifests-load');
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'devenv-manifests-'));

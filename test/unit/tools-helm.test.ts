@@ -12,10 +12,8 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +32,7 @@ import {
   type Platform,
 } from '../../src/tools/pinned.ts';
 import { cachedArchivePath, cachedTool, fetchTool, ToolFetchError } from '../../src/tools/provision.ts';
+import { closedPort, filesUnder, startMirror } from '../support/tool-mirror.ts';
 
 const here = currentPlatform();
 
@@ -92,7 +91,7 @@ describe('an archive fetched, verified, kept and extracted (local HTTP server)',
   let NO_MEMBER: Buffer;
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   let dir = '';
-  let server: Server;
+  let server: Awaited<ReturnType<typeof startMirror>> | undefined;
   let mirror = '';
   let downPort = 0;
   const requests: string[] = [];
@@ -124,15 +123,7 @@ describe('an archive fetched, verified, kept and extracted (local HTTP server)',
     DEVENV_TOOLS_MIRROR: mirror,
     ...extra,
   });
-  const cacheFiles = () => {
-    const root = join(dir, 'cache');
-    return existsSync(root)
-      ? readdirSync(root, { recursive: true, withFileTypes: true })
-          .filter((e) => e.isFile())
-          .map((e) => e.name)
-          .sort()
-      : [];
-  };
+  const cacheFiles = () => filesUnder(join(dir, 'cache')).sort();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'devenv-tools-helm-'));
@@ -140,7 +131,7 @@ describe('an archive fetched, verified, kept and extracted (local HTTP server)',
     const p = here ?? 'linux-amd64';
     GOOD = await targz({ [`${p}/LICENSE`]: Buffer.from('license\n'), [`${p}/helm`]: BIN });
     NO_MEMBER = await targz({ [`${p}/README.md`]: Buffer.from('no binary\n') });
-    server = createServer((req, res) => {
+    server = await startMirror((req, res) => {
       requests.push(req.url ?? '');
       const name = (req.url ?? '').split('/').pop() ?? '';
       if (name.startsWith('helm-')) res.writeHead(200).end(GOOD);
@@ -151,15 +142,11 @@ describe('an archive fetched, verified, kept and extracted (local HTTP server)',
       } else if (name.startsWith('empty-')) res.writeHead(200).end(NO_MEMBER);
       else res.writeHead(404).end('not found');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const down = createServer();
-    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
-    downPort = (down.address() as AddressInfo).port;
-    await new Promise((r) => down.close(r));
+    mirror = `${server.url}/`;
+    downPort = await closedPort();
   });
   afterAll(async () => {
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

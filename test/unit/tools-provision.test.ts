@@ -11,10 +11,8 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +37,7 @@ import {
   fetchTool,
   ToolFetchError,
 } from '../../src/tools/provision.ts';
+import { closedPort, filesUnder, startMirror } from '../support/tool-mirror.ts';
 
 const here = currentPlatform();
 
@@ -138,7 +137,7 @@ describe('fetch + verify + cache against a local HTTP server', () => {
   // The size of a k3d release binary (~25 MB), for the time a real fetch + verify takes.
   const BIG = randomBytes(25 * 1024 * 1024);
   let dir = '';
-  let server: Server;
+  let server: Awaited<ReturnType<typeof startMirror>> | undefined;
   let mirror = '';
   let downPort = 0;
   const requests: string[] = [];
@@ -154,18 +153,11 @@ describe('fetch + verify + cache against a local HTTP server', () => {
     DEVENV_TOOLS_MIRROR: mirror,
     ...extra,
   });
-  const cacheFiles = () => {
-    const root = join(dir, 'cache');
-    return existsSync(root)
-      ? readdirSync(root, { recursive: true, withFileTypes: true })
-          .filter((e) => e.isFile())
-          .map((e) => e.name)
-      : [];
-  };
+  const cacheFiles = () => filesUnder(join(dir, 'cache'));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'devenv-tools-'));
-    server = createServer((req, res) => {
+    server = await startMirror((req, res) => {
       requests.push(req.url ?? '');
       const name = (req.url ?? '').split('/').pop() ?? '';
       if (name.startsWith('k3d-') || name.startsWith('good-')) {
@@ -178,15 +170,11 @@ describe('fetch + verify + cache against a local HTTP server', () => {
         res.writeHead(200).end(BIG);
       } else res.writeHead(404).end('not found');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const down = createServer();
-    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
-    downPort = (down.address() as AddressInfo).port;
-    await new Promise((r) => down.close(r)); // a port nothing listens on
+    mirror = `${server.url}/`;
+    downPort = await closedPort(); // a port nothing listens on
   });
   afterAll(async () => {
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
