@@ -28,11 +28,7 @@ export async function up(
   const { prereleaseUp } = await import('../../prerelease/up.ts');
   const r = await prereleaseUp({
     loaded,
-    ...pick(opts),
-    ...(opts.imageTag ? { imageTag: opts.imageTag } : {}),
-    ...(opts.build ? { build: true } : {}),
-    ...(opts.registry ? { registry: opts.registry } : {}),
-    ...(opts.force ? { force: true } : {}),
+    ...given(opts, 'context', 'kubeconfig', 'name', 'imageTag', 'build', 'registry', 'force'),
     onEvent: await printer(),
   });
   const c = r.reconcile;
@@ -58,11 +54,7 @@ export async function test(
   const { prereleaseTest } = await import('../../prerelease/test-run.ts');
   const r = await prereleaseTest({
     loaded,
-    ...pick(opts),
-    ...(opts.junit ? { junit: opts.junit } : {}),
-    ...(opts.artifacts ? { artifacts: opts.artifacts } : {}),
-    ...(opts.timeout ? { timeout: opts.timeout } : {}),
-    ...(opts.command ? { command: opts.command } : {}),
+    ...given(opts, 'context', 'kubeconfig', 'name', 'junit', 'artifacts', 'timeout', 'command'),
     onEvent: await printer(),
   });
   const s = r.status;
@@ -81,7 +73,11 @@ export async function test(
 export async function down(opts: Common, _args: string[], global: GlobalOptions): Promise<number> {
   const loaded = loadConfig(global.config);
   const { prereleaseDown } = await import('../../prerelease/lifecycle.ts');
-  const r = await prereleaseDown({ loaded, ...pick(opts), onEvent: await printer() });
+  const r = await prereleaseDown({
+    loaded,
+    ...given(opts, 'context', 'kubeconfig', 'name'),
+    onEvent: await printer(),
+  });
   for (const n of r.data.notes) out(`note: ${n}`);
   const dropped = [
     ...(r.data.database ? [`database ${r.data.database}`] : []),
@@ -104,9 +100,7 @@ export async function gc(
   const { prereleaseGc } = await import('../../prerelease/lifecycle.ts');
   const r = await prereleaseGc({
     loaded,
-    ...(opts.context ? { context: opts.context } : {}),
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.dryRun ? { dryRun: true } : {}),
+    ...given(opts, 'context', 'kubeconfig', 'dryRun'),
     onEvent: await printer(),
   });
   for (const e of r.expired) out(`${r.dryRun ? 'would delete' : 'deleted'} ${e.name} (${e.reason})`);
@@ -120,10 +114,12 @@ export async function gc(
   return 0;
 }
 
-function pick(o: Common): Common {
-  return {
-    ...(o.context ? { context: o.context } : {}),
-    ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
-    ...(o.name ? { name: o.name } : {}),
-  };
+/**
+ * The options among `keys` that were given (a non-empty string, or true), and no others:
+ * an option left out stays absent rather than undefined.
+ */
+function given<T extends object, K extends keyof T>(o: T, ...keys: K[]): { [P in K]?: NonNullable<T[P]> } {
+  const out: { [P in K]?: NonNullable<T[P]> } = {};
+  for (const k of keys) if (o[k]) out[k] = o[k] as NonNullable<T[K]>;
+  return out;
 }
