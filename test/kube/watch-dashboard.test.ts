@@ -1,4 +1,4 @@
-// The dashboard session of `devenv up` (src/cli/commands/dashboard-session.ts) in a real
+// The dashboard session of `devenv up` (src/tui/session.ts) in a real
 // terminal (tmux) over the REAL test cluster: the services table, pod states and logs come
 // from the watches; R restarts the selected service's Deployment through the API; r calls
 // the reload callback; q leaves with the environment running.
@@ -99,7 +99,7 @@ cluster:
       await writeFile(
         script,
         `import { appendFileSync } from 'node:fs';
-import { runDashboardSession } from ${src('cli/commands/dashboard-session.ts')};
+import { runDashboardSession } from ${src('tui/session.ts')};
 import { loadConfig } from ${src('config/load.ts')};
 import { resolveTarget } from ${src('engine/target.ts')};
 import { connect } from ${src('kube/client.ts')};

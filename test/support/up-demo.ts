@@ -1,5 +1,5 @@
 /**
- * `devenv up`'s dashboard session (src/cli/commands/dashboard-session.ts, the code `up`
+ * `devenv up`'s dashboard session (src/tui/session.ts, the code `up`
  * runs) driven by the scripted event stream of a cold up of the social fixture
  * (test/support/up-script.ts) through the REAL blessed screen: the tmux test's stand-in for
  * a cold up where the unit tier has no Docker engine or cluster.
@@ -12,10 +12,10 @@
  * first frame is printed; exit 0 (ready), 1 (failed) or 130 (quit while starting).
  */
 import { join } from 'node:path';
-import { openDashboardSession } from '../../src/cli/commands/dashboard-session.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { DevenvError } from '../../src/errors.ts';
 import { act } from '../../src/store/actions.ts';
+import { openDashboardSession } from '../../src/tui/session.ts';
 import { SOCIAL_SERVICES, upScript } from './up-script.ts';
 
 const argv = process.argv.slice(2);

@@ -19,7 +19,7 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   // steps as they happen (cluster, data services, builds with their BuildKit steps, pushes,
   // apply, rollouts), then pods and logs once the cluster answers.
   const session = tui
-    ? await (await import('./dashboard-session.ts')).openDashboardSession({
+    ? await (await import('../../tui/session.ts')).openDashboardSession({
         loaded,
         ...(await clusterOf(loaded, opts)),
       })
@@ -167,7 +167,7 @@ async function clusterOf(
 async function watchCluster(
   loaded: LoadedConfig,
   opts: UpFlags,
-  session: import('./dashboard-session.ts').DashboardSession,
+  session: import('../../tui/session.ts').DashboardSession,
 ): Promise<void> {
   const { resolveTarget } = await import('../../engine/target.ts');
   const { connect } = await import('../../kube/client.ts');

@@ -13,7 +13,7 @@
  *   services, local CA, image tags; `r` and `R` work from then on); `failed(err)` shows
  *   the reason and keeps the dashboard open.
  * - Keys: `r` → `reload(service)`; `R` → a rollout restart of the service's
- *   Deployments/StatefulSets/DaemonSets (src/kube/restart.ts; only devenv-labelled ones);
+ *   Deployments/StatefulSets/DaemonSets (engine/restart.ts; only devenv-labelled ones);
  *   before `ready` both answer with a notice. `q` / Ctrl-C (or SIGTERM/SIGINT) → `closed`
  *   resolves once the terminal is restored and watches and log streams are stopped.
  *   A failing reload/restart becomes a red footer notice, never an exception.
@@ -22,13 +22,13 @@
  *
  * `runDashboardSession` is the same dashboard over an environment that is already up.
  */
-import type { LoadedConfig } from '../../config/load.ts';
-import type { UpResult } from '../../engine/up.ts';
-import { DevenvError } from '../../errors.ts';
-import type { EventSink } from '../../events.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { act } from '../../store/actions.ts';
-import type { Store } from '../../store/store.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import type { UpResult } from '../engine/up.ts';
+import { DevenvError } from '../errors.ts';
+import type { EventSink } from '../events.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { act } from '../store/actions.ts';
+import type { Store } from '../store/store.ts';
 
 export interface DashboardSessionOptions {
   loaded: LoadedConfig;
@@ -90,11 +90,11 @@ export interface OpenSessionOptions {
 export async function openDashboardSession(opts: OpenSessionOptions): Promise<DashboardSession> {
   const { config } = opts.loaded;
   const project = config.project;
-  const { createStore } = await import('../../store/store.ts');
+  const { createStore } = await import('../store/store.ts');
   const store = opts.store ?? createStore({ project });
   const dispatch = store.dispatch;
   const now = opts.now ?? Date.now;
-  const { clusterName } = await import('../../cluster/k3dconfig.ts');
+  const { clusterName } = await import('../cluster/k3dconfig.ts');
   dispatch(act.up('starting', now()));
   dispatch(opts.cluster ? act.project(project, opts.cluster) : act.project(project));
   for (const svc of config.services) dispatch(act.service({ name: svc.name }));
@@ -106,22 +106,12 @@ export async function openDashboardSession(opts: OpenSessionOptions): Promise<Da
 
   const restart = async (service: string): Promise<void> => {
     if (!result) throw new DevenvError('not up yet: wait until devenv up has deployed');
-    const docs = result.docs.get(service) ?? [];
-    const { renderManifests } = await import('../../manifests/render.ts');
-    const { restartWorkloads } = await import('../../kube/restart.ts');
-    const rendered = renderManifests({ docs, project, env: 'dev', defaultNamespace: project, images: {} });
-    const r = await restartWorkloads(result.client, rendered.objects);
-    if (r.restarted.length === 0) {
-      throw new DevenvError(
-        r.missing.length > 0
-          ? `not deployed: ${r.missing.join(', ')}`
-          : `service ${service} has no Deployment, StatefulSet or DaemonSet to restart`,
-      );
-    }
-    dispatch({ type: 'ui/notice', text: `restarted ${r.restarted.join(', ')}`, at: now() });
+    const { restartService } = await import('../engine/restart.ts');
+    const restarted = await restartService(config, result.client, result.docs, service);
+    dispatch({ type: 'ui/notice', text: `restarted ${restarted.join(', ')}`, at: now() });
   };
 
-  const { startDashboard } = await import('../../tui/dashboard.ts');
+  const { startDashboard } = await import('./dashboard.ts');
   let resolveQuit!: () => void;
   const quitted = new Promise<void>((resolve) => {
     resolveQuit = resolve;
@@ -185,8 +175,8 @@ export async function openDashboardSession(opts: OpenSessionOptions): Promise<Da
           act.data({ name: 'minio', health: 'healthy', endpoint: s3.endpoint.replace(/^\w+:\/\//, '') }),
         );
       if (config.tls) dispatch(await caAction(now()));
-      const { serviceRepository } = await import('../../build/builder.ts');
-      const { imageTag } = await import('../../store/podinfo.ts');
+      const { serviceRepository } = await import('../build/builder.ts');
+      const { imageTag } = await import('../store/podinfo.ts');
       for (const svc of config.services) {
         const ref = r.images[serviceRepository(svc, project)];
         const tag = ref ? imageTag(ref) : undefined;
@@ -216,7 +206,7 @@ function startWatch(
   onLog: EventSink,
   now: () => number,
 ): { stop(): Promise<void> } {
-  const load = import('../../engine/project-watch.ts').then(({ watchProject }) =>
+  const load = import('../engine/project-watch.ts').then(({ watchProject }) =>
     watchProject({
       client,
       project: config.project,
@@ -261,8 +251,8 @@ export async function runDashboardSession(opts: DashboardSessionOptions): Promis
 /** The local CA's state for the header: missing, expiring (< 30 days) or created (with its expiry). */
 async function caAction(now: number) {
   const { existsSync, readFileSync } = await import('node:fs');
-  const { caPaths } = await import('../../tls/store.ts');
-  const { caMeta } = await import('../../tls/ca.ts');
+  const { caPaths } = await import('../tls/store.ts');
+  const { caMeta } = await import('../tls/ca.ts');
   const { certPath } = caPaths();
   if (!existsSync(certPath)) return act.ca('missing', 'run "devenv trust"');
   try {
