@@ -4,7 +4,8 @@
  * networks only where it owns them (labelled), and removes only labelled ones.
  */
 import { docker } from './engine.ts';
-import { isManaged, labelFilter, MANAGED_BY, MANAGED_BY_VALUE } from './labels.ts';
+import { labelFilter } from './labels.ts';
+import { isNotFound, removeManaged } from './managed.ts';
 
 export async function networkExists(name: string): Promise<boolean> {
   const d = await docker();
@@ -12,7 +13,7 @@ export async function networkExists(name: string): Promise<boolean> {
     await d.getNetwork(name).inspect();
     return true;
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
 }
@@ -39,18 +40,14 @@ export async function connectNetwork(
 
 /** Removes labelled networks (the filter must include managed-by=devenv). */
 export async function removeNetworks(labels: Record<string, string>): Promise<string[]> {
-  if (labels[MANAGED_BY] !== MANAGED_BY_VALUE)
-    throw new Error('removeNetworks: refusing a filter without managed-by=devenv');
-  const d = await docker();
-  const removed: string[] = [];
-  for (const n of await d.listNetworks({ filters: { label: labelFilter(labels) } })) {
-    if (!isManaged(n.Labels)) continue;
-    try {
-      await d.getNetwork(n.Id).remove();
-      removed.push(n.Name);
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-    }
-  }
-  return removed;
+  return removeManaged(
+    {
+      caller: 'removeNetworks',
+      list: async (filter) => (await docker()).listNetworks({ filters: { label: labelFilter(filter) } }),
+      labelsOf: (n) => n.Labels,
+      nameOf: (n) => n.Name,
+      remove: async (n) => (await docker()).getNetwork(n.Id).remove(),
+    },
+    labels,
+  );
 }

@@ -6,6 +6,7 @@
 import { DevenvError } from '../errors.ts';
 import { docker } from './engine.ts';
 import { isManaged, labelFilter, MANAGED_BY, MANAGED_BY_VALUE } from './labels.ts';
+import { isNotFound, removeManaged } from './managed.ts';
 
 export interface VolumeInfo {
   name: string;
@@ -18,7 +19,7 @@ export async function inspectVolume(name: string): Promise<VolumeInfo | undefine
     const v = await d.getVolume(name).inspect();
     return { name: v.Name, labels: v.Labels ?? {} };
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }
@@ -48,18 +49,14 @@ export async function listVolumes(labels: Record<string, string>): Promise<Volum
 
 /** Removes every volume carrying `labels` (which must include managed-by=devenv). Returns their names. */
 export async function removeVolumes(labels: Record<string, string>): Promise<string[]> {
-  if (labels[MANAGED_BY] !== MANAGED_BY_VALUE)
-    throw new Error('removeVolumes: refusing a filter without managed-by=devenv');
-  const d = await docker();
-  const removed: string[] = [];
-  for (const v of await listVolumes(labels)) {
-    if (!isManaged(v.labels)) continue;
-    try {
-      await d.getVolume(v.name).remove();
-      removed.push(v.name);
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
-    }
-  }
-  return removed;
+  return removeManaged(
+    {
+      caller: 'removeVolumes',
+      list: listVolumes,
+      labelsOf: (v) => v.labels,
+      nameOf: (v) => v.name,
+      remove: async (v) => (await docker()).getVolume(v.name).remove(),
+    },
+    labels,
+  );
 }
