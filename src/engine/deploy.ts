@@ -60,11 +60,37 @@ export interface DeployResult {
 }
 
 export async function deploy(opts: DeployOptions): Promise<DeployResult> {
+  const plan = planDeploy(opts.objects, opts.services ?? []);
+  const result = await applyFirst(opts, plan);
+  opts.onApplied?.();
+  const run = await deployRun(opts, result);
+  if (plan.ordered.length === 0) return { reconcile: result, ready: (await run.wait(opts.objects)).ready };
+  return settle(run, await runOrdered(run, plan));
+}
+
+/** What the ordered part of a deploy shares: the running totals and its apply and wait. */
+interface DeployRun {
+  result: ReconcileResult;
+  ready: string[];
+  emit: EventSink;
+  /** Applies an ordered stage's objects (no prune; changed pre-deploy Jobs replaced); its writes. */
+  apply(list: readonly RenderedObject[]): Promise<number>;
+  /** Waits for the rollouts of `list` (all but those `noWait` names). */
+  wait(list: readonly RenderedObject[]): Promise<{ ready: string[] }>;
+}
+
+/**
+ * The one reconcile of everything (apply, prune) except what the order holds back
+ * (pre-deploy Jobs and the workloads of ordered services), then a `skip` line for each
+ * object left alone because someone else owns it.
+ */
+async function applyFirst(
+  opts: DeployOptions,
+  plan: ReturnType<typeof planDeploy>,
+): Promise<ReconcileResult> {
   const { client, objects, project, env, target } = opts;
   const emit = opts.onEvent;
   const { reconcile } = await import('../kube/apply.ts');
-  const { waitForRollouts } = await import('../kube/rollout.ts');
-  const plan = planDeploy(objects, opts.services ?? []);
   const held = new Set(plan.ordered.flatMap((s) => [...s.jobs.flat(), ...s.workloads]).map((o) => o.key));
   const result = await step(emit, 'apply', `apply to ${target}`, async () => {
     const r = await reconcile({
@@ -81,132 +107,169 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
       return skipped(r, `nothing to change in ${target} (${r.unchanged} objects up to date)`);
     return r;
   });
-  for (const c of result.conflicts) {
+  for (const c of result.conflicts)
     emit({
       type: 'step',
       id: `conflict:${c.key}`,
       phase: 'skip',
       detail: `left alone: ${c.object} (${c.reason})`,
     });
-  }
-  opts.onApplied?.();
-  const wait = (list: readonly RenderedObject[]) =>
-    waitForRollouts({
-      client,
-      objects: list.filter((o) => !opts.noWait?.(o)).map((o) => o.object),
-      onEvent: emit,
-      ...(opts.rolloutTimeoutMs !== undefined ? { timeoutMs: opts.rolloutTimeoutMs } : {}),
-      ...(opts.newPodsReady ? { newPodsReady: true } : {}),
-    });
-  if (plan.ordered.length === 0) {
-    const rollout = await wait(objects);
-    return { reconcile: result, ready: rollout.ready };
-  }
+  return result;
+}
 
-  // Ordered services: each a promise that settles when the service is ready (or failed,
-  // or blocked by a failed dependency); the unordered workloads are waited for meanwhile.
-  const ready: string[] = [];
-  const apply = async (list: readonly RenderedObject[]) => {
-    const r = await reconcile({
-      client,
-      objects: list,
-      project,
-      env,
-      prune: false,
-      replace: (o) => isPreDeployJob(o.object),
-      onEvent: emit,
-    });
-    for (const k of ['created', 'updated', 'unchanged', 'writes'] as const) result[k] += r[k];
-    result.changed.push(...r.changed);
-    result.conflicts.push(...r.conflicts);
-    return r.writes;
+async function deployRun(opts: DeployOptions, result: ReconcileResult): Promise<DeployRun> {
+  const { client, project, env } = opts;
+  const emit = opts.onEvent;
+  const { reconcile } = await import('../kube/apply.ts');
+  const { waitForRollouts } = await import('../kube/rollout.ts');
+  return {
+    result,
+    ready: [],
+    emit,
+    wait: (list) =>
+      waitForRollouts({
+        client,
+        objects: list.filter((o) => !opts.noWait?.(o)).map((o) => o.object),
+        onEvent: emit,
+        ...(opts.rolloutTimeoutMs !== undefined ? { timeoutMs: opts.rolloutTimeoutMs } : {}),
+        ...(opts.newPodsReady ? { newPodsReady: true } : {}),
+      }),
+    apply: async (list) => {
+      const r = await reconcile({
+        client,
+        objects: list,
+        project,
+        env,
+        prune: false,
+        replace: (o) => isPreDeployJob(o.object),
+        onEvent: emit,
+      });
+      for (const k of ['created', 'updated', 'unchanged', 'writes'] as const) result[k] += r[k];
+      result.changed.push(...r.changed);
+      result.conflicts.push(...r.conflicts);
+      return r.writes;
+    },
   };
-  // One stage of an ordered service: apply, then wait. A failed wait was reported with its
-  // diagnosis (a Job's logs) by the rollout's own step: this step names it as the cause.
-  const stage = async (id: string, detail: string, list: readonly RenderedObject[]): Promise<void> => {
-    const t0 = performance.now();
-    const ms = () => Math.round(performance.now() - t0);
-    emit({ type: 'step', id, phase: 'start', detail });
-    let writes: number;
-    try {
-      writes = await apply(list);
-    } catch (err) {
-      const lines = err instanceof DevenvError ? [...err.details] : [];
-      emit({ type: 'step', id, phase: 'fail', detail, ms: ms(), error: (err as Error).message, lines });
-      throw err;
+}
+
+/**
+ * One stage of an ordered service: apply, then wait. A failed wait was reported with its
+ * diagnosis (a Job's logs) by the rollout's own step: this step names it as the cause.
+ */
+async function stage(
+  run: DeployRun,
+  id: string,
+  detail: string,
+  list: readonly RenderedObject[],
+): Promise<void> {
+  const { emit } = run;
+  const t0 = performance.now();
+  const ms = () => Math.round(performance.now() - t0);
+  emit({ type: 'step', id, phase: 'start', detail });
+  let writes: number;
+  try {
+    writes = await run.apply(list);
+  } catch (err) {
+    const lines = err instanceof DevenvError ? [...err.details] : [];
+    emit({ type: 'step', id, phase: 'fail', detail, ms: ms(), error: (err as Error).message, lines });
+    throw err;
+  }
+  try {
+    run.ready.push(...(await run.wait(list)).ready);
+  } catch (err) {
+    const message = (err as Error).message;
+    const failed = list.find((o) => message.startsWith(describeObject(o.id))) ?? list[0]!;
+    const cause = `rollout:${failed.object.metadata.namespace ?? 'default'}/${failed.id.name}`;
+    emit({ type: 'step', id, phase: 'fail', detail, ms: ms(), error: message, cause });
+    throw err;
+  }
+  // Nothing written and everything ready (a completed Job left alone): reported as such.
+  if (writes === 0) emit({ type: 'step', id, phase: 'skip', detail: `${detail}: up to date`, ms: ms() });
+  else emit({ type: 'step', id, phase: 'done', detail, ms: ms() });
+}
+
+/** How an ordered service ended; a promise of it is never rejected. */
+type Outcome = { ok: true } | { ok: false; error: unknown } | { ok: false; blockedBy: string };
+
+/**
+ * A dependency that failed (or was itself blocked) blocks its dependents, whose workloads
+ * stay as they are; otherwise its pre-deploy Jobs run, in weight order, then its rollout.
+ */
+async function runService(
+  run: DeployRun,
+  s: OrderedService,
+  deps: Array<[string, Promise<Outcome>]>,
+): Promise<Outcome> {
+  for (const [name, dep] of deps) if (!(await dep).ok) return { ok: false, blockedBy: name };
+  try {
+    for (const [i, jobs] of s.jobs.entries()) {
+      const names = jobs.map((o) => o.id.name).join(', ');
+      await stage(
+        run,
+        `pre-deploy:${s.name}${s.jobs.length > 1 ? `:${i + 1}` : ''}`,
+        `${s.name}: run pre-deploy Job${jobs.length === 1 ? '' : 's'} ${names}`,
+        jobs,
+      );
     }
-    try {
-      ready.push(...(await wait(list)).ready);
-    } catch (err) {
-      const message = (err as Error).message;
-      const failed = list.find((o) => message.startsWith(describeObject(o.id))) ?? list[0]!;
-      const cause = `rollout:${failed.object.metadata.namespace ?? 'default'}/${failed.id.name}`;
-      emit({ type: 'step', id, phase: 'fail', detail, ms: ms(), error: message, cause });
-      throw err;
+    if (s.workloads.length > 0) {
+      const after = s.dependsOn.length > 0 ? ` (after ${s.dependsOn.join(', ')})` : '';
+      await stage(run, `deploy:${s.name}`, `${s.name}: roll out${after}`, s.workloads);
     }
-    // Nothing written and everything ready (a completed Job left alone): reported as such.
-    if (writes === 0) emit({ type: 'step', id, phase: 'skip', detail: `${detail}: up to date`, ms: ms() });
-    else emit({ type: 'step', id, phase: 'done', detail, ms: ms() });
-  };
-  // Each ordered service is a promise of its outcome, never rejected: a dependency that
-  // failed (or was itself blocked) blocks its dependents, whose workloads stay as they are.
-  type Outcome = { ok: true } | { ok: false; error: unknown } | { ok: false; blockedBy: string };
-  const runService = async (s: OrderedService, deps: Array<[string, Promise<Outcome>]>): Promise<Outcome> => {
-    for (const [name, dep] of deps) if (!(await dep).ok) return { ok: false, blockedBy: name };
-    try {
-      for (const [i, jobs] of s.jobs.entries()) {
-        const names = jobs.map((o) => o.id.name).join(', ');
-        await stage(
-          `pre-deploy:${s.name}${s.jobs.length > 1 ? `:${i + 1}` : ''}`,
-          `${s.name}: run pre-deploy Job${jobs.length === 1 ? '' : 's'} ${names}`,
-          jobs,
-        );
-      }
-      if (s.workloads.length > 0) {
-        const after = s.dependsOn.length > 0 ? ` (after ${s.dependsOn.join(', ')})` : '';
-        await stage(`deploy:${s.name}`, `${s.name}: roll out${after}`, s.workloads);
-      }
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, error };
-    }
-  };
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/**
+ * Every ordered service as a promise of its outcome, started in dependency order (so each
+ * dependency's promise exists already), while the unordered workloads are waited for.
+ * Returns the outcomes by service name ('' for the unordered part).
+ */
+async function runOrdered(
+  run: DeployRun,
+  plan: ReturnType<typeof planDeploy>,
+): Promise<Map<string, Outcome>> {
   const running = new Map<string, Promise<Outcome>>();
-  for (const s of plan.ordered) {
-    // plan.ordered is in dependency order: every dependency's promise exists already.
+  for (const s of plan.ordered)
     running.set(
       s.name,
       runService(
+        run,
         s,
         s.dependsOn.map((d) => [d, running.get(d)!]),
       ),
     );
-  }
-  const unordered = wait(plan.first).then(
+  const unordered = run.wait(plan.first).then(
     (r): Outcome => {
-      ready.push(...r.ready);
+      run.ready.push(...r.ready);
       return { ok: true };
     },
     (error: unknown): Outcome => ({ ok: false, error }),
   );
-  const outcomes = await Promise.all([unordered, ...running.values()]);
   const names = ['', ...running.keys()];
+  const outcomes = await Promise.all([unordered, ...running.values()]);
+  return new Map(outcomes.map((o, i) => [names[i]!, o]));
+}
+
+/** The result, or one error: the first failure, with the others and the blocked services as details. */
+function settle(run: DeployRun, outcomes: Map<string, Outcome>): DeployResult {
   const errors: unknown[] = [];
   const blocked: string[] = [];
-  outcomes.forEach((o, i) => {
-    if (o.ok) return;
+  for (const [name, o] of outcomes) {
+    if (o.ok) continue;
     if ('error' in o) errors.push(o.error);
     else {
-      blocked.push(names[i]!);
-      emit({
+      blocked.push(name);
+      run.emit({
         type: 'step',
-        id: `deploy:${names[i]}`,
+        id: `deploy:${name}`,
         phase: 'skip',
-        detail: `${names[i]} not rolled out: ${o.blockedBy}, which it depends on, failed`,
+        detail: `${name} not rolled out: ${o.blockedBy}, which it depends on, failed`,
       });
     }
-  });
-  if (errors.length === 0) return { reconcile: result, ready };
+  }
+  if (errors.length === 0) return { reconcile: run.result, ready: run.ready };
   const text = (e: unknown) => (e instanceof Error ? e.message : String(e));
   const first = errors[0];
   throw new DevenvError(text(first), {
