@@ -9,6 +9,7 @@
  * Pure module: no I/O; the clock is a parameter.
  */
 import { badInput } from '../errors.ts';
+import { zonedParts } from './zoned.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_NAMESPACE = 63;
@@ -38,14 +39,8 @@ export function assertSafePrefix(prefix: string | undefined): string {
 
 /** `YYYYMMDD` of `now` in `timeZone` (default UTC). */
 export function dateStamp(now: Date, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(now);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}${get('month')}${get('day')}`;
+  const part = zonedParts(now, timeZone, 'en-CA', { year: 'numeric', month: '2-digit', day: '2-digit' });
+  return `${part('year') ?? ''}${part('month') ?? ''}${part('day') ?? ''}`;
 }
 
 /** The default `--name`: `nightly-YYYYMMDD` (date in `timeZone`, default UTC). */

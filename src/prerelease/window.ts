@@ -8,6 +8,7 @@
  * Pure module: no I/O; the clock is a parameter.
  */
 import { badInput } from '../errors.ts';
+import { zonedParts } from './zoned.ts';
 
 export interface QuietWindow {
   /** Minutes after local midnight, [0, 1440). */
@@ -41,14 +42,9 @@ export function parseWindow(text: string): QuietWindow {
 
 /** Minutes after local midnight of `now` in `timeZone`. */
 export function localMinutes(now: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(now);
-  const h = Number.parseInt(parts.find((p) => p.type === 'hour')?.value ?? '0', 10);
-  const m = Number.parseInt(parts.find((p) => p.type === 'minute')?.value ?? '0', 10);
+  const part = zonedParts(now, timeZone, 'en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const h = Number.parseInt(part('hour') ?? '0', 10);
+  const m = Number.parseInt(part('minute') ?? '0', 10);
   return (h % 24) * 60 + m;
 }
 
