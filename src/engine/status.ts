@@ -126,7 +126,7 @@ async function existingClusterStatus(target: Extract<Target, { kind: 'existing' 
 
 /** Each service's workloads (devenv's, by labels; attributed by their source annotation) and rollout state. */
 async function serviceWorkloads(config: Config, client: KubeClient): Promise<StatusReport['services']> {
-  const { workloadStatus } = await import('../kube/rollout.ts');
+  const { workloadStatus } = await import('../kube/rollout-status.ts');
   const { listWorkloads } = await import('../kube/reads.ts');
   const { serviceOfSource } = await import('../kube/attribution.ts');
   const { ANNOTATION_SOURCE, ownerSelector } = await import('../manifests/types.ts');

@@ -44,7 +44,6 @@ import { ensureNamespaces, ownedNamespaces } from './namespaces.ts';
 import {
   deleteObject,
   FIELD_MANAGER,
-  type LiveObject,
   mapLimit,
   readObject,
   refOf,
@@ -52,6 +51,7 @@ import {
   waitGone,
 } from './objects.ts';
 import { prune } from './prune.ts';
+import type { LiveObject } from './types.ts';
 
 export interface ReconcileOptions {
   client: KubeClient;

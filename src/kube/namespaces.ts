@@ -8,15 +8,8 @@ import { DevenvError } from '../errors.ts';
 import type { EventSink } from '../events.ts';
 import { type DeployEnv, isOwned, LABEL_MANAGED_BY, MANAGED_BY, ownerLabels } from '../manifests/types.ts';
 import type { KubeClient } from './client.ts';
-import {
-  deleteObject,
-  FIELD_MANAGER,
-  type LiveObject,
-  mapLimit,
-  readObject,
-  serverSideApply,
-  waitGone,
-} from './objects.ts';
+import { deleteObject, FIELD_MANAGER, mapLimit, readObject, serverSideApply, waitGone } from './objects.ts';
+import type { LiveObject } from './types.ts';
 
 export interface EnsureNamespacesResult {
   created: string[];

@@ -5,20 +5,9 @@
  */
 import type { KubeObject } from '../manifests/types.ts';
 import { isNotFound, type KubeClient, type ObjectRef } from './client.ts';
+import type { LiveObject } from './types.ts';
 
 export const FIELD_MANAGER = 'devenv';
-
-/** A live object as the API server returns it. */
-export interface LiveObject extends KubeObject {
-  metadata: KubeObject['metadata'] & {
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    deletionTimestamp?: string;
-    creationTimestamp?: string;
-    ownerReferences?: Array<{ kind: string; name: string; uid: string; controller?: boolean }>;
-  };
-}
 
 export function refOf(o: KubeObject): ObjectRef {
   return {

@@ -27,6 +27,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { KubeClient } from './client.ts';
+import { listEndpointSlices, listPods } from './reads.ts';
+import type { ContainerJson, EndpointSliceJson, ObjectMeta, PodStatusJson } from './types.ts';
 
 export interface ForwardTarget {
   namespace: string;
@@ -72,28 +74,21 @@ export interface PodPort {
   port: number;
 }
 
-interface EndpointSlice {
-  metadata?: { name?: string };
-  ports?: Array<{ name?: string; port?: number; protocol?: string }> | null;
-  endpoints?: Array<{
-    conditions?: { ready?: boolean | null; terminating?: boolean | null };
-    targetRef?: { kind?: string; name?: string; namespace?: string };
-  }> | null;
-}
-
-interface PodLite {
-  metadata: { name: string; deletionTimestamp?: string };
-  spec?: {
-    containers?: Array<{ ports?: Array<{ name?: string; containerPort: number; protocol?: string }> }>;
-  };
-  status?: { conditions?: Array<{ type: string; status: string }> };
-}
+/** The parts of a pod (types.ts PodJson) the selector fallback reads. */
+type PodPorts = {
+  metadata: Pick<ObjectMeta, 'name' | 'deletionTimestamp'>;
+  spec?: { containers?: ReadonlyArray<Pick<ContainerJson, 'ports'>> };
+  status?: Pick<PodStatusJson, 'conditions'>;
+};
 
 /**
  * The ready pods of a Service port from its EndpointSlices (pure): `undefined` when there
  * is no slice at all (the caller falls back to the selector), `[]` when none is ready.
  */
-export function readyFromSlices(slices: readonly EndpointSlice[], portName: string): PodPort[] | undefined {
+export function readyFromSlices(
+  slices: readonly EndpointSliceJson[],
+  portName: string,
+): PodPort[] | undefined {
   if (slices.length === 0) return undefined;
   const out: PodPort[] = [];
   for (const s of slices) {
@@ -110,7 +105,7 @@ export function readyFromSlices(slices: readonly EndpointSlice[], portName: stri
 }
 
 /** The ready pods of a selector, the targetPort resolved on each (pure). */
-export function readyFromPods(pods: readonly PodLite[], targetPort: number | string): PodPort[] {
+export function readyFromPods(pods: readonly PodPorts[], targetPort: number | string): PodPort[] {
   const out: PodPort[] = [];
   for (const p of pods) {
     if (p.metadata.deletionTimestamp) continue;
@@ -127,20 +122,13 @@ export function readyFromPods(pods: readonly PodLite[], targetPort: number | str
 
 /** The ready pods behind a Service port right now. */
 export async function readyPods(client: KubeClient, t: ForwardTarget): Promise<PodPort[]> {
-  const slices = await client.request<{ items: EndpointSlice[] }>(
-    'GET',
-    `/apis/discovery.k8s.io/v1/namespaces/${t.namespace}/endpointslices`,
-    { query: { labelSelector: `kubernetes.io/service-name=${t.service}` } },
-  );
-  const fromSlices = readyFromSlices(slices.items, t.port.name);
+  const slices = await listEndpointSlices(client, t.namespace, t.service);
+  const fromSlices = readyFromSlices(slices, t.port.name);
   if (fromSlices !== undefined || !t.selector) return fromSlices ?? [];
   const labelSelector = Object.entries(t.selector)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  const pods = await client.request<{ items: PodLite[] }>('GET', `/api/v1/namespaces/${t.namespace}/pods`, {
-    query: { labelSelector },
-  });
-  return readyFromPods(pods.items, t.port.targetPort);
+  return readyFromPods(await listPods(client, t.namespace, labelSelector), t.port.targetPort);
 }
 
 /** The most a connection's first bytes are kept for a retry on another pod. */

@@ -21,7 +21,8 @@ import {
   splitApiVersion,
 } from '../manifests/types.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
-import { deleteObject, type LiveObject, type Propagation } from './objects.ts';
+import { deleteObject, type Propagation } from './objects.ts';
+import type { LiveObject } from './types.ts';
 
 /** The kinds devenv lists when pruning (besides every kind in the rendered set). */
 export const PRUNE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [

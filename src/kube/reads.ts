@@ -6,11 +6,13 @@
  */
 import type { KubeClient } from './client.ts';
 import type {
+  EndpointSliceJson,
   EventJson,
   IngressJson,
   ListJson,
   NamespaceJson,
   PodJson,
+  ReplicaSetJson,
   ResourceAttributes,
   ServiceJson,
   WorkloadJson,
@@ -50,6 +52,20 @@ export async function listPods(
   return r.items;
 }
 
+/** ReplicaSets of a namespace by label selector (a Deployment's revisions). */
+export async function listReplicaSets(
+  client: KubeClient,
+  namespace: string,
+  labelSelector: string,
+): Promise<ReplicaSetJson[]> {
+  const r = await client.request<ListJson<ReplicaSetJson>>(
+    'GET',
+    `/apis/apps/v1/namespaces/${enc(namespace)}/replicasets`,
+    { query: { labelSelector } },
+  );
+  return r.items;
+}
+
 /** core/v1 Events of a namespace, optionally by field selector (e.g. `involvedObject.name=web-1`). */
 export async function listEvents(
   client: KubeClient,
@@ -74,6 +90,20 @@ export async function listIngresses(client: KubeClient, namespace: string): Prom
   const r = await client.request<ListJson<IngressJson>>(
     'GET',
     `/apis/networking.k8s.io/v1/namespaces/${enc(namespace)}/ingresses`,
+  );
+  return r.items;
+}
+
+/** The EndpointSlices of a Service (discovery.k8s.io/v1). */
+export async function listEndpointSlices(
+  client: KubeClient,
+  namespace: string,
+  service: string,
+): Promise<EndpointSliceJson[]> {
+  const r = await client.request<ListJson<EndpointSliceJson>>(
+    'GET',
+    `/apis/discovery.k8s.io/v1/namespaces/${enc(namespace)}/endpointslices`,
+    { query: { labelSelector: `kubernetes.io/service-name=${service}` } },
   );
   return r.items;
 }

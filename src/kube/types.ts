@@ -10,6 +10,8 @@
  *
  * Types only: no code.
  */
+import type { KubeObject } from '../manifests/types.ts';
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -21,6 +23,14 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
   generation?: number;
   ownerReferences?: Array<{ kind: string; name: string; uid?: string; controller?: boolean }>;
+}
+
+/**
+ * Any object as the API server returns it (a get, an apply's answer, a list item of a kind
+ * known only by discovery): what devenv sends (KubeObject) with the server's metadata.
+ */
+export interface LiveObject extends KubeObject {
+  metadata: KubeObject['metadata'] & ObjectMeta;
 }
 
 export interface ContainerStateJson {
@@ -48,22 +58,40 @@ export interface ContainerStatusJson {
   lastState?: ContainerStateJson;
 }
 
+export interface ContainerPortJson {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+
+/** A container of a pod's spec (or a pod template's). */
+export interface ContainerJson {
+  name: string;
+  image?: string;
+  /** An init container with `Always` is a native sidecar. */
+  restartPolicy?: string;
+  readinessProbe?: unknown;
+  ports?: ContainerPortJson[];
+}
+
+export interface PodStatusJson {
+  phase?: string;
+  reason?: string;
+  message?: string;
+  startTime?: string;
+  conditions?: ConditionJson[];
+  containerStatuses?: ContainerStatusJson[];
+  initContainerStatuses?: ContainerStatusJson[];
+}
+
 export interface PodJson {
   metadata: ObjectMeta;
   spec?: {
     nodeName?: string;
-    containers?: Array<{ name: string; image?: string }>;
-    initContainers?: Array<{ name: string; image?: string; restartPolicy?: string }>;
+    containers?: ContainerJson[];
+    initContainers?: ContainerJson[];
   };
-  status?: {
-    phase?: string;
-    reason?: string;
-    message?: string;
-    startTime?: string;
-    conditions?: ConditionJson[];
-    containerStatuses?: ContainerStatusJson[];
-    initContainerStatuses?: ContainerStatusJson[];
-  };
+  status?: PodStatusJson;
 }
 
 export interface EventJson {
@@ -145,7 +173,7 @@ export interface WorkloadJson {
 }
 
 export interface PodTemplateSpec {
-  containers?: Array<{ name: string; image?: string }>;
+  containers?: ContainerJson[];
 }
 
 /** A list answer (`GET .../pods`): its items and the resourceVersion a watch starts from. */
@@ -169,6 +197,22 @@ export interface ServiceJson {
 export interface IngressJson {
   metadata: ObjectMeta;
   spec?: { rules?: Array<{ host?: string }>; tls?: Array<{ hosts?: string[] }> };
+}
+
+/** A ReplicaSet: which Deployment revision it holds (annotations, owner) is what is read. */
+export interface ReplicaSetJson {
+  metadata: ObjectMeta;
+  spec?: { replicas?: number; selector?: LabelSelector };
+}
+
+/** A discovery.k8s.io/v1 EndpointSlice: which pods back a Service port, and whether they are ready. */
+export interface EndpointSliceJson {
+  metadata?: { name?: string };
+  ports?: Array<{ name?: string; port?: number; protocol?: string }> | null;
+  endpoints?: Array<{
+    conditions?: { ready?: boolean | null; terminating?: boolean | null };
+    targetRef?: { kind?: string; name?: string; namespace?: string };
+  }> | null;
 }
 
 export interface NamespaceJson {

@@ -16,7 +16,8 @@ import { DevenvError } from '../../src/errors.ts';
 import type { ProgressEvent } from '../../src/events.ts';
 import { connect, KubeApiError, type KubeClient } from '../../src/kube/client.ts';
 import { serverSideApply } from '../../src/kube/objects.ts';
-import { type LivePod, waitForRollouts } from '../../src/kube/rollout.ts';
+import { waitForRollouts } from '../../src/kube/rollout.ts';
+import type { PodJson as LivePod } from '../../src/kube/types.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
 import {
   BASE_IMAGE as baseImage,

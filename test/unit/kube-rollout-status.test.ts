@@ -5,7 +5,7 @@
  * revision's pods (a crash of the revision just replaced is not a failure of the fix).
  */
 import { describe, expect, it } from 'vitest';
-import { workloadStatus } from '../../src/kube/rollout.ts';
+import { workloadStatus } from '../../src/kube/rollout-status.ts';
 
 function deployment(over: {
   generation: number;
