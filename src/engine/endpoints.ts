@@ -12,8 +12,12 @@
  * send /api to api). Ports 80 (http) and 443 (https/wss) are left out of the URLs. Grouped
  * by service in config order; a URL appears once per service.
  */
+
+import type { LoadedConfig } from '../config/load.ts';
 import type { Endpoint } from '../store/state.ts';
 import { describeTarget, type ForwardPlan } from './forwards.ts';
+import { toPlain } from './render.ts';
+import type { UpResult } from './up.ts';
 
 export interface EndpointsInput {
   /** The services in config order, with the TLS settings when a service terminates TLS. */
@@ -142,4 +146,25 @@ function cleanPath(p: unknown): string {
 
 function arr(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
+}
+
+/** The endpoints input of an `up` that returned: its config, rendered sources and forwards. */
+export function upEndpointsInput(
+  loaded: LoadedConfig,
+  result: UpResult,
+  forwards: UpResult['forwards'],
+): EndpointsInput {
+  const { config } = loaded;
+  const objects = new Map<string, unknown[]>();
+  for (const [name, docs] of result.docs) objects.set(name, docs.map(toPlain));
+  return {
+    services: config.services,
+    ...(config.tls
+      ? { tls: { service: config.tls.service, hosts: config.tls.hosts, port: config.tls.port } }
+      : {}),
+    httpPort: config.cluster.httpPort,
+    httpsPort: config.cluster.httpsPort,
+    objects,
+    forwards,
+  };
 }

@@ -67,17 +67,7 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
     await session.closed;
     throw err;
   }
-  const r = result.reconcile;
-  say(
-    `devenv is up in ${(result.ms / 1000).toFixed(1)} s — project ${loaded.config.project}, context ${result.target.context}: ` +
-      `${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged, ${r.pruned} pruned, ${r.conflicts.length} left alone`,
-  );
-  if (result.data?.host.objectStore?.consoleUrl)
-    say(`MinIO console: ${result.data.host.objectStore.consoleUrl}`);
-  // Where each service answers: its ingress/route URLs, the TLS URL, its forwards.
-  const { endpointLines, serviceEndpoints } = await import('../../engine/endpoints.ts');
-  const endpoints = serviceEndpoints(endpointsInput(loaded, result, watching ? result.forwards : []));
-  if (endpoints.length > 0) for (const l of ['where services answer:', ...endpointLines(endpoints)]) say(l);
+  const endpoints = await summarize(loaded, result, watching, say);
   session?.store.dispatch({ type: 'endpoints/set', endpoints });
   const { forwardLine, openForwards } = await import('../../engine/forwards.ts');
   if (!watching) {
@@ -93,26 +83,8 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   if (!session) for (const f of forwards.forwards) say(`forward ${forwardLine(f.plan)}  (${f.plan.service})`);
 
   // Watch and reload until Ctrl-C; the environment keeps running afterwards.
-  const { reloadService, syncService } = await import('../../engine/reload.ts');
-  const { startWatchLoop } = await import('../../watch/loop.ts');
-  const ctx = { loaded, client: result.client, docs: result.docs, images: { ...result.images }, onEvent };
-  const loop = await startWatchLoop({
-    root: loaded.root,
-    services: loaded.config.services,
-    onEvent,
-    onChangeSet: async (service, change) => {
-      if (change.plan.kind === 'sync') {
-        const { syncMs } = await syncService(ctx, service, change.plan.files);
-        return { result: 'ok', timings: { syncMs } };
-      }
-      const t = await reloadService(ctx, service);
-      return {
-        result: t.result,
-        tag: t.tag,
-        timings: { buildMs: t.buildMs, loadMs: t.loadMs, rolloutMs: t.rolloutMs },
-      };
-    },
-  });
+  const { watchAndReload } = await import('../../engine/develop.ts');
+  const loop = await watchAndReload(loaded, result, onEvent);
   if (session) {
     // The dashboard owns the terminal while it is open; q / Ctrl-C closes it.
     // `r` goes through the service's one reload queue, never beside a save's build.
@@ -137,6 +109,27 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   await forwards.close();
   process.stdout.write('stopped watching; the environment is still running ("devenv down" stops it)\n');
   return 0;
+}
+
+/** up's closing lines (counts, the MinIO console, where each service answers); the endpoints for the dashboard. */
+async function summarize(
+  loaded: LoadedConfig,
+  result: UpResult,
+  watching: boolean,
+  say: (line: string) => void,
+): Promise<import('../../store/state.ts').Endpoint[]> {
+  const r = result.reconcile;
+  say(
+    `devenv is up in ${(result.ms / 1000).toFixed(1)} s — project ${loaded.config.project}, context ${result.target.context}: ` +
+      `${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged, ${r.pruned} pruned, ${r.conflicts.length} left alone`,
+  );
+  if (result.data?.host.objectStore?.consoleUrl)
+    say(`MinIO console: ${result.data.host.objectStore.consoleUrl}`);
+  // Where each service answers: its ingress/route URLs, the TLS URL, its forwards.
+  const { endpointLines, serviceEndpoints, upEndpointsInput } = await import('../../engine/endpoints.ts');
+  const endpoints = serviceEndpoints(upEndpointsInput(loaded, result, watching ? result.forwards : []));
+  if (endpoints.length > 0) for (const l of ['where services answer:', ...endpointLines(endpoints)]) say(l);
+  return endpoints;
 }
 
 /** q / Ctrl-C in the dashboard while up still ran: like Ctrl-C in plain mode, up stops here. */
@@ -178,32 +171,4 @@ async function watchCluster(
       context: target.context,
     }),
   );
-}
-
-function endpointsInput(
-  loaded: LoadedConfig,
-  result: UpResult,
-  forwards: UpResult['forwards'],
-): import('../../engine/endpoints.ts').EndpointsInput {
-  const { config } = loaded;
-  const objects = new Map<string, unknown[]>();
-  for (const [name, docs] of result.docs)
-    objects.set(
-      name,
-      docs.map((d) =>
-        typeof (d.doc as { toJS?: unknown }).toJS === 'function'
-          ? (d.doc as { toJS(): unknown }).toJS()
-          : d.doc,
-      ),
-    );
-  return {
-    services: config.services,
-    ...(config.tls
-      ? { tls: { service: config.tls.service, hosts: config.tls.hosts, port: config.tls.port } }
-      : {}),
-    httpPort: config.cluster.httpPort,
-    httpsPort: config.cluster.httpsPort,
-    objects,
-    forwards,
-  };
 }
