@@ -12,7 +12,7 @@
 // DEVENV_TEST_DOCKERD_RESTART=1 (set by .ci/run) also restarts dockerd once to prove the
 // data survives it; that disrupts other Docker users, so it is off by default.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -23,13 +23,13 @@ import { destroyDataServices, stopDataServices } from '../../src/data/index.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
 import { inspectContainer } from '../../src/docker/containers.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import { ensureNetwork } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 import { runCli } from '../support/cli.ts';
 import {
+  cleanupDataTest,
+  ensureTestNetwork,
   expectRestoreUndoable,
-  removeDataProject,
   runOnNetwork,
   stepPhases as steps,
   upData,
@@ -234,15 +234,13 @@ describe.skipIf(!ok).each(ENGINES)('data services: $title', (e) => {
       "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);\nINSERT INTO items VALUES (1, 'apple'), (2, 'pear');\n",
     );
     await writeConfig(ports.db);
-    await ensureNetwork(NETWORK, devenvLabels(PROJECT, { 'dev.devenv/component': 'test' }));
+    await ensureTestNetwork(NETWORK, PROJECT);
     ep = await up(firstEvents);
   });
 
   afterAll(async () => {
     if (!ok) return;
-    await removeDataProject(PROJECT);
-    delete process.env.DEVENV_STATE_DIR;
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cleanupDataTest(PROJECT, dir);
   });
 
   it('starts both services and reports typed step events, never a secret', () => {

@@ -31,12 +31,11 @@ import type { DataEndpoints } from '../../src/data/types.ts';
 import { demuxBuffer, inspectContainer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import { ensureNetwork } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { DevenvError } from '../../src/errors.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 import { ensureBuckets, removeBuckets } from '../../src/prerelease/shared-s3.ts';
-import { removeDataProject, stepPhases, upData } from '../support/data.ts';
+import { cleanupDataTest, ensureTestNetwork, stepPhases, upData } from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
 
 const ok = inject('dockerAvailable');
@@ -156,15 +155,13 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
         '',
       ].join('\n'),
     );
-    await ensureNetwork(NETWORK, devenvLabels(PROJECT, { 'dev.devenv/component': 'test' }));
+    await ensureTestNetwork(NETWORK, PROJECT);
     ep = await up(firstEvents);
   });
 
   afterAll(async () => {
     if (!ok) return;
-    await removeDataProject(PROJECT);
-    delete process.env.DEVENV_STATE_DIR;
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await cleanupDataTest(PROJECT, dir);
   });
 
   it('creates the configured buckets and devenv-snapshots, and reports the console URL', async () => {

@@ -17,6 +17,7 @@ import {
   type PushedImage,
   pushTestImage,
   PYTHON_IMAGE as pythonImage,
+  readLive,
   TEST_REGISTRY as registry,
   renderText,
 } from '../support/kube.ts';
@@ -143,12 +144,7 @@ describe.skipIf(!kubeconfig)('reconcile on the real test cluster', () => {
 
   it('applies a rendered set; the Deployment becomes Ready; an unlabelled object is left alone', async () => {
     const objects = render(manifests());
-    const settingsBefore = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      namespace: ns,
-      name: 'settings',
-    });
+    const settingsBefore = await readLive(client, 'v1', 'ConfigMap', ns, 'settings');
     const r = await reconcile({ client, objects, project, env: 'dev', onEvent });
     expect(r.created).toBe(3);
     expect(r.updated).toBe(0);
@@ -171,12 +167,7 @@ describe.skipIf(!kubeconfig)('reconcile on the real test cluster', () => {
         detail: expect.stringContaining('not created by devenv'),
       }),
     );
-    const settingsAfter = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      namespace: ns,
-      name: 'settings',
-    });
+    const settingsAfter = await readLive(client, 'v1', 'ConfigMap', ns, 'settings');
     expect(settingsAfter?.metadata.resourceVersion).toBe(settingsBefore?.metadata.resourceVersion);
     expect(settingsAfter?.data).toEqual({ mode: 'theirs' });
     const nsLive = await readObject(client, { apiVersion: 'v1', kind: 'Namespace', name: ns });
@@ -212,12 +203,7 @@ describe.skipIf(!kubeconfig)('reconcile on the real test cluster', () => {
       writes: 1,
       changed: [`ConfigMap ${ns}/web-config`],
     });
-    const cm = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      namespace: ns,
-      name: 'web-config',
-    });
+    const cm = await readLive(client, 'v1', 'ConfigMap', ns, 'web-config');
     expect(cm?.data).toEqual({ GREETING: 'devenv' });
   });
 
@@ -283,14 +269,7 @@ spec:
     expect((err as DevenvError).details.join('\n')).toMatch(
       /k8s\/bad\.yaml#1: Deployment .*\/typo: .*imagePullPolicyy/,
     );
-    expect(
-      await readObject(client, {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        namespace: ns,
-        name: 'would-be-created',
-      }),
-    ).toBeUndefined();
+    expect(await readLive(client, 'v1', 'ConfigMap', ns, 'would-be-created')).toBeUndefined();
     expect(
       await readObject(client, { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'web-config' }),
     ).toBeUndefined();
@@ -369,12 +348,7 @@ spec:
     const objects = [...base, ...render(job('v2'), 'k8s/job.yaml')];
     const second = await reconcile({ client, objects, project, env: 'dev' });
     expect(second).toMatchObject({ updated: 1, created: 0, writes: 2, changed: [`Job ${ns}/migrate`] });
-    const live = await readObject(client, {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      namespace: ns,
-      name: 'migrate',
-    });
+    const live = await readLive(client, 'batch/v1', 'Job', ns, 'migrate');
     expect(live?.metadata.uid).not.toBe(uid1);
     await waitForRollouts({ client, objects, timeoutMs: 120_000 });
     expect((await reconcile({ client, objects, project, env: 'dev' })).writes).toBe(0);
@@ -390,12 +364,7 @@ spec:
     };
     expect(await applySecret(client, spec)).toEqual({ changed: true, created: true, writes: 1 });
     expect(await applySecret(client, spec)).toEqual({ changed: false, created: false, writes: 0 });
-    const live = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      namespace: ns,
-      name: 'devenv-data',
-    });
+    const live = await readLive(client, 'v1', 'Secret', ns, 'devenv-data');
     expect(
       Buffer.from(
         String((live?.data as Record<string, string> | undefined)?.DATABASE_URL),

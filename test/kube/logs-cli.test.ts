@@ -2,22 +2,22 @@
 // REAL test cluster (an allow-listed existing context), for a project deployed from its
 // manifests with devenv's own render + reconcile (so workloads carry dev.devenv/source).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { reconcile } from '../../src/kube/apply.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
-import { loadManifests } from '../../src/manifests/load.ts';
-import { renderManifests } from '../../src/manifests/render.ts';
 import {
-  BASE_IMAGE as baseImage,
-  deploymentYaml,
+  applyManifestDirs,
   newRunId,
-  TEST_REGISTRY as registry,
+  pushBaseImageAs,
+  WATCH_IMAGE,
+  WATCH_IMAGES,
+  watchDeployment,
+  writeManifestProject,
 } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
@@ -25,14 +25,11 @@ const run = promisify(execFile);
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
 const devenv = join(root, 'devenv');
-const image = `${registry}/devenv-watch-test/base:bookworm`;
+const image = WATCH_IMAGE;
 
 const runId = newRunId();
 const project = `logs-${runId}`;
 const ns = `devenv-logs-${runId}`;
-
-const deployment = (name: string, replicas: number, cmd: string) =>
-  deploymentYaml(name, { image: 'devenv-watch-test/base', replicas, cmd });
 
 describe.skipIf(!kubeconfig)('devenv logs on the real test cluster', () => {
   let client: KubeClient;
@@ -59,47 +56,27 @@ describe.skipIf(!kubeconfig)('devenv logs on the real test cluster', () => {
   beforeAll(async () => {
     client = connect({ kubeconfig: kubeconfig as string });
     context = client.contextName();
-    await run('docker', ['tag', baseImage, image]);
-    await run('docker', ['push', '-q', image]);
+    pushBaseImageAs(image);
     dir = await mkdtemp(join(tmpdir(), 'devenv-logs-test-'));
-    await mkdir(join(dir, 'k8s', 'web'), { recursive: true });
-    await mkdir(join(dir, 'k8s', 'api'), { recursive: true });
-    await writeFile(join(dir, 'Dockerfile'), `FROM ${baseImage}\n`);
-    await writeFile(
-      join(dir, 'devenv.yaml'),
-      `apiVersion: devenv.dev/v1alpha1
-project: ${project}
-services:
-  - name: web
-    manifests: [k8s/web]
-  - name: api
-    manifests: [k8s/api]
-cluster:
-  allowContexts: [${context}]
-`,
-    );
+    await writeManifestProject(dir, project, context, ['web', 'api']);
     // Two web pods that greet and count; one api pod whose lines must NOT show up for web.
     await writeFile(
       join(dir, 'k8s', 'web', 'deploy.yaml'),
-      deployment(
+      watchDeployment(
         'web',
-        2,
         'echo hello from $HOSTNAME; i=0; while true; do echo web tick $i; i=$((i+1)); sleep 0.3; done',
+        2,
       ),
     );
     await writeFile(
       join(dir, 'k8s', 'api', 'deploy.yaml'),
-      deployment('api', 1, 'while true; do echo api line; sleep 0.5; done'),
+      watchDeployment('api', 'while true; do echo api line; sleep 0.5; done', 1),
     );
-    const docs = await loadManifests(['k8s/web', 'k8s/api'], { root: dir });
-    const { objects } = renderManifests({
-      docs,
+    const { objects } = await applyManifestDirs(client, dir, ['k8s/web', 'k8s/api'], {
       project,
-      env: 'dev',
-      defaultNamespace: ns,
-      images: { 'devenv-watch-test/base': image },
+      namespace: ns,
+      images: WATCH_IMAGES,
     });
-    await reconcile({ client, objects, project, env: 'dev' });
     await waitForRollouts({ client, objects: objects.map((o) => o.object), timeoutMs: 120_000 });
   }, 300_000);
 

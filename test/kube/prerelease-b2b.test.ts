@@ -16,8 +16,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as YAML from 'yaml';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { readObject } from '../../src/kube/objects.ts';
+import { expectTestStatus } from '../support/cluster-project.ts';
 import { cliEnv, prepareFixture, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
-import { TEST_REGISTRY as registry } from '../support/kube.ts';
+import { readLive, TEST_REGISTRY as registry } from '../support/kube.ts';
 import {
   imagesAvailable,
   PG_IMAGE,
@@ -54,22 +55,12 @@ interface Pod {
  * (routed from this host by kube-proxy, once it has programmed the new Service).
  */
 async function productsInDatabase(client: KubeClient, ns: string, mode: 'shared' | 'ephemeral') {
-  const secret = await readObject(client, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    namespace: ns,
-    name: 'devenv-data',
-  });
+  const secret = await readLive(client, 'v1', 'Secret', ns, 'devenv-data');
   const data = (secret?.data ?? {}) as Record<string, string>;
   const v = (k: string) => Buffer.from(data[k] ?? '', 'base64').toString();
   let host = v('DB_HOST');
   if (mode === 'ephemeral') {
-    const svc = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'Service',
-      namespace: ns,
-      name: 'devenv-db',
-    });
+    const svc = await readLive(client, 'v1', 'Service', ns, 'devenv-db');
     host = (svc as { spec?: { clusterIP?: string } })?.spec?.clusterIP ?? host;
   }
   const deadline = Date.now() + 30_000;
@@ -174,12 +165,7 @@ function cycle(mode: 'shared' | 'ephemeral') {
     // database.initScripts ran on the prerelease database, as the app's own user.
     expect(await productsInDatabase(client, ns, mode)).toEqual(['B2B-001', 'B2B-002']);
     // Ingress hosts of its own, never the manifests' hosts, on the shared cluster.
-    const ingress = await readObject(client, {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'Ingress',
-      namespace: ns,
-      name: 'storefront',
-    });
+    const ingress = await readLive(client, 'networking.k8s.io/v1', 'Ingress', ns, 'storefront');
     expect((ingress as { spec?: { rules?: Array<{ host?: string }> } })?.spec?.rules?.[0]?.host).toBe(
       `shop-${ns}.prerelease.b2b.example.com`,
     );
@@ -222,8 +208,7 @@ function cycle(mode: 'shared' | 'ephemeral') {
     const api = pods.find((p) => p.startsWith('api-'))!;
     expect(readFileSync(join(out, 'pods', api, 'api.log'), 'utf8')).toContain('GET /api/info');
     expect(readFileSync(join(out, 'events.txt'), 'utf8')).toMatch(/Scheduled|Started|SuccessfulCreate/);
-    const status = JSON.parse(readFileSync(join(out, 'status.json'), 'utf8'));
-    expect(status).toMatchObject({
+    expectTestStatus(out, {
       namespace: ns,
       mode: 'job',
       result: 'passed',

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { readObject } from '../../src/kube/objects.ts';
-import { TEST_REGISTRY as registry } from '../support/kube.ts';
+import { expectTestStatus } from '../support/cluster-project.ts';
+import { readLive, TEST_REGISTRY as registry } from '../support/kube.ts';
 
 const kubeconfig = inject('kubeconfig');
 const root = join(import.meta.dirname, '..', '..');
@@ -45,6 +46,12 @@ function devenv(config: string, args: string[], env: Record<string, string> = {}
 }
 
 const common = () => ['--context', 'devenv-test', '--kubeconfig', kubeconfig as string];
+/** `prerelease up --build` of `config` as `name`, its images pushed to the test registry. */
+const prUp = (config: string, name: string) =>
+  devenv(config, ['prerelease', 'up', ...common(), '--name', name, '--build', '--registry', registry]);
+/** `prerelease test` of `config` as `name`, then `args`. */
+const prTest = (config: string, name: string, ...args: string[]) =>
+  devenv(config, ['prerelease', 'test', ...common(), '--name', name, ...args]);
 
 describe.skipIf(!kubeconfig)('prerelease up → test → down on the real test cluster', () => {
   let client: KubeClient;
@@ -66,16 +73,7 @@ describe.skipIf(!kubeconfig)('prerelease up → test → down on the real test c
   }, 60_000);
 
   it('up: builds, pushes and deploys into the prefixed, labelled namespace; pods become Ready', async () => {
-    const r = await devenv('devenv.yaml', [
-      'prerelease',
-      'up',
-      ...common(),
-      '--name',
-      passName,
-      '--build',
-      '--registry',
-      registry,
-    ]);
+    const r = await prUp('devenv.yaml', passName);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`prerelease ${passNs} is up .* 8 created, 0 updated`));
@@ -132,16 +130,7 @@ describe.skipIf(!kubeconfig)('prerelease up → test → down on the real test c
   });
 
   it('up again: nothing to change (same engine, reconciled)', async () => {
-    const r = await devenv('devenv.yaml', [
-      'prerelease',
-      'up',
-      ...common(),
-      '--name',
-      passName,
-      '--build',
-      '--registry',
-      registry,
-    ]);
+    const r = await prUp('devenv.yaml', passName);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('0 created, 0 updated, 8 unchanged, 0 pruned');
     expect(r.stdout).toContain('apply skip');
@@ -150,27 +139,14 @@ describe.skipIf(!kubeconfig)('prerelease up → test → down on the real test c
   it('test: the Job passes; JUnit, pod logs, events and status.json are collected; exit 0', async () => {
     const dir = join(artifactsRoot, 'pass');
     const junit = join(artifactsRoot, 'pass-junit.xml');
-    const r = await devenv('devenv.yaml', [
-      'prerelease',
-      'test',
-      ...common(),
-      '--name',
-      passName,
-      '--artifacts',
-      dir,
-      '--junit',
-      junit,
-      '--timeout',
-      '5m',
-    ]);
+    const r = await prTest('devenv.yaml', passName, '--artifacts', dir, '--junit', junit, '--timeout', '5m');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`tests PASSED in ${passNs}`);
     expect(r.stdout).toContain('2 tests, 0 failures');
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toContain('<testsuites tests="2" failures="0"');
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toBe(xml);
-    const status = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'));
-    expect(status).toMatchObject({
+    const status = expectTestStatus(dir, {
       namespace: passNs,
       mode: 'job',
       result: 'passed',
@@ -195,29 +171,11 @@ describe.skipIf(!kubeconfig)('prerelease up → test → down on the real test c
   });
 
   it('test again: the previous Job is replaced, not reused', async () => {
-    const before = await readObject(client, {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      namespace: passNs,
-      name: 'itest',
-    });
+    const before = await readLive(client, 'batch/v1', 'Job', passNs, 'itest');
     const dir = join(artifactsRoot, 'pass2');
-    const r = await devenv('devenv.yaml', [
-      'prerelease',
-      'test',
-      ...common(),
-      '--name',
-      passName,
-      '--artifacts',
-      dir,
-    ]);
+    const r = await prTest('devenv.yaml', passName, '--artifacts', dir);
     expect(r.code).toBe(0);
-    const after = await readObject(client, {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      namespace: passNs,
-      name: 'itest',
-    });
+    const after = await readLive(client, 'batch/v1', 'Job', passNs, 'itest');
     expect(after?.metadata.uid).not.toBe(before?.metadata.uid);
     // Only this run's test pod is left.
     expect(readdirSync(join(dir, 'pods')).filter((p) => p.startsWith('itest-'))).toHaveLength(1);
@@ -234,36 +192,16 @@ describe.skipIf(!kubeconfig)('prerelease up → test → down on the real test c
   });
 
   it('a failing test Job: exit 1, artifacts still collected, namespace still removed by down', async () => {
-    const up = await devenv('devenv.failing.yaml', [
-      'prerelease',
-      'up',
-      ...common(),
-      '--name',
-      failName,
-      '--build',
-      '--registry',
-      registry,
-    ]);
+    const up = await prUp('devenv.failing.yaml', failName);
     expect(up.code).toBe(0);
     const dir = join(artifactsRoot, 'fail');
     const junit = join(artifactsRoot, 'fail-junit.xml');
-    const r = await devenv('devenv.failing.yaml', [
-      'prerelease',
-      'test',
-      ...common(),
-      '--name',
-      failName,
-      '--artifacts',
-      dir,
-      '--junit',
-      junit,
-    ]);
+    const r = await prTest('devenv.failing.yaml', failName, '--artifacts', dir, '--junit', junit);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`tests FAILED in ${failNs}`);
     expect(r.stdout).toContain('2 tests, 1 failures');
     expect(readFileSync(junit, 'utf8')).toContain("expected 'goodbye'");
-    const status = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'));
-    expect(status).toMatchObject({
+    expectTestStatus(dir, {
       result: 'failed',
       exitCode: 1,
       jobs: [{ name: 'itest', outcome: 'failed' }],
@@ -280,33 +218,24 @@ describe.skipIf(!kubeconfig)('prerelease up → test → down on the real test c
   });
 
   it('a local test command gets the endpoints in its environment and writes $DEVENV_JUNIT', async () => {
-    const up = await devenv('devenv.yaml', [
-      'prerelease',
-      'up',
-      ...common(),
-      '--name',
-      passName,
-      '--build',
-      '--registry',
-      registry,
-    ]);
+    const up = await prUp('devenv.yaml', passName);
     expect(up.code).toBe(0);
     const dir = join(artifactsRoot, 'local');
-    const r = await devenv('devenv.yaml', [
-      'prerelease',
-      'test',
-      ...common(),
-      '--name',
+    const r = await prTest(
+      'devenv.yaml',
       passName,
       '--artifacts',
       dir,
       '--command',
       'echo "ns=$PRERELEASE_NAMESPACE url=$DEVENV_URL_WEB"; python3 app/itest.py',
-    ]);
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`ns=${passNs} url=http://\\d+\\.\\d+\\.\\d+\\.\\d+:80`));
-    const status = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'));
-    expect(status).toMatchObject({ mode: 'command', result: 'passed', junit: { tests: 2, failures: 0 } });
+    expectTestStatus(dir, {
+      mode: 'command',
+      result: 'passed',
+      junit: { tests: 2, failures: 0 },
+    });
     expect(readFileSync(join(dir, 'test-output.log'), 'utf8')).toContain('PASS web answers healthz');
     const down = await devenv('devenv.yaml', ['prerelease', 'down', ...common(), '--name', passName]);
     expect(down.code).toBe(0);

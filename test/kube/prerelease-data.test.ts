@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ObjectStore } from '../../src/data/s3.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { readObject } from '../../src/kube/objects.ts';
-import { TEST_REGISTRY as registry } from '../support/kube.ts';
+import { readLive, TEST_REGISTRY as registry } from '../support/kube.ts';
 import {
   imagesAvailable,
   MINIO_IMAGE,
@@ -61,6 +61,24 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
   /** Every output of devenv in this file, for the secrets check. */
   const outputs: string[] = [];
   const query = (sql: string, params: unknown[] = []) => servers.query(sql, params);
+  /** `prerelease up --build` of the fixture as `name`, with the shared servers' environment. */
+  const prUp = () =>
+    devenv(
+      [
+        'prerelease',
+        'up',
+        '--context',
+        'devenv-test',
+        '--kubeconfig',
+        kubeconfig as string,
+        '--name',
+        name,
+        '--build',
+        '--registry',
+        registry,
+      ],
+      env,
+    );
 
   beforeAll(async () => {
     client = connect({ kubeconfig: kubeconfig as string, context: 'devenv-test' });
@@ -82,22 +100,7 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
     });
 
   it('up: creates the database, its user and the prefixed bucket; pods get them through devenv-data', async () => {
-    const r = await devenv(
-      [
-        'prerelease',
-        'up',
-        '--context',
-        'devenv-test',
-        '--kubeconfig',
-        kubeconfig as string,
-        '--name',
-        name,
-        '--build',
-        '--registry',
-        registry,
-      ],
-      env,
-    );
+    const r = await prUp();
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`database ${dbName} (user ${dbName}) on the shared server`);
@@ -111,12 +114,7 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
     );
     expect(rows).toEqual([{ datname: dbName, owner: dbName, comment: `devenv prerelease ${ns}` }]);
 
-    const secret = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      namespace: ns,
-      name: 'devenv-data',
-    });
+    const secret = await readLive(client, 'v1', 'Secret', ns, 'devenv-data');
     const data = Object.fromEntries(
       Object.entries(secret?.data as Record<string, string>).map(([k, v]) => [
         k,
@@ -153,35 +151,10 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
   });
 
   it('up again keeps the password pods already have', async () => {
-    const before = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      namespace: ns,
-      name: 'devenv-data',
-    });
-    const r = await devenv(
-      [
-        'prerelease',
-        'up',
-        '--context',
-        'devenv-test',
-        '--kubeconfig',
-        kubeconfig as string,
-        '--name',
-        name,
-        '--build',
-        '--registry',
-        registry,
-      ],
-      env,
-    );
+    const before = await readLive(client, 'v1', 'Secret', ns, 'devenv-data');
+    const r = await prUp();
     expect(r.code).toBe(0);
-    const after = await readObject(client, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      namespace: ns,
-      name: 'devenv-data',
-    });
+    const after = await readLive(client, 'v1', 'Secret', ns, 'devenv-data');
     expect(after?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
     expect(r.stdout).toContain('0 created, 0 updated');
   });
@@ -241,22 +214,7 @@ describe.skipIf(!kubeconfig || !haveImages)('prerelease data on real Postgres an
   });
 
   it('down needs the admin URL when the namespace has a database, and deletes nothing without it', async () => {
-    const r = await devenv(
-      [
-        'prerelease',
-        'up',
-        '--context',
-        'devenv-test',
-        '--kubeconfig',
-        kubeconfig as string,
-        '--name',
-        name,
-        '--build',
-        '--registry',
-        registry,
-      ],
-      env,
-    );
+    const r = await prUp();
     expect(r.code).toBe(0);
     const refused = await devenv(
       ['prerelease', 'down', '--kubeconfig', kubeconfig as string, '--name', name],

@@ -10,7 +10,7 @@
  *
  * Without tmux the suite is skipped with the reason printed, unless CI is set.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cliEnv, DEVENV, prepareFixture, ROOT, runDevenv, TEST_CONTEXT } from '../support/fixture.ts';
 import { newRunId } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
+import { sq, tmuxSession } from '../support/tmux.ts';
 
 const kubeconfig = inject('kubeconfig');
 const hasTmux = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
@@ -25,7 +26,6 @@ const runId = newRunId();
 const project = `updash-${runId}`;
 const socket = `devenv-updash-${process.pid}`;
 const session = 'up';
-const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe.skipIf(!kubeconfig || (!hasTmux && !process.env.CI))(
   'devenv up: the dashboard from the first second, on the test cluster (tmux)',
@@ -36,8 +36,7 @@ describe.skipIf(!kubeconfig || (!hasTmux && !process.env.CI))(
     const env = cliEnv(kubeconfig ?? '', state);
     let dir = '';
     let file = '';
-    const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-    const screen = () => tmux('capture-pane', '-p', '-t', session);
+    const { tmux, screen } = tmuxSession(socket, session);
     const exited = () => (existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : '');
     /** Every distinct screen seen while waiting (what the user saw, frame by frame). */
     const seen: string[] = [];

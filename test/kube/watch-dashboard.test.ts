@@ -6,30 +6,31 @@
 // The session is started by a small script written to a temp dir: it loads the project's
 // devenv.yaml and manifests as `up` does and hands runDashboardSession the result of a
 // real reconcile (up() itself would need k3d and image builds, which other tiers cover).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { reconcile } from '../../src/kube/apply.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { deleteNamespace } from '../../src/kube/namespaces.ts';
 import { RESTARTED_AT } from '../../src/kube/restart.ts';
-import { loadManifests } from '../../src/manifests/load.ts';
-import { renderManifests } from '../../src/manifests/render.ts';
 import {
-  BASE_IMAGE as baseImage,
-  deploymentYaml,
+  applyManifestDirs,
   newRunId,
-  TEST_REGISTRY as registry,
+  pushBaseImageAs,
+  WATCH_IMAGE,
+  WATCH_IMAGES,
+  watchDeployment,
+  writeManifestProject,
 } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
+import { sq, tmuxSession } from '../support/tmux.ts';
 
 const kubeconfig = inject('kubeconfig');
 const hasTmux = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
 const root = join(import.meta.dirname, '..', '..');
-const image = `${registry}/devenv-watch-test/base:bookworm`;
+const image = WATCH_IMAGE;
 
 const runId = newRunId();
 // `up` deploys into a namespace named after the project (its default namespace).
@@ -37,13 +38,7 @@ const project = `dash-${runId}`;
 const socket = `devenv-dash-test-${process.pid}`;
 const session = 'dash';
 
-const deployment = (name: string, cmd: string) =>
-  deploymentYaml(name, { image: 'devenv-watch-test/base', cmd });
-
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', session);
-const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
-const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const { tmux, screen, keys } = tmuxSession(socket, session);
 
 const waitFor = (what: string, ok: (s: string) => boolean, timeoutMs = 60_000): Promise<string> =>
   until(what, screen, { timeoutMs, intervalMs: 200, accept: ok });
@@ -58,41 +53,24 @@ describe.skipIf(!kubeconfig || !hasTmux)(
 
     beforeAll(async () => {
       client = connect({ kubeconfig: kubeconfig as string });
-      execFileSync('docker', ['tag', baseImage, image]);
-      execFileSync('docker', ['push', '-q', image], { stdio: 'ignore' });
+      pushBaseImageAs(image);
       dir = await mkdtemp(join(tmpdir(), 'devenv-dash-test-'));
       exitFile = join(dir, 'exit');
       reloads = join(dir, 'reloads');
-      await mkdir(join(dir, 'k8s', 'web'), { recursive: true });
-      await mkdir(join(dir, 'k8s', 'api'), { recursive: true });
-      await writeFile(join(dir, 'Dockerfile'), `FROM ${baseImage}\n`);
+      await writeManifestProject(dir, project, client.contextName(), ['api', 'web']);
       await writeFile(
-        join(dir, 'devenv.yaml'),
-        `apiVersion: devenv.dev/v1alpha1
-project: ${project}
-services:
-  - name: api
-    manifests: [k8s/api]
-  - name: web
-    manifests: [k8s/web]
-cluster:
-  allowContexts: [${client.contextName()}]
-`,
+        join(dir, 'k8s', 'api', 'deploy.yaml'),
+        watchDeployment('crasher', 'echo boom; exit 1'),
       );
-      await writeFile(join(dir, 'k8s', 'api', 'deploy.yaml'), deployment('crasher', 'echo boom; exit 1'));
       await writeFile(
         join(dir, 'k8s', 'web', 'deploy.yaml'),
-        deployment('talker', 'i=0; while true; do echo talker tick $i; i=$((i+1)); sleep 1; done'),
+        watchDeployment('talker', 'i=0; while true; do echo talker tick $i; i=$((i+1)); sleep 1; done'),
       );
-      const docs = await loadManifests(['k8s/api', 'k8s/web'], { root: dir });
-      const { objects } = renderManifests({
-        docs,
+      const { reconciled } = await applyManifestDirs(client, dir, ['k8s/api', 'k8s/web'], {
         project,
-        env: 'dev',
-        defaultNamespace: project,
-        images: { 'devenv-watch-test/base': image },
+        namespace: project,
+        images: WATCH_IMAGES,
       });
-      const reconciled = await reconcile({ client, objects, project, env: 'dev' });
 
       const script = join(dir, 'session.ts');
       const src = (p: string) => JSON.stringify(join(root, 'src', p));

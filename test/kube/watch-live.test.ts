@@ -26,16 +26,17 @@ import { ownerLabels, ownerSelector, type RenderedObject } from '../../src/manif
 import type { LogLine } from '../../src/store/state.ts';
 import { createStore, type Store } from '../../src/store/store.ts';
 import {
-  BASE_IMAGE as baseImage,
-  deploymentYaml,
   newRunId,
-  TEST_REGISTRY as registry,
+  pushBaseImageAs,
   renderText,
+  WATCH_IMAGE,
+  WATCH_IMAGES,
+  watchDeployment,
 } from '../support/kube.ts';
 import { until } from '../support/poll.ts';
 
 const kubeconfig = inject('kubeconfig');
-const image = `${registry}/devenv-watch-test/base:bookworm`;
+const image = WATCH_IMAGE;
 
 const runId = newRunId();
 const project = `watch-${runId}`;
@@ -45,17 +46,14 @@ const services = [
   { name: 'web', manifests: ['k8s/web'] },
 ];
 
-const deployment = (name: string, cmd: string) =>
-  deploymentYaml(name, { image: 'devenv-watch-test/base', cmd });
-
 const render = (file: string, text: string): RenderedObject[] =>
-  renderText(text, file, { project, namespace: ns, images: { 'devenv-watch-test/base': image } });
+  renderText(text, file, { project, namespace: ns, images: WATCH_IMAGES });
 
-const apiObjects = () => render('k8s/api/deploy.yaml', deployment('crasher', 'echo boom; exit 1'));
+const apiObjects = () => render('k8s/api/deploy.yaml', watchDeployment('crasher', 'echo boom; exit 1'));
 const webObjects = () =>
   render(
     'k8s/web/deploy.yaml',
-    deployment('talker', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'),
+    watchDeployment('talker', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'),
   );
 
 const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> =>
@@ -121,9 +119,7 @@ describe.skipIf(!kubeconfig)('live dashboard data from watches on the real test 
 
   beforeAll(async () => {
     client = connect({ kubeconfig: kubeconfig as string });
-    const { execFileSync } = await import('node:child_process');
-    execFileSync('docker', ['tag', baseImage, image]);
-    execFileSync('docker', ['push', '-q', image], { stdio: 'ignore' });
+    pushBaseImageAs(image);
     tmp = await mkdtemp(join(tmpdir(), 'devenv-watch-test-'));
     await reconcile({
       client,
@@ -335,13 +331,13 @@ describe.skipIf(!kubeconfig)('live dashboard data from watches on the real test 
     );
 
     // Safety: an object without devenv's labels is never restarted.
-    const foreign = render('k8s/web/foreign.yaml', deployment('foreign', 'sleep 3600'))[0]!.object;
+    const foreign = render('k8s/web/foreign.yaml', watchDeployment('foreign', 'sleep 3600'))[0]!.object;
     const unlabelled = structuredClone(foreign);
     unlabelled.metadata.labels = {};
     (unlabelled as unknown as { spec: { replicas: number } }).spec.replicas = 0;
     await client.request('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { body: unlabelled });
     await expect(restartWorkloads(client, [foreign])).rejects.toThrow(/not deployed by devenv/);
-    const none = render('k8s/web/none.yaml', deployment('absent', 'sleep 1'));
+    const none = render('k8s/web/none.yaml', watchDeployment('absent', 'sleep 1'));
     expect(await restartWorkloads(client, none)).toEqual({
       restarted: [],
       missing: [`Deployment ${ns}/absent`],

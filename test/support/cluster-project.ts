@@ -5,10 +5,10 @@
  * dirs. Hooks the test adds itself run after this beforeAll and before this afterAll.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { cliEnv, type FixtureOptions, prepareFixture, runDevenv, TEST_CONTEXT } from './fixture.ts';
 
 export interface ClusterProject {
@@ -53,3 +53,10 @@ export const kubectl = (kubeconfig: string, args: string[]): string =>
   execFileSync('kubectl', ['--kubeconfig', kubeconfig, '--context', TEST_CONTEXT, ...args], {
     encoding: 'utf8',
   });
+
+/** The status.json `prerelease test` wrote into the artifacts folder `dir`, checked to match `expected`. */
+export function expectTestStatus(dir: string, expected: Record<string, unknown>) {
+  const status = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'));
+  expect(status).toMatchObject(expected);
+  return status;
+}

@@ -1,5 +1,6 @@
 /** Helpers shared by the docker-tier data-service tests. */
 
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
@@ -8,7 +9,7 @@ import type { DataEndpoints } from '../../src/data/types.ts';
 import { demuxBuffer, listContainers, removeContainer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
 import { devenvLabels } from '../../src/docker/labels.ts';
-import { removeNetworks } from '../../src/docker/networks.ts';
+import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
 
 /**
@@ -118,4 +119,15 @@ export async function removeDataProject(project: string): Promise<void> {
   for (const c of await listContainers(devenvLabels(project))) await removeContainer(c.name);
   await destroyDataServices(project).catch(() => {});
   await removeNetworks(devenvLabels(project)).catch(() => {});
+}
+
+/** Creates the project's network, labelled as the test's (removeDataProject removes it). */
+export const ensureTestNetwork = (network: string, project: string) =>
+  ensureNetwork(network, devenvLabels(project, { 'dev.devenv/component': 'test' }));
+
+/** The end of a data test: the project gone from Docker, DEVENV_STATE_DIR unset, its temp dir removed. */
+export async function cleanupDataTest(project: string, dir: string | undefined): Promise<void> {
+  await removeDataProject(project);
+  delete process.env.DEVENV_STATE_DIR;
+  if (dir) await rm(dir, { recursive: true, force: true });
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolMissing } from '../setup/tier.ts';
 import { until } from '../support/poll.ts';
+import { sq, tmuxSession } from '../support/tmux.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const demo = join(root, 'test', 'support', 'dashboard-demo.ts');
@@ -27,10 +28,7 @@ const session = 'dash';
 const tmp = mkdtempSync(join(tmpdir(), 'devenv-tui-'));
 const exitFile = join(tmp, 'exit');
 
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', session);
-const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
-const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const { tmux, screen, keys } = tmuxSession(socket, session);
 
 const waitFor = (what: string, ok: (s: string) => boolean, timeoutMs = 20_000): Promise<string> =>
   until(what, screen, { timeoutMs, intervalMs: 100, accept: ok });
