@@ -103,33 +103,13 @@ type AddWatch = <T extends { metadata: ObjectMeta }>(
 ) => CollectionWatch;
 
 export function watchProject(opts: WatchProjectOptions): ProjectWatch {
-  const { client } = opts;
   const selector = ownerSelector(opts.project, opts.env);
   const watches = new Map<string, CollectionWatch>();
   let stopped = false;
   const emit = (e: WatchEvent) => {
     if (!stopped) opts.onObject?.(e);
   };
-  const add: AddWatch = <T extends { metadata: ObjectMeta }>(
-    name: string,
-    path: string,
-    labelSelector: string | undefined,
-    onObject: (type: ObjectEventType, o: T) => void,
-  ) => {
-    const w = watchCollection<T>({
-      client,
-      path,
-      ...(labelSelector ? { labelSelector } : {}),
-      onObject: (type, o) => {
-        if (!stopped) onObject(type, o);
-      },
-      onError: (err, retryMs) => opts.onError?.(`watch ${name}`, err, retryMs),
-      ...(opts.backoff ? { backoff: opts.backoff } : {}),
-    });
-    watches.set(name, w);
-    return w;
-  };
-
+  const add = collectionAdder(opts, watches, () => stopped);
   const follower = opts.onLog ? logFollower(opts, opts.onLog) : undefined;
   const events = opts.events === false ? undefined : eventWatches(opts, add, watches, emit, () => stopped);
   const services = serviceTracker(opts.services ?? [], emit, (type, pod, service) => {
@@ -188,6 +168,33 @@ export function watchProject(opts: WatchProjectOptions): ProjectWatch {
     logs: follower,
     workloadsOf: (service) => services.refs().filter((r) => r.service === service),
     stop,
+  };
+}
+
+/** Starts watches that report nothing once `isStopped()`, kept in `watches` by name. */
+function collectionAdder(
+  opts: WatchProjectOptions,
+  watches: Map<string, CollectionWatch>,
+  isStopped: () => boolean,
+): AddWatch {
+  return <T extends { metadata: ObjectMeta }>(
+    name: string,
+    path: string,
+    labelSelector: string | undefined,
+    onObject: (type: ObjectEventType, o: T) => void,
+  ) => {
+    const w = watchCollection<T>({
+      client: opts.client,
+      path,
+      ...(labelSelector ? { labelSelector } : {}),
+      onObject: (type, o) => {
+        if (!isStopped()) onObject(type, o);
+      },
+      onError: (err, retryMs) => opts.onError?.(`watch ${name}`, err, retryMs),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    });
+    watches.set(name, w);
+    return w;
   };
 }
 

@@ -7,7 +7,21 @@
  * each must cost O(1) (one ring-buffer slot), not a copy of the state. Views run in the same
  * thread between dispatches, so they always see a consistent state.
  */
-import type { Action } from './actions.ts';
+
+import type { ProgressEvent } from '../events.ts';
+import type {
+  Action,
+  CaAction,
+  DataAction,
+  EndpointsAction,
+  EventAction,
+  NodeAction,
+  PodAction,
+  ProjectAction,
+  ServiceAction,
+  UiAction,
+  UpAction,
+} from './actions.ts';
 import {
   eventKey,
   MAX_LOG_LINE,
@@ -26,8 +40,33 @@ import {
 const BUILDKIT_STAGE = /^#\d+ \[[^\]]*\d+\/\d+\] /;
 
 export function reduce(state: State, action: Action): void {
+  if (isProgress(action)) reduceProgress(state, action);
+  else if (isUi(action)) reduceUi(state, action);
+  else if (isKubeFact(action)) reduceKubeFact(state, action);
+  else reduceEngineFact(state, action);
+}
+
+type UiSelectionAction = Extract<
+  UiAction,
+  { type: 'ui/select' | 'ui/select-service' | 'ui/focus' | 'ui/focus-cycle' }
+>;
+type KubeFactAction = NodeAction | ServiceAction | PodAction | EventAction;
+type EngineFactAction = ProjectAction | DataAction | CaAction | UpAction | EndpointsAction;
+
+const PROGRESS: ReadonlySet<string> = new Set(['step', 'log', 'reload']);
+const KUBE_FACT = /^(node|service|pod|event)\//;
+const isProgress = (a: Action): a is ProgressEvent => PROGRESS.has(a.type);
+const isUi = (a: Action): a is UiAction => a.type.startsWith('ui/');
+const isKubeFact = (a: Action): a is KubeFactAction => KUBE_FACT.test(a.type);
+
+/** A new action type must be handled (a compile error here otherwise). */
+function exhaustive(action: never): void {
+  void action;
+}
+
+/** Progress events from the engine, as they are. */
+function reduceProgress(state: State, action: ProgressEvent): void {
   switch (action.type) {
-    // ---- progress events from the engine, as they are ----
     case 'step': {
       // 'start' begins a fresh attempt (a retried step forgets its previous error).
       const prev = action.phase === 'start' ? undefined : state.steps.get(action.id);
@@ -70,8 +109,14 @@ export function reduce(state: State, action: Action): void {
       if (action.tag !== undefined) svc.imageTag = action.tag;
       return;
     }
+    default:
+      exhaustive(action);
+  }
+}
 
-    // ---- facts from the engine ----
+/** Facts from the engine. */
+function reduceEngineFact(state: State, action: EngineFactAction): void {
+  switch (action.type) {
     case 'project/set':
       state.project = action.project;
       if (action.cluster) {
@@ -91,8 +136,25 @@ export function reduce(state: State, action: Action): void {
           ? { status: action.status }
           : { status: action.status, detail: action.detail };
       return;
+    case 'up/phase': {
+      const up: State['up'] = { phase: action.phase, since: action.at };
+      if (action.ms !== undefined) up.ms = action.ms;
+      if (action.error !== undefined) up.error = action.error;
+      if (action.lines !== undefined && action.lines.length > 0) up.lines = [...action.lines];
+      state.up = up;
+      return;
+    }
+    case 'endpoints/set':
+      state.endpoints = action.endpoints.map((e) => ({ ...e }));
+      return;
+    default:
+      exhaustive(action);
+  }
+}
 
-    // ---- facts from the kube layer's watches ----
+/** Facts from the kube watches (store/kube-feed.ts). */
+function reduceKubeFact(state: State, action: KubeFactAction): void {
+  switch (action.type) {
     case 'node/upsert': {
       const nodes = state.cluster.nodes.filter((n) => n.name !== action.node.name);
       nodes.push({ ...action.node });
@@ -125,24 +187,30 @@ export function reduce(state: State, action: Action): void {
       }
       return;
     }
-    case 'up/phase': {
-      const up: State['up'] = { phase: action.phase, since: action.at };
-      if (action.ms !== undefined) up.ms = action.ms;
-      if (action.error !== undefined) up.error = action.error;
-      if (action.lines !== undefined && action.lines.length > 0) up.lines = [...action.lines];
-      state.up = up;
-      return;
-    }
-    case 'endpoints/set':
-      state.endpoints = action.endpoints.map((e) => ({ ...e }));
-      return;
     case 'event/upsert': {
       state.events.set(eventKey(action.event), { ...action.event });
       if (state.events.size > state.maxEvents) evictOldestEvent(state);
       return;
     }
+    default:
+      exhaustive(action);
+  }
+}
 
-    // ---- ui ----
+function reduceUi(state: State, action: UiAction): void {
+  if (
+    action.type === 'ui/select' ||
+    action.type === 'ui/select-service' ||
+    action.type === 'ui/focus' ||
+    action.type === 'ui/focus-cycle'
+  )
+    reduceUiSelection(state, action);
+  else reduceUiView(state, action);
+}
+
+/** Which service is selected and whose logs are shown. */
+function reduceUiSelection(state: State, action: UiSelectionAction): void {
+  switch (action.type) {
     case 'ui/select': {
       const list = serviceList(state);
       if (list.length === 0) return;
@@ -198,6 +266,14 @@ export function reduce(state: State, action: Action): void {
       ui.scroll = 0;
       return;
     }
+    default:
+      exhaustive(action);
+  }
+}
+
+/** Pause, scroll, filter, overlays, notices. */
+function reduceUiView(state: State, action: Exclude<UiAction, UiSelectionAction>): void {
+  switch (action.type) {
     case 'ui/pause':
       setPaused(state, action.paused ?? !state.ui.paused);
       return;
@@ -240,11 +316,8 @@ export function reduce(state: State, action: Action): void {
           ? { text: action.text, at: action.at }
           : { text: action.text, at: action.at, error: action.error };
       return;
-    default: {
-      // Exhaustiveness: a new action type must be handled above.
-      const never: never = action;
-      void never;
-    }
+    default:
+      exhaustive(action);
   }
 }
 
