@@ -104,38 +104,26 @@ export async function openDashboardSession(opts: OpenSessionOptions): Promise<Da
   let watch: { stop(): Promise<void> } | undefined;
   let quit = false;
 
-  const restart = async (service: string): Promise<void> => {
-    if (!result) throw new DevenvError('not up yet: wait until devenv up has deployed');
-    const { restartService } = await import('../engine/restart.ts');
-    const restarted = await restartService(config, result.client, result.docs, service);
-    dispatch({ type: 'ui/notice', text: `restarted ${restarted.join(', ')}`, at: now() });
-  };
-
   const { startDashboard } = await import('./dashboard.ts');
-  let resolveQuit!: () => void;
-  const quitted = new Promise<void>((resolve) => {
-    resolveQuit = resolve;
-  });
+  const quitted = Promise.withResolvers<void>();
   const onQuit = () => {
     quit = true;
-    resolveQuit();
+    quitted.resolve();
   };
   const dashboard = await startDashboard(store, {
     onReload: (service) => {
       if (!reload) throw new DevenvError('not up yet: r works once devenv up has deployed');
       return reload(service);
     },
-    onRestart: (service) => restart(service),
+    onRestart: (service) => restart(config, result, service, dispatch, now),
     onQuit,
     now,
-    ...(opts.input ? { input: opts.input } : {}),
-    ...(opts.output ? { output: opts.output } : {}),
-    ...(opts.fps ? { fps: opts.fps } : {}),
+    ...terminal(opts),
   });
   const onSignal = () => onQuit();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const closed = quitted.then(async () => {
+  const closed = quitted.promise.then(async () => {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
     dashboard.stop();
@@ -161,27 +149,7 @@ export async function openDashboardSession(opts: OpenSessionOptions): Promise<Da
     async ready(r, rl) {
       result = r;
       reload = rl;
-      dispatch(
-        act.project(project, {
-          name: r.target.kind === 'k3d' ? `k3d-${clusterName(project)}` : r.target.context,
-          context: r.target.context,
-        }),
-      );
-      const db = r.data?.host.database;
-      if (db) dispatch(act.data({ name: db.engine, health: 'healthy', endpoint: `${db.host}:${db.port}` }));
-      const s3 = r.data?.host.objectStore;
-      if (s3)
-        dispatch(
-          act.data({ name: 'minio', health: 'healthy', endpoint: s3.endpoint.replace(/^\w+:\/\//, '') }),
-        );
-      if (config.tls) dispatch(await caAction(now()));
-      const { serviceRepository } = await import('../build/builder.ts');
-      const { imageTag } = await import('../store/podinfo.ts');
-      for (const svc of config.services) {
-        const ref = r.images[serviceRepository(svc, project)];
-        const tag = ref ? imageTag(ref) : undefined;
-        dispatch(act.service(tag ? { name: svc.name, imageTag: tag } : { name: svc.name }));
-      }
+      await showUpResult(dispatch, config, r, clusterName, now);
       startWatching(r.client);
       dispatch(act.up('ready', now(), { ms: r.ms }));
       dispatch({ type: 'ui/notice', text: `devenv is up in ${(r.ms / 1000).toFixed(1)} s`, at: now() });
@@ -196,6 +164,66 @@ export async function openDashboardSession(opts: OpenSessionOptions): Promise<Da
         }),
       );
     },
+  };
+}
+
+/**
+ * What `up` returned, into the store: the cluster it used, the data services' endpoints, the
+ * local CA's state (with TLS), each service's image tag.
+ */
+async function showUpResult(
+  dispatch: Store['dispatch'],
+  config: LoadedConfig['config'],
+  r: UpResult,
+  clusterName: (project: string) => string,
+  now: () => number,
+): Promise<void> {
+  const project = config.project;
+  dispatch(
+    act.project(project, {
+      name: r.target.kind === 'k3d' ? `k3d-${clusterName(project)}` : r.target.context,
+      context: r.target.context,
+    }),
+  );
+  const db = r.data?.host.database;
+  if (db) dispatch(act.data({ name: db.engine, health: 'healthy', endpoint: `${db.host}:${db.port}` }));
+  const s3 = r.data?.host.objectStore;
+  if (s3)
+    dispatch(act.data({ name: 'minio', health: 'healthy', endpoint: s3.endpoint.replace(/^\w+:\/\//, '') }));
+  if (config.tls) dispatch(await caAction(now()));
+  const { serviceRepository } = await import('../build/builder.ts');
+  const { imageTag } = await import('../store/podinfo.ts');
+  for (const svc of config.services) {
+    const ref = r.images[serviceRepository(svc, project)];
+    const tag = ref ? imageTag(ref) : undefined;
+    dispatch(act.service(tag ? { name: svc.name, imageTag: tag } : { name: svc.name }));
+  }
+}
+
+/** `R`: a rollout restart of the service's workloads (only devenv-labelled ones), once up has deployed. */
+async function restart(
+  config: LoadedConfig['config'],
+  result: UpResult | undefined,
+  service: string,
+  dispatch: Store['dispatch'],
+  now: () => number,
+): Promise<void> {
+  if (!result) throw new DevenvError('not up yet: wait until devenv up has deployed');
+  const { restartService } = await import('../engine/restart.ts');
+  const restarted = await restartService(config, result.client, result.docs, service);
+  dispatch({ type: 'ui/notice', text: `restarted ${restarted.join(', ')}`, at: now() });
+}
+
+/** The test seams for the terminal (streams, redraw rate) that were given, and no others. */
+function terminal(o: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream; fps?: number }): {
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  fps?: number;
+} {
+  return {
+    ...(o.input ? { input: o.input } : {}),
+    ...(o.output ? { output: o.output } : {}),
+    ...(o.fps ? { fps: o.fps } : {}),
   };
 }
 
@@ -235,9 +263,7 @@ export async function runDashboardSession(opts: DashboardSessionOptions): Promis
   const session = await openDashboardSession({
     loaded: opts.loaded,
     ...(opts.store ? { store: opts.store } : {}),
-    ...(opts.input ? { input: opts.input } : {}),
-    ...(opts.output ? { output: opts.output } : {}),
-    ...(opts.fps ? { fps: opts.fps } : {}),
+    ...terminal(opts),
   });
   await session.ready(opts.result, opts.reload);
   opts.onEvent(session.sink);
