@@ -78,21 +78,28 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
       );
     return 0;
   }
-  // Port-forwards (services[].forwards), each connection to a ready pod of that moment.
-  const forwards = await openForwards(result.client, result.forwards, onEvent);
-  if (!session) for (const f of forwards.forwards) say(`forward ${forwardLine(f.plan)}  (${f.plan.service})`);
-
   // Watch and reload until Ctrl-C; the environment keeps running afterwards.
   const { watchAndReload } = await import('../../engine/develop.ts');
-  const loop = await watchAndReload(loaded, result, onEvent);
-  if (session) {
-    // The dashboard owns the terminal while it is open; q / Ctrl-C closes it.
-    // `r` goes through the service's one reload queue, never beside a save's build.
-    await session.ready(result, (name) =>
+  const watch = watchAndReload(loaded, result, onEvent);
+  watch.catch(() => undefined); // awaited below; a failed start is reported there
+  // The dashboard says "up" the moment up returned; `r` goes through the service's one
+  // reload queue (never beside a save's build) once the watcher's first scan is done.
+  await session?.ready(result, (name) =>
+    watch.then((loop) =>
       loop.trigger(name).then((ev) => {
         if (ev.result === 'failed') throw new Error(ev.error ?? 'the rebuild failed');
       }),
-    );
+    ),
+  );
+  // Port-forwards (services[].forwards), each connection to a ready pod of that moment.
+  const forwards = await openForwards(result.client, result.forwards, onEvent).catch(async (err: unknown) => {
+    await (await watch.catch(() => undefined))?.close(); // the watcher must not keep this process alive
+    throw err;
+  });
+  if (!session) for (const f of forwards.forwards) say(`forward ${forwardLine(f.plan)}  (${f.plan.service})`);
+  const loop = await watch;
+  if (session) {
+    // The dashboard owns the terminal while it is open; q / Ctrl-C closes it.
     await session.closed;
     listeners.length = 0;
     for (const l of summary) process.stdout.write(`${l}\n`);
