@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { statfsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { MIN_K3D } from '../cluster/k3d-binary.ts';
+import { DATABASE_ENGINES } from '../config/engines.ts';
 import type { Config } from '../config/schema.ts';
 import { isPortFree, whoHoldsPort } from '../net/ports.ts';
 import { versionAtLeast } from '../tools/resolve.ts';
@@ -270,7 +271,7 @@ export function portsNeeded(config: Config): PortNeed[] {
   ];
   if (config.database) {
     needs.push({
-      port: config.database.port ?? (config.database.engine === 'postgres' ? 5432 : 3306),
+      port: config.database.port ?? DATABASE_ENGINES[config.database.engine].port,
       key: 'database.port',
     });
   }
