@@ -6,7 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServiceConfig } from '../../src/config/schema.ts';
-import type { ProgressEvent, ReloadEvent } from '../../src/events.ts';
+import type { EventSink, ProgressEvent, ReloadEvent } from '../../src/events.ts';
+import { type ChangeSetAction, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
 
 /** The service `api` (context api/, Dockerfile, manifests k8s/), nothing else set; `over` changes any field. */
 export const serviceConfig = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
@@ -44,3 +45,15 @@ export function eventLog() {
     reloads: () => events.filter((e): e is ReloadEvent => e.type === 'reload'),
   };
 }
+
+/**
+ * The reload loop over `root` for `services` (default: the service `api`), every change
+ * set going to `onChangeSet`, its events to `onEvent`, after `debounceMs` of quiet.
+ */
+export const watchTree = (
+  root: string,
+  debounceMs: number,
+  handler: { action: ChangeSetAction; sink?: EventSink },
+  services: ServiceConfig[] = [serviceConfig()],
+): Promise<WatchLoop> =>
+  startWatchLoop({ root, services, onChangeSet: handler.action, onEvent: handler.sink, debounceMs });

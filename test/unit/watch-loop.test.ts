@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
-import { eventLog, serviceConfig, writeIn, writeTree } from '../support/tree.ts';
+import { eventLog, serviceConfig, watchTree, writeIn, writeTree } from '../support/tree.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -15,6 +15,12 @@ let loop: WatchLoop | undefined;
 
 const service = serviceConfig;
 const write = (rel: string, content: string) => writeIn(root, rel, content);
+/** A save, then `ms` for the watcher to see it, then until the loop has run what it released. */
+async function saveAndSettle(rel: string, content: string, ms: number): Promise<void> {
+  await write(rel, content);
+  await sleep(ms);
+  await loop?.idle();
+}
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'devenv-loop-'));
@@ -50,16 +56,8 @@ function recorder(ms: number) {
 describe('watch loop', () => {
   it('one edit → one change set (rebuild), reported as a ReloadEvent', async () => {
     const r = recorder(10);
-    loop = await startWatchLoop({
-      root,
-      services: [service()],
-      onChangeSet: r.action,
-      onEvent: r.sink,
-      debounceMs: 100,
-    });
-    await write('api/app/main.py', 'v1\n');
-    await sleep(400);
-    await loop.idle();
+    loop = await watchTree(root, 100, r);
+    await saveAndSettle('api/app/main.py', 'v1\n', 400);
     expect(r.calls).toHaveLength(1);
     expect(r.calls[0]?.change.plan).toEqual({ kind: 'rebuild', reason: 'no sync rules' });
     expect(r.calls[0]?.change.files.map((f) => f.rel)).toEqual(['app/main.py']);
@@ -71,7 +69,7 @@ describe('watch loop', () => {
 
   it('ignored paths (.dockerignore, node_modules) and unrelated files trigger nothing', async () => {
     const r = recorder(10);
-    loop = await startWatchLoop({ root, services: [service()], onChangeSet: r.action, debounceMs: 80 });
+    loop = await watchTree(root, 80, { action: r.action });
     await write('api/debug.log', 'x');
     await write('api/cache/blob', 'x');
     await write('api/cache/new/deeper', 'x');
@@ -83,7 +81,7 @@ describe('watch loop', () => {
 
   it('20 rapid edits during a slow action → at most one running + one follow-up', async () => {
     const r = recorder(1500); // longer than the edit burst, even on a loaded machine
-    loop = await startWatchLoop({ root, services: [service()], onChangeSet: r.action, debounceMs: 50 });
+    loop = await watchTree(root, 50, { action: r.action });
     await write('api/app/main.py', 'first\n');
     await sleep(150); // the first set is released and its action is running
     for (let i = 0; i < 20; i++) {
@@ -104,13 +102,9 @@ describe('watch loop', () => {
   it('classifies sync-only change sets and routes `watch` paths', async () => {
     const r = recorder(5);
     const svc = service({ watch: ['shared'], sync: [{ src: 'static/**', dest: '/srv' }] });
-    loop = await startWatchLoop({ root, services: [svc], onChangeSet: r.action, debounceMs: 80 });
-    await write('api/static/site.css', 'body{color:red}\n');
-    await sleep(400);
-    await loop.idle();
-    await write('shared/lib.py', 'v2\n');
-    await sleep(400);
-    await loop.idle();
+    loop = await watchTree(root, 80, { action: r.action }, [svc]);
+    await saveAndSettle('api/static/site.css', 'body{color:red}\n', 400);
+    await saveAndSettle('shared/lib.py', 'v2\n', 400);
     expect(r.calls.map((c) => c.change.plan.kind)).toEqual(['sync', 'rebuild']);
     expect(r.calls[0]?.change.plan).toMatchObject({ files: [{ dest: '/srv/static/site.css' }] });
   });
@@ -128,12 +122,8 @@ describe('watch loop', () => {
       onEvent: log.sink,
       debounceMs: 60,
     });
-    await write('api/app/main.py', 'broken\n');
-    await sleep(300);
-    await loop.idle();
-    await write('api/app/main.py', 'fixed\n');
-    await sleep(300);
-    await loop.idle();
+    await saveAndSettle('api/app/main.py', 'broken\n', 300);
+    await saveAndSettle('api/app/main.py', 'fixed\n', 300);
     const reloads = log.reloads();
     expect(reloads.map((e) => e.result)).toEqual(['failed', 'ok']);
     expect(reloads[0]?.error).toBe('compile error in main.py');

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { acquireLock, waitForLock } from '../../src/engine/lock.ts';
 import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
-import { eventLog, serviceConfig, writeIn, writeTree } from '../support/tree.ts';
+import { eventLog, serviceConfig, watchTree, writeIn, writeTree } from '../support/tree.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const srcRoot = join(import.meta.dirname, '..', '..');
@@ -60,13 +60,7 @@ function builder(ms: number) {
 describe('reload triggers share the per-service queue', () => {
   it('a save and an `r` at once: one build at a time, and the newest files are what stays deployed', async () => {
     const b = builder(300);
-    loop = await startWatchLoop({
-      root,
-      services: [api()],
-      onChangeSet: b.action,
-      onEvent: b.sink,
-      debounceMs: 30,
-    });
+    loop = await watchTree(root, 30, b);
     // A save and `r` together, then another save and `r` while that build runs.
     await write('api/app/main.py', 'v1\n');
     const first = loop.trigger('api');
@@ -95,13 +89,9 @@ describe('reload triggers share the per-service queue', () => {
 
   it('`r` takes the save still being debounced: one rebuild, even for files a sync rule matches', async () => {
     const b = builder(20);
-    loop = await startWatchLoop({
-      root,
-      services: [api({ sync: [{ src: 'app/**', dest: '/srv' }] } as Partial<ServiceConfig>)],
-      onChangeSet: b.action,
-      onEvent: b.sink,
-      debounceMs: 1500,
-    });
+    loop = await watchTree(root, 1500, b, [
+      api({ sync: [{ src: 'app/**', dest: '/srv' }] } as Partial<ServiceConfig>),
+    ]);
     await write('api/app/main.py', 'v1\n');
     await sleep(300); // the watcher has seen it; the debounce has not released it
     const ev = await loop.trigger('api');
