@@ -3,7 +3,8 @@
  * service's config with the defaults a devenv.yaml would give it, files written with their
  * folders, and the progress events an engine function reports.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import type { EventSink, ProgressEvent, ReloadEvent } from '../../src/events.ts';
@@ -57,3 +58,16 @@ export const watchTree = (
   services: ServiceConfig[] = [serviceConfig()],
 ): Promise<WatchLoop> =>
   startWatchLoop({ root, services, onChangeSet: handler.action, onEvent: handler.sink, debounceMs });
+
+/** A new temp dir (`prefix` + random) holding `files`; its path. */
+export async function tempTree(prefix: string, files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  await writeTree(root, files);
+  return root;
+}
+
+/** Closes the loop watching `root` (if one is), then removes the tree. */
+export async function removeTree(root: string, loop?: WatchLoop): Promise<void> {
+  await loop?.close();
+  await rm(root, { recursive: true, force: true });
+}

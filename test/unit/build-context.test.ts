@@ -1,7 +1,6 @@
 // The build context: which files Docker receives, the content tag over them, the digest
 // cache, and the tar stream. Real files in a temp dir; no engine.
-import { chmod, mkdtemp, rm, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +16,7 @@ import { insertAfterBuiltFrom, labelInstruction } from '../../src/build/dockerfi
 import { contextMatcher, parseDockerignore } from '../../src/build/ignore.ts';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { untar } from '../support/tar.ts';
-import { writeIn, writeTree } from '../support/tree.ts';
+import { tempTree, writeIn } from '../support/tree.ts';
 
 type Svc = Pick<ServiceConfig, 'name' | 'context' | 'dockerfile' | 'ignore' | 'buildArgs' | 'target'>;
 
@@ -34,8 +33,7 @@ const svc = (over: Partial<Svc> = {}): Svc => ({
 const write = (rel: string, content: string) => writeIn(root, rel, content);
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'devenv-ctx-'));
-  await writeTree(root, {
+  root = await tempTree('devenv-ctx-', {
     'api/Dockerfile': 'FROM devenv-test/base:bookworm\nCOPY . /app\n',
     'api/.dockerignore': '# comment\n*.log\ntmp/\nsecret.txt\n',
     'api/app/main.py': 'print("hello")\n',

@@ -1,12 +1,9 @@
 // The reload loop over a real file tree with the real (native) watcher; the action is an
 // injected slow function that records what it was given. No engine.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
-import { eventLog, serviceConfig, watchTree, writeIn, writeTree } from '../support/tree.ts';
+import { eventLog, removeTree, serviceConfig, tempTree, watchTree, writeIn } from '../support/tree.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,8 +20,7 @@ async function saveAndSettle(rel: string, content: string, ms: number): Promise<
 }
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'devenv-loop-'));
-  await writeTree(root, {
+  root = await tempTree('devenv-loop-', {
     'api/Dockerfile': 'FROM scratch\n',
     'api/.dockerignore': '*.log\ncache/\n',
     'api/app/main.py': 'v0\n',
@@ -35,9 +31,8 @@ beforeEach(async () => {
   });
 });
 afterEach(async () => {
-  await loop?.close();
+  await removeTree(root, loop);
   loop = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 function recorder(ms: number) {

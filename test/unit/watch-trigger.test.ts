@@ -4,14 +4,14 @@
 // Across processes (`devenv reload` beside a watching `up`), the per-service lock file.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/schema.ts';
 import { acquireLock, waitForLock } from '../../src/engine/lock.ts';
 import { type ClassifiedChangeSet, startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
-import { eventLog, serviceConfig, watchTree, writeIn, writeTree } from '../support/tree.ts';
+import { eventLog, removeTree, serviceConfig, tempTree, watchTree, writeIn } from '../support/tree.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const srcRoot = join(import.meta.dirname, '..', '..');
@@ -23,13 +23,11 @@ const api = serviceConfig;
 const write = (rel: string, content: string) => writeIn(root, rel, content);
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'devenv-trigger-'));
-  await writeTree(root, { 'api/Dockerfile': 'FROM scratch\n', 'api/app/main.py': 'v0\n' });
+  root = await tempTree('devenv-trigger-', { 'api/Dockerfile': 'FROM scratch\n', 'api/app/main.py': 'v0\n' });
 });
 afterEach(async () => {
-  await loop?.close();
+  await removeTree(root, loop);
   loop = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 /** A slow "build + apply": reads the source when it starts, deploys it when it ends. */
