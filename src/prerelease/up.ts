@@ -26,7 +26,7 @@ import type { Config } from '../config/schema.ts';
 import { randomSecret } from '../data/credentials.ts';
 import { DATA_SECRET_NAME as DATA_SECRET } from '../data/secret.ts';
 import type { DataAccess } from '../data/types.ts';
-import { deploy, reportRender } from '../engine/deploy.ts';
+import { type DeployResult, deploy, reportRender } from '../engine/deploy.ts';
 import { buildServices, deployServices } from '../engine/pipeline.ts';
 import { renderEnvironment, renderOwn } from '../engine/render.ts';
 import { badInput } from '../errors.ts';
@@ -34,7 +34,7 @@ import { type EventSink, skipped, step } from '../events.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { FIELD_MANAGER, serverSideApply, waitGone } from '../kube/objects.ts';
-import type { RenderedObject, SourceDoc } from '../manifests/types.ts';
+import type { KubeObject, SourceDoc } from '../manifests/types.ts';
 import { ensureDeployAccess } from './access.ts';
 import { readNamespace, readSecretData } from './cluster.ts';
 import {
@@ -127,11 +127,50 @@ export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
 export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<PrereleaseUpResult> {
   const t0 = performance.now();
   const emit = opts.onEvent;
-  const { session, data, docs, now, env, where } = await planPrereleaseUp(opts);
-  const { config, namespace } = session;
+  const plan = await planPrereleaseUp(opts);
+  const { session, data } = plan;
   const client = await connectSession(session, emit);
+  // Images are known up front with --image-tag; built ones only after the build.
+  const tagged = opts.imageTag ? taggedImages(session.config, opts.registry!, opts.imageTag) : undefined;
+  const ns = await ensureNamespace(client, plan, tagged, emit);
+  // devenv's own rights inside the namespace (a RoleBinding to itself, when it lacks them).
+  await ensureDeployAccess(client, session.namespace, session.config.project, emit);
 
-  // The namespace: created labelled, or reused only if devenv made it for this project.
+  const [images, provisioned] = await Promise.all([
+    tagged ?? buildServices(session.config, session.root, opts.registry!, emit),
+    provisionData(client, session, data, emit),
+  ]);
+  if (!tagged) await serverSideApply(client, ns.object(images), FIELD_MANAGER);
+  const result = await renderAndDeploy(client, plan, images, provisioned, opts);
+  return {
+    namespace: session.namespace,
+    context: session.context,
+    images,
+    reconcile: result.reconcile,
+    ready: result.ready,
+    expiresAt: ns.expiry,
+    ...(provisioned.database ? { database: provisioned.database } : {}),
+    ...(data.objectStore ? { buckets: data.objectStore.buckets } : {}),
+    notes: data.notes,
+    ms: Math.round(performance.now() - t0),
+  };
+}
+
+type Plan = Awaited<ReturnType<typeof planPrereleaseUp>>;
+
+/**
+ * The namespace: created labelled and annotated (owner, commit, created-at, expires-at,
+ * images, data names), or reused only if devenv made it for this project; one being
+ * deleted is waited for first. Returns its expiry and how to write it again with the
+ * images once they are built.
+ */
+async function ensureNamespace(
+  client: KubeClient,
+  { session, data, now, env }: Plan,
+  tagged: Record<string, string> | undefined,
+  emit: EventSink,
+): Promise<{ expiry: string; object: (images: Record<string, string>) => KubeObject }> {
+  const { config, namespace } = session;
   const live = await readNamespace(client, namespace);
   if (live && !isPrereleaseOf(live.metadata.labels, config.project)) {
     throw badInput(
@@ -145,10 +184,7 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
   const expiry = timestamp(expiresAt(new Date(createdAt), config.prerelease.ttl));
   const commit = commitFromEnv(env) ?? (await gitCommit(session.root));
   const owner = ownerFromEnv(env);
-
-  // Images are known up front with --image-tag; built ones only after the build.
-  const tagged = opts.imageTag ? taggedImages(config, opts.registry!, opts.imageTag) : undefined;
-  const nsObject = (images: Record<string, string>) =>
+  const object = (images: Record<string, string>) =>
     namespaceObject({
       name: namespace,
       project: config.project,
@@ -169,22 +205,29 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
         live.metadata.uid,
       );
     // Until a build finishes, the namespace keeps naming the images it runs now.
-    await serverSideApply(client, nsObject(tagged ?? imagesOf(live?.metadata.annotations)), FIELD_MANAGER);
+    await serverSideApply(client, object(tagged ?? imagesOf(live?.metadata.annotations)), FIELD_MANAGER);
     return live && !live.metadata.deletionTimestamp
       ? skipped(undefined, `namespace ${namespace} exists (expires ${expiry})`)
       : undefined;
   });
+  return { expiry, object };
+}
 
-  // devenv's own rights inside the namespace (a RoleBinding to itself, when it lacks them).
-  await ensureDeployAccess(client, namespace, config.project, emit);
-
-  const [images, provisioned] = await Promise.all([
-    tagged ?? buildServices(config, session.root, opts.registry!, emit),
-    provisionData(client, session, data, emit),
-  ]);
-  if (!tagged) await serverSideApply(client, nsObject(images), FIELD_MANAGER);
-
-  // Render the project's manifests and devenv's own objects; deploy all but the test Job.
+/**
+ * Renders the project's manifests and devenv's own objects (isolation, the devenv-data
+ * Secret, an ephemeral database server) and deploys all but the test Job. An ephemeral
+ * database server goes first, Ready before the apps start (an app that needs its database
+ * at startup must not crash-loop while the server initialises).
+ */
+async function renderAndDeploy(
+  client: KubeClient,
+  { session, data, docs, where }: Plan,
+  images: Record<string, string>,
+  provisioned: Provisioned,
+  opts: PrereleaseUpOptions,
+): Promise<DeployResult> {
+  const { config, namespace } = session;
+  const emit = opts.onEvent;
   const app = await renderEnvironment(config, where, docs, images);
   const own: SourceDoc[] = isolationObjects({ namespace }).map((doc, index) => ({
     file: '<devenv:isolation>',
@@ -208,8 +251,6 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
     ...(opts.rolloutTimeoutMs !== undefined ? { rolloutTimeoutMs: opts.rolloutTimeoutMs } : {}),
     onEvent: emit,
   };
-  // An ephemeral database server first, Ready before the apps start (an app that needs its
-  // database at startup must not crash-loop while the server initialises).
   const first = serverDocs.length
     ? await deploy({
         ...deployOpts,
@@ -232,18 +273,7 @@ export async function prereleaseUp(opts: PrereleaseUpOptions): Promise<Prereleas
     result.reconcile.updated += first.reconcile.updated;
     result.reconcile.unchanged -= first.reconcile.created + first.reconcile.updated;
   }
-  return {
-    namespace,
-    context: session.context,
-    images,
-    reconcile: result.reconcile,
-    ready: result.ready,
-    expiresAt: expiry,
-    ...(provisioned.database ? { database: provisioned.database } : {}),
-    ...(data.objectStore ? { buckets: data.objectStore.buckets } : {}),
-    notes: data.notes,
-    ms: Math.round(performance.now() - t0),
-  };
+  return result;
 }
 
 function taggedImages(config: Config, registry: string, tag: string): Record<string, string> {
