@@ -34,7 +34,8 @@ import { type EventSink, skipped, step } from '../events.ts';
 import type { ReconcileResult } from '../kube/apply.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { FIELD_MANAGER, serverSideApply, waitGone } from '../kube/objects.ts';
-import type { KubeObject, SourceDoc } from '../manifests/types.ts';
+import { hasLabels } from '../labels.ts';
+import { type KubeObject, ownerLabels, type SourceDoc } from '../manifests/types.ts';
 import { ensureDeployAccess } from './access.ts';
 import { readNamespace, readSecretData } from './cluster.ts';
 import {
@@ -369,11 +370,7 @@ function initScripts(s: PrereleaseSession): Array<{ name: string; sql: string }>
 }
 
 function isOwnedSecret(labels: Record<string, string>, project: string): boolean {
-  return (
-    labels['app.kubernetes.io/managed-by'] === 'devenv' &&
-    labels['dev.devenv/project'] === project &&
-    labels['dev.devenv/env'] === 'prerelease'
-  );
+  return hasLabels(labels, ownerLabels(project, 'prerelease'));
 }
 
 const run = promisify(execFile);

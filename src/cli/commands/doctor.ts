@@ -12,6 +12,7 @@ import {
   summarize,
 } from '../../doctor/checks.ts';
 import { EXIT_FAILURE } from '../../errors.ts';
+import { LABEL_PROJECT } from '../../labels.ts';
 import { dim, green, red, yellow } from '../../tui/color.ts';
 import type { GlobalOptions } from '../options.ts';
 
@@ -29,7 +30,7 @@ export async function run(opts: { json?: boolean }, _args: string[], global: Glo
   if (docker.status !== 'fail') {
     const { publishedPorts } = await import('../../docker/engine.ts');
     for (const p of await publishedPorts().catch(() => [])) {
-      holders.set(p.hostPort, { name: p.containerName, project: p.labels['dev.devenv/project'] });
+      holders.set(p.hostPort, { name: p.containerName, project: p.labels[LABEL_PROJECT] });
     }
   }
   // Where the project's cluster listens (live bindings against cluster.expose).
