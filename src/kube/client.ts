@@ -176,15 +176,71 @@ export function connect(opts: ConnectOptions = {}): KubeClient {
   const cluster = kc.getCurrentCluster()!;
   const base = new URL(cluster.server);
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const sender = requestSender(kc, base, keepAliveAgents(cluster));
+  const send = async (
+    method: string,
+    path: string,
+    ro: RequestOptions,
+    accept: string,
+  ): Promise<{ status: number; text: string }> => {
+    const { res } = await sender(method, path, ro, accept, timeoutMs);
+    return { status: res.statusCode ?? 0, text: await readAll(res) };
+  };
 
-  // Connections are kept alive and reused. client-node's agent (cached per cluster and user)
-  // has keep-alive off: every request paid a TCP connect, a TLS handshake and a new TLS
-  // context on both ends (the API server shares the machine). A warm `up` of 40 services
-  // opened 395 connections in 1.4 s; reusing them: ~98 (the rest are the rollout watches,
-  // which hold theirs), 0.95 s, 40 % less CPU. One agent per client and TLS identity (a
-  // client certificate an exec plugin renews gets a new agent); proxies keep client-node's.
+  const client: KubeClient = {
+    contextName: () => kc.getCurrentContext(),
+    server: () => cluster.server,
+    kubeConfig: kc,
+    async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
+      const r = await send(method, path, ro, 'application/json');
+      if (r.status < 200 || r.status > 299) throw apiError(method, path, r.status, r.text);
+      return (r.text ? JSON.parse(r.text) : undefined) as T;
+    },
+    async requestText(method: string, path: string, ro: RequestOptions = {}): Promise<string> {
+      const r = await send(method, path, ro, '*/*');
+      if (r.status < 200 || r.status > 299) throw apiError(method, path, r.status, r.text);
+      return r.text;
+    },
+    async stream(path, ro, onData) {
+      // No timeout: a followed log may stay quiet for hours.
+      const { req, res } = await sender('GET', path, ro, '*/*', 0);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 299) throw apiError('GET', path, status, await readAll(res));
+      return followed(req, res, onData);
+    },
+    resource: (apiVersion, kind) => discovery(apiVersion, kind),
+    async pathOf(ref) {
+      const res = await discovery(ref.apiVersion, ref.kind);
+      const prefix = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+      const ns = res.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
+      const name = ref.name ? `/${encodeURIComponent(ref.name)}` : '';
+      return `${prefix}${ns}/${res.name}${name}`;
+    },
+  };
+  const discovery = discoveryOf(client);
+  return client;
+}
+
+type SendRequest = (
+  method: string,
+  path: string,
+  ro: RequestOptions,
+  accept: string,
+  timeout: number,
+) => Promise<{ req: http.ClientRequest; res: http.IncomingMessage }>;
+
+/**
+ * Connections are kept alive and reused. client-node's agent (cached per cluster and user)
+ * has keep-alive off: every request paid a TCP connect, a TLS handshake and a new TLS
+ * context on both ends (the API server shares the machine). A warm `up` of 40 services
+ * opened 395 connections in 1.4 s; reusing them: ~98 (the rest are the rollout watches,
+ * which hold theirs), 0.95 s, 40 % less CPU. One agent per client and TLS identity (a
+ * client certificate an exec plugin renews gets a new agent); proxies keep client-node's.
+ * Returns the function that puts that agent into a request's options.
+ */
+function keepAliveAgents(cluster: k8s.Cluster): (o: https.RequestOptions) => void {
   let keepAlive: { key: string; agent: https.Agent } | undefined;
-  const reuseConnections = (o: https.RequestOptions): void => {
+  return (o) => {
     if (!(o.agent instanceof https.Agent) || cluster.proxyUrl) return;
     const tlsOptions = {
       ca: o.ca,
@@ -202,15 +258,15 @@ export function connect(opts: ConnectOptions = {}): KubeClient {
     }
     o.agent = keepAlive.agent;
   };
+}
 
-  /** Sends a request; resolves once the answer's headers arrived (the body is the caller's to read). */
-  const open = async (
-    method: string,
-    path: string,
-    ro: RequestOptions,
-    accept: string,
-    timeout: number,
-  ): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> => {
+/** Sends a request; resolves once the answer's headers arrived (the body is the caller's to read). */
+function requestSender(
+  kc: k8s.KubeConfig,
+  base: URL,
+  reuseConnections: (o: https.RequestOptions) => void,
+): SendRequest {
+  return async (method, path, ro, accept, timeout) => {
     const url = new URL(path, base);
     for (const [k, v] of Object.entries(ro.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -253,90 +309,66 @@ export function connect(opts: ConnectOptions = {}): KubeClient {
       });
     return attempt(true);
   };
+}
 
-  const readAll = (res: http.IncomingMessage): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
+function readAll(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+/** A long-lived answer: each chunk to `onData` until the server ends it or stop(). */
+function followed(
+  req: http.ClientRequest,
+  res: http.IncomingMessage,
+  onData: (chunk: Buffer) => void,
+): { stop(): void; done: Promise<void> } {
+  let stopped = false;
+  const done = new Promise<void>((resolve) => {
+    res.on('data', (c: Buffer) => {
+      if (!stopped) onData(c);
     });
-
-  const send = async (
-    method: string,
-    path: string,
-    ro: RequestOptions,
-    accept: string,
-  ): Promise<{ status: number; text: string }> => {
-    const { res } = await open(method, path, ro, accept, timeoutMs);
-    return { status: res.statusCode ?? 0, text: await readAll(res) };
+    res.on('end', () => resolve());
+    res.on('close', () => resolve());
+    res.on('error', () => resolve());
+    req.on('error', () => resolve());
+  });
+  return {
+    stop() {
+      stopped = true;
+      req.destroy();
+    },
+    done,
   };
+}
 
-  const fail = (method: string, path: string, status: number, text: string): KubeApiError => {
-    let body: unknown = text;
-    let reason = '';
-    let message = text.trim() || `HTTP ${status}`;
-    try {
-      body = JSON.parse(text);
-      const s = body as { reason?: string; message?: string };
-      reason = s.reason ?? '';
-      message = s.message ?? message;
-    } catch {
-      // not JSON: keep the text
-    }
-    return new KubeApiError(status, reason, `${method} ${path.split('?')[0]}: ${message}`, body);
-  };
+/** A non-2xx answer as a KubeApiError, with the Status' reason and message when it is one. */
+function apiError(method: string, path: string, status: number, text: string): KubeApiError {
+  let body: unknown = text;
+  let reason = '';
+  let message = text.trim() || `HTTP ${status}`;
+  try {
+    body = JSON.parse(text);
+    const s = body as { reason?: string; message?: string };
+    reason = s.reason ?? '';
+    message = s.message ?? message;
+  } catch {
+    // not JSON: keep the text
+  }
+  return new KubeApiError(status, reason, `${method} ${path.split('?')[0]}: ${message}`, body);
+}
 
-  const client: KubeClient = {
-    contextName: () => kc.getCurrentContext(),
-    server: () => cluster.server,
-    kubeConfig: kc,
-    async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
-      const r = await send(method, path, ro, 'application/json');
-      if (r.status < 200 || r.status > 299) throw fail(method, path, r.status, r.text);
-      return (r.text ? JSON.parse(r.text) : undefined) as T;
-    },
-    async requestText(method: string, path: string, ro: RequestOptions = {}): Promise<string> {
-      const r = await send(method, path, ro, '*/*');
-      if (r.status < 200 || r.status > 299) throw fail(method, path, r.status, r.text);
-      return r.text;
-    },
-    async stream(path, ro, onData) {
-      // No timeout: a followed log may stay quiet for hours.
-      const { req, res } = await open('GET', path, ro, '*/*', 0);
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status > 299) throw fail('GET', path, status, await readAll(res));
-      let stopped = false;
-      const done = new Promise<void>((resolve) => {
-        res.on('data', (c: Buffer) => {
-          if (!stopped) onData(c);
-        });
-        res.on('end', () => resolve());
-        res.on('close', () => resolve());
-        res.on('error', () => resolve());
-        req.on('error', () => resolve());
-      });
-      return {
-        stop() {
-          stopped = true;
-          req.destroy();
-        },
-        done,
-      };
-    },
-    resource: (apiVersion, kind) => discovery(apiVersion, kind),
-    async pathOf(ref) {
-      const res = await discovery(ref.apiVersion, ref.kind);
-      const prefix = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
-      const ns = res.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
-      const name = ref.name ? `/${encodeURIComponent(ref.name)}` : '';
-      return `${prefix}${ns}/${res.name}${name}`;
-    },
-  };
-
-  /** apiVersion → its resources; undefined: the cluster does not serve that apiVersion at all. */
+/**
+ * API discovery: the resource of a kind. apiVersion → its resources, cached; undefined: the
+ * cluster does not serve that apiVersion at all. A kind not found is looked up once more
+ * (a CRD just installed).
+ */
+function discoveryOf(client: KubeClient): (apiVersion: string, kind: string) => Promise<ResourceInfo> {
   const cache = new Map<string, ResourceInfo[] | undefined>();
-  const discovery = async (apiVersion: string, kind: string): Promise<ResourceInfo> => {
+  return async (apiVersion, kind) => {
     let list: ResourceInfo[] | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       list = cache.get(apiVersion);
@@ -354,29 +386,37 @@ export function connect(opts: ConnectOptions = {}): KubeClient {
       const found = list?.find((x) => x.kind === kind);
       if (found) return found;
     }
-    const where = `the cluster (context ${kc.getCurrentContext()})`;
-    const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
-    if (list === undefined && group.includes('.') && !BUILTIN_GROUPS.has(group)) {
-      // A whole API group of an extension is missing: the manifests are fine, the cluster
-      // lacks what defines them. An environment failure (exit 1), not bad input.
-      const versions = await client
-        .request<{ versions?: Array<{ groupVersion: string }> }>('GET', `/apis/${group}`)
-        .then((g) => (g.versions ?? []).map((v) => v.groupVersion))
-        .catch(() => [] as string[]);
-      throw new DevenvError(
-        `${where} does not serve kind ${kind} (apiVersion ${apiVersion}): ${
-          versions.length
-            ? `the CustomResourceDefinition installed for ${group} serves ${versions.join(', ')} only`
-            : `no CustomResourceDefinition for ${group} is installed`
-        }; ${providerOf(group)}.`,
-      );
-    }
-    throw badInput(
-      list === undefined
-        ? `${where} does not serve apiVersion ${apiVersion} (kind ${kind}); check the apiVersion (is it one this Kubernetes version still serves?).`
-        : `${where} has no kind ${kind} in apiVersion ${apiVersion}; check the kind (${apiVersion} has ${[...new Set(list.map((x) => x.kind))].sort().join(', ') || 'no kinds'}).`,
-    );
+    throw await notServed(client, apiVersion, kind, list);
   };
+}
 
-  return client;
+/** Why a kind is not served: an extension's missing CRD (exit 1), or a mistake in the manifests (exit 2). */
+async function notServed(
+  client: KubeClient,
+  apiVersion: string,
+  kind: string,
+  list: ResourceInfo[] | undefined,
+): Promise<DevenvError> {
+  const where = `the cluster (context ${client.contextName()})`;
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
+  if (list === undefined && group.includes('.') && !BUILTIN_GROUPS.has(group)) {
+    // A whole API group of an extension is missing: the manifests are fine, the cluster
+    // lacks what defines them. An environment failure (exit 1), not bad input.
+    const versions = await client
+      .request<{ versions?: Array<{ groupVersion: string }> }>('GET', `/apis/${group}`)
+      .then((g) => (g.versions ?? []).map((v) => v.groupVersion))
+      .catch(() => [] as string[]);
+    return new DevenvError(
+      `${where} does not serve kind ${kind} (apiVersion ${apiVersion}): ${
+        versions.length
+          ? `the CustomResourceDefinition installed for ${group} serves ${versions.join(', ')} only`
+          : `no CustomResourceDefinition for ${group} is installed`
+      }; ${providerOf(group)}.`,
+    );
+  }
+  return badInput(
+    list === undefined
+      ? `${where} does not serve apiVersion ${apiVersion} (kind ${kind}); check the apiVersion (is it one this Kubernetes version still serves?).`
+      : `${where} has no kind ${kind} in apiVersion ${apiVersion}; check the kind (${apiVersion} has ${[...new Set(list.map((x) => x.kind))].sort().join(', ') || 'no kinds'}).`,
+  );
 }

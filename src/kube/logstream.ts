@@ -97,24 +97,64 @@ function cancel(s: Stream | undefined): void {
 }
 
 export function createLogFollower(opts: LogFollowerOptions): LogFollower {
-  const log = new k8s.Log(opts.client.kubeConfig);
-  const tails = new Map<string, Tail>();
-  const initialMs = opts.backoff?.initialMs ?? 500;
-  const maxMs = opts.backoff?.maxMs ?? 10_000;
-  /** Every request not ended yet, including streams of older instances still draining. */
-  const live = new Set<Stream>();
-  let stopped = false;
-  let open = 0;
-  let reconnects = 0;
+  return new Follower(opts);
+}
 
-  const remember = (t: Tail, id: string) => {
-    if (t.seen.includes(id)) return;
-    t.seen.push(id);
-    if (t.seen.length > 4) t.seen.shift();
-  };
+type StreamMode = 'first' | 'restart' | 'resume' | 'previous';
+
+class Follower implements LogFollower {
+  readonly #opts: LogFollowerOptions;
+  readonly #log: k8s.Log;
+  readonly #tails = new Map<string, Tail>();
+  readonly #initialMs: number;
+  readonly #maxMs: number;
+  /** Every request not ended yet, including streams of older instances still draining. */
+  readonly #live = new Set<Stream>();
+  #stopped = false;
+  #open = 0;
+  #reconnects = 0;
+
+  constructor(opts: LogFollowerOptions) {
+    this.#opts = opts;
+    this.#log = new k8s.Log(opts.client.kubeConfig);
+    this.#initialMs = opts.backoff?.initialMs ?? 500;
+    this.#maxMs = opts.backoff?.maxMs ?? 10_000;
+  }
+
+  get open(): number {
+    return this.#open;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  update(pod: PodJson, service: string): void {
+    if (this.#stopped) return;
+    for (const c of pod.status?.initContainerStatuses ?? []) this.#updateContainer(pod, service, c);
+    for (const c of pod.status?.containerStatuses ?? []) this.#updateContainer(pod, service, c);
+  }
+
+  remove(namespace: string, name: string): void {
+    const prefix = `${namespace}/${name}/`;
+    for (const [k, t] of this.#tails) {
+      if (!k.startsWith(prefix)) continue;
+      this.#tails.delete(k);
+      if (t.timer) clearTimeout(t.timer);
+    }
+    for (const s of this.#live) if (s.key.startsWith(prefix)) cancel(s);
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#tails.values()) if (t.timer) clearTimeout(t.timer);
+    this.#tails.clear();
+    for (const s of this.#live) cancel(s);
+  }
 
   /** One line of a timestamps=true log: "2026-11-23T14:09:33.123456789Z text". */
-  const emitLine = (t: Tail, s: Stream, raw: string, skipUpTo: string | undefined) => {
+  #emitLine(t: Tail, s: Stream, raw: string, skipUpTo: string | undefined): void {
     const sp = raw.indexOf(' ');
     const ts = sp > 0 ? normTs(raw.slice(0, sp)) : undefined;
     let line = ts ? raw.slice(sp + 1) : raw;
@@ -127,7 +167,7 @@ export function createLogFollower(opts: LogFollowerOptions): LogFollower {
         t.retries = 0; // the stream works: the next drop starts the backoff afresh
       }
     }
-    opts.onLog({
+    this.#opts.onLog({
       type: 'log',
       service: t.service,
       pod: t.pod,
@@ -135,70 +175,38 @@ export function createLogFollower(opts: LogFollowerOptions): LogFollower {
       line,
       time: ts ? Date.parse(`${ts.slice(0, 23)}Z`) : Date.now(),
     });
-  };
+  }
 
   /** Opens one stream of the tail's current instance. */
-  const openStream = async (t: Tail, mode: 'first' | 'restart' | 'resume' | 'previous') => {
+  async #openStream(t: Tail, mode: StreamMode): Promise<void> {
     const key = tailKey(t.ns, t.pod, t.container);
-    const options: k8s.LogOptions = { follow: mode !== 'previous', timestamps: true };
-    let skipUpTo: string | undefined;
-    if (mode === 'previous') {
-      options.previous = true;
-      // The caller's history window applies to the first run read, within PREVIOUS_TAIL.
-      if (t.first && opts.sinceSeconds) options.sinceSeconds = opts.sinceSeconds;
-      const tail =
-        t.first && opts.tailLines !== undefined && opts.tailLines >= 0 ? opts.tailLines : PREVIOUS_TAIL;
-      if (tail === 0) return;
-      options.tailLines = Math.min(tail, PREVIOUS_TAIL);
-    } else if (mode === 'first') {
-      if (opts.sinceSeconds) options.sinceSeconds = opts.sinceSeconds;
-      if (opts.tailLines === 0) options.sinceTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      else if (opts.tailLines !== undefined && opts.tailLines > 0) options.tailLines = opts.tailLines;
-    } else if (mode === 'restart') {
-      options.tailLines = RESTART_TAIL;
-    } else if (t.lastTs) {
-      options.sinceTime = `${t.lastTs.slice(0, 19)}Z`; // the API takes whole seconds
-      skipUpTo = t.lastTs;
-    }
+    const request = streamOptions(this.#opts, t, mode);
+    if (!request) return;
+    const { options, skipUpTo } = request;
     const instance = t.instance;
     const s: Stream = { key, cancelled: false };
-    live.add(s);
+    this.#live.add(s);
     const follow = mode !== 'previous';
     if (follow) {
       t.stream = s;
-      open++;
+      this.#open++;
     }
-    let partial = '';
+    const sink = lineWriter(
+      (raw) => this.#emitLine(t, s, raw, skipUpTo),
+      () => !this.#stopped && !s.cancelled,
+    );
     let ended = false;
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        if (stopped || s.cancelled) return cb();
-        const parts = (partial + chunk.toString('utf8')).split('\n');
-        partial = parts.pop() ?? '';
-        for (const p of parts) emitLine(t, s, p, skipUpTo);
-        while (partial.length > MAX_PARTIAL) {
-          emitLine(t, s, partial.slice(0, MAX_PARTIAL), skipUpTo);
-          partial = partial.slice(MAX_PARTIAL);
-        }
-        cb();
-      },
-      final(cb) {
-        if (partial && !s.cancelled && !stopped) emitLine(t, s, partial, skipUpTo);
-        partial = '';
-        cb();
-      },
-    });
     const done = () => {
       if (ended) return;
       ended = true;
-      live.delete(s);
+      this.#live.delete(s);
       if (!follow) return;
-      open--;
+      this.#open--;
       if (t.stream === s) t.stream = undefined;
-      if (stopped || s.cancelled || tails.get(key) !== t) return;
+      if (this.#stopped || s.cancelled || this.#tails.get(key) !== t) return;
       // The stream ended. If the same instance still runs, it was not the container that
       // ended it (API server or kubelet closed it, the connection dropped): reconnect.
-      if (t.instance === instance && t.running) scheduleResume(t);
+      if (t.instance === instance && t.running) this.#scheduleResume(t);
     };
     // Log.log pipes the response into `sink`; pipe() does not forward the response's own
     // errors (an abort, a dropped connection), so listen to the source directly.
@@ -209,31 +217,31 @@ export function createLogFollower(opts: LogFollowerOptions): LogFollower {
     sink.on('finish', done);
     sink.on('error', done);
     try {
-      s.ctl = await log.log(t.ns, t.pod, t.container, sink, options);
-      if (s.cancelled || stopped) s.ctl.abort();
+      s.ctl = await this.#log.log(t.ns, t.pod, t.container, sink, options);
+      if (s.cancelled || this.#stopped) s.ctl.abort();
     } catch (err) {
-      if (!stopped && !s.cancelled) opts.onError?.(`${t.ns}/${t.pod}/${t.container}`, err);
+      if (!this.#stopped && !s.cancelled) this.#opts.onError?.(`${t.ns}/${t.pod}/${t.container}`, err);
       done();
     }
-  };
+  }
 
-  const scheduleResume = (t: Tail) => {
+  #scheduleResume(t: Tail): void {
     if (t.timer) return;
-    const wait = Math.min(maxMs, initialMs * 2 ** Math.min(t.retries, 10));
+    const wait = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(t.retries, 10));
     t.retries++;
     t.timer = setTimeout(() => {
       t.timer = undefined;
-      if (stopped || t.stream || !t.running) return;
-      reconnects++;
-      void openStream(t, t.lastTs ? 'resume' : t.first ? 'first' : 'restart');
+      if (this.#stopped || t.stream || !t.running) return;
+      this.#reconnects++;
+      void this.#openStream(t, t.lastTs ? 'resume' : t.first ? 'first' : 'restart');
     }, wait);
     t.timer.unref?.();
-  };
+  }
 
-  const updateContainer = (pod: PodJson, service: string, c: ContainerStatusJson) => {
+  #updateContainer(pod: PodJson, service: string, c: ContainerStatusJson): void {
     const ns = pod.metadata.namespace ?? '';
     const key = tailKey(ns, pod.metadata.name, c.name);
-    let t = tails.get(key);
+    let t = this.#tails.get(key);
     if (!t) {
       t = {
         ns,
@@ -245,7 +253,7 @@ export function createLogFollower(opts: LogFollowerOptions): LogFollower {
         seen: [],
         first: true,
       };
-      tails.set(key, t);
+      this.#tails.set(key, t);
     }
     t.service = service;
     const running = c.state?.running ? c.containerID : undefined;
@@ -253,22 +261,10 @@ export function createLogFollower(opts: LogFollowerOptions): LogFollower {
     const current = running ?? terminated;
     if (current) {
       t.running = running !== undefined;
-      if (current !== t.instance) {
-        // A new instance (or the first one seen): follow it. The stream of an older
-        // instance ends by itself when that container exits; it is not waited for.
-        const mode = t.first ? 'first' : 'restart';
-        t.first = false;
-        t.instance = current;
-        t.lastTs = undefined;
-        t.retries = 0;
-        remember(t, current);
-        if (t.timer) clearTimeout(t.timer);
-        t.timer = undefined;
-        t.stream = undefined;
-        void openStream(t, mode);
-      } else if (t.running && !t.stream && !t.timer) {
+      if (current !== t.instance) this.#follow(t, current);
+      else if (t.running && !t.stream && !t.timer) {
         // Still running but not streaming (an open that failed): try again.
-        scheduleResume(t);
+        this.#scheduleResume(t);
       }
       return;
     }
@@ -277,40 +273,91 @@ export function createLogFollower(opts: LogFollowerOptions): LogFollower {
     const last = c.lastState?.terminated?.containerID;
     if (last && !t.seen.includes(last)) {
       remember(t, last);
-      void openStream(t, 'previous');
+      void this.#openStream(t, 'previous');
       t.first = false;
     }
-  };
+  }
 
-  return {
-    update(pod, service) {
-      if (stopped) return;
-      for (const c of pod.status?.initContainerStatuses ?? []) updateContainer(pod, service, c);
-      for (const c of pod.status?.containerStatuses ?? []) updateContainer(pod, service, c);
-    },
-    remove(namespace, name) {
-      const prefix = `${namespace}/${name}/`;
-      for (const [k, t] of tails) {
-        if (!k.startsWith(prefix)) continue;
-        tails.delete(k);
-        if (t.timer) clearTimeout(t.timer);
+  /**
+   * A new instance (or the first one seen): follow it. The stream of an older instance
+   * ends by itself when that container exits; it is not waited for.
+   */
+  #follow(t: Tail, instance: string): void {
+    const mode = t.first ? 'first' : 'restart';
+    t.first = false;
+    t.instance = instance;
+    t.lastTs = undefined;
+    t.retries = 0;
+    remember(t, instance);
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = undefined;
+    t.stream = undefined;
+    void this.#openStream(t, mode);
+  }
+}
+
+function remember(t: Tail, id: string): void {
+  if (t.seen.includes(id)) return;
+  t.seen.push(id);
+  if (t.seen.length > 4) t.seen.shift();
+}
+
+/**
+ * The Log API options of one stream, and the timestamp up to which a resumed stream's lines
+ * were already delivered; undefined when there is nothing to read (a previous run with a
+ * history window of 0 lines).
+ */
+function streamOptions(
+  opts: LogFollowerOptions,
+  t: Tail,
+  mode: StreamMode,
+): { options: k8s.LogOptions; skipUpTo?: string } | undefined {
+  const options: k8s.LogOptions = { follow: mode !== 'previous', timestamps: true };
+  if (mode === 'previous') {
+    options.previous = true;
+    // The caller's history window applies to the first run read, within PREVIOUS_TAIL.
+    if (t.first && opts.sinceSeconds) options.sinceSeconds = opts.sinceSeconds;
+    const tail =
+      t.first && opts.tailLines !== undefined && opts.tailLines >= 0 ? opts.tailLines : PREVIOUS_TAIL;
+    if (tail === 0) return undefined;
+    options.tailLines = Math.min(tail, PREVIOUS_TAIL);
+  } else if (mode === 'first') {
+    if (opts.sinceSeconds) options.sinceSeconds = opts.sinceSeconds;
+    if (opts.tailLines === 0) options.sinceTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    else if (opts.tailLines !== undefined && opts.tailLines > 0) options.tailLines = opts.tailLines;
+  } else if (mode === 'restart') {
+    options.tailLines = RESTART_TAIL;
+  } else if (t.lastTs) {
+    options.sinceTime = `${t.lastTs.slice(0, 19)}Z`; // the API takes whole seconds
+    return { options, skipUpTo: t.lastTs };
+  }
+  return { options };
+}
+
+/**
+ * A Writable that hands each line over as soon as it is complete (never queued), a partial
+ * line cut at MAX_PARTIAL; nothing is handed over once `active()` is false.
+ */
+function lineWriter(onLine: (line: string) => void, active: () => boolean): Writable {
+  let partial = '';
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (!active()) return cb();
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      for (const p of parts) onLine(p);
+      while (partial.length > MAX_PARTIAL) {
+        onLine(partial.slice(0, MAX_PARTIAL));
+        partial = partial.slice(MAX_PARTIAL);
       }
-      for (const s of live) if (s.key.startsWith(prefix)) cancel(s);
+      cb();
     },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      for (const t of tails.values()) if (t.timer) clearTimeout(t.timer);
-      tails.clear();
-      for (const s of live) cancel(s);
+    final(cb) {
+      if (partial && active()) onLine(partial);
+      partial = '';
+      cb();
     },
-    get open() {
-      return open;
-    },
-    get reconnects() {
-      return reconnects;
-    },
-  };
+  });
 }
 
 /**

@@ -143,16 +143,75 @@ export async function openForward(
 ): Promise<Forward> {
   const host = target.host ?? '127.0.0.1';
   const waitReadyMs = opts.waitReadyMs ?? 30_000;
-  const pf = new k8s.PortForward(client.kubeConfig);
   const stats: ForwardStats = { connections: 0, active: 0, failed: 0 };
   const sockets = new Set<Socket>();
   const what = `Service ${target.namespace}/${target.service} port ${target.port.name || target.port.port}`;
+  let closed = false;
+  const ctx: ForwardContext = {
+    pf: new k8s.PortForward(client.kubeConfig),
+    target,
+    host,
+    what,
+    waitReadyMs,
+    opts,
+    stats,
+    sockets,
+    pick: readyPicker(client, target, host, what, waitReadyMs, opts, () => closed),
+  };
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) =>
+    forwardConnection(ctx, socket),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: target.local, host, exclusive: true }, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  return {
+    address: `${host}:${target.local}`,
+    target,
+    stats,
+    async close() {
+      closed = true;
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** What every connection of one forward shares. */
+interface ForwardContext {
+  pf: k8s.PortForward;
+  target: ForwardTarget;
+  host: string;
+  /** "Service ns/name port p", for notices. */
+  what: string;
+  waitReadyMs: number;
+  opts: ForwardOptions;
+  stats: ForwardStats;
+  sockets: Set<Socket>;
+  /** A ready pod not in `exclude`, waiting for one up to waitReadyMs; undefined if none came. */
+  pick(exclude: ReadonlySet<string>, socket: Socket): Promise<PodPort | undefined>;
+}
+
+/**
+ * Picks ready pods in turn (round robin over those ready at that moment); while none is
+ * ready, polls every 250 ms up to waitReadyMs, with one notice when that starts and one
+ * when a pod is ready again.
+ */
+function readyPicker(
+  client: KubeClient,
+  target: ForwardTarget,
+  host: string,
+  what: string,
+  waitReadyMs: number,
+  opts: ForwardOptions,
+  isClosed: () => boolean,
+): ForwardContext['pick'] {
   let turn = 0;
   let waitingNoticed = false;
-  let closed = false;
-
-  /** A ready pod not in `exclude`, waiting for one up to waitReadyMs. */
-  const pick = async (exclude: ReadonlySet<string>, socket: Socket): Promise<PodPort | undefined> => {
+  return async (exclude, socket) => {
     const deadline = Date.now() + waitReadyMs;
     for (;;) {
       let ready: PodPort[] = [];
@@ -175,116 +234,121 @@ export async function openForward(
           false,
         );
       }
-      if (Date.now() > deadline || closed || socket.destroyed) return undefined;
+      if (Date.now() > deadline || isClosed() || socket.destroyed) return undefined;
       await new Promise((r) => setTimeout(r, 250));
     }
   };
+}
 
-  const handle = (socket: Socket): void => {
-    stats.connections++;
-    stats.active++;
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    let answered = false;
-    let attempt = 0;
-    let input: PassThrough | undefined;
-    let ws: { close(): void; on(ev: 'close', fn: () => void): void } | undefined;
-    const tried = new Set<string>();
+/** One accepted connection, across its attempts on pods. */
+interface Connection {
+  socket: Socket;
+  /** The client's first bytes, kept (up to KEEP_MAX) until a pod answers, for a retry. */
+  kept: Buffer[];
+  keptBytes: number;
+  /** A pod sent something back: no more retries. */
+  answered: boolean;
+  attempt: number;
+  input?: PassThrough;
+  ws?: { close(): void; on(ev: 'close', fn: () => void): void };
+  /** Pods tried already. */
+  tried: Set<string>;
+}
 
-    socket.on('data', (chunk: Buffer) => {
-      if (!answered && keptBytes < KEEP_MAX) {
-        kept.push(chunk);
-        keptBytes += chunk.length;
-      }
-      input?.write(chunk);
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      stats.active--;
-      sockets.delete(socket);
-      ws?.close();
-    });
-
-    const fail = (why: string): void => {
-      stats.failed++;
-      opts.onNotice?.(`forward ${host}:${target.local}: a connection failed: ${why}`, true);
-      socket.destroy();
-    };
-
-    const connect = async (): Promise<void> => {
-      const mine = ++attempt;
-      const pod = await pick(tried, socket);
-      if (socket.destroyed) return;
-      if (!pod) return fail(`no ready pod behind ${what} within ${Math.round(waitReadyMs / 1000)} s`);
-      tried.add(pod.pod);
-      stats.lastPod = pod.pod;
-      const retryOrFail = (why: string): void => {
-        if (mine !== attempt || socket.destroyed) return;
-        ws?.close();
-        ws = undefined;
-        if (!answered && keptBytes < KEEP_MAX && attempt < ATTEMPTS) void connect();
-        else fail(why);
-      };
-      input = new PassThrough();
-      for (const c of kept) input.write(c);
-      const output = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          if (mine === attempt && chunk.length > 0) {
-            answered = true;
-            kept.length = 0;
-            socket.write(chunk);
-          }
-          done();
-        },
-      });
-      let errText = '';
-      const errors = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          errText += chunk.toString('utf8');
-          // The kubelet writes one message per failure: nothing reached the app, or the pod
-          // side broke; either way this stream is over.
-          if (errText.trim()) retryOrFail(`pod ${pod.pod}: ${errText.trim()}`);
-          done();
-        },
-      });
-      try {
-        const opened = await pf.portForward(target.namespace, pod.pod, [pod.port], output, errors, input);
-        ws = opened as unknown as typeof ws;
-      } catch (err) {
-        return retryOrFail(
-          `pod ${pod.pod}: ${(err as Error)?.message || 'the portforward stream did not open'}`,
-        );
-      }
-      if (mine !== attempt || socket.destroyed) {
-        ws?.close();
-        return;
-      }
-      ws?.on('close', () => {
-        // The pod's side ended (the app closed, or the pod went away): so does ours.
-        if (mine === attempt && !socket.destroyed) socket.end();
-      });
-    };
-    void connect();
-  };
-
-  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: target.local, host, exclusive: true }, () => {
-      server.removeListener('error', reject);
-      resolve();
-    });
+function forwardConnection(ctx: ForwardContext, socket: Socket): void {
+  ctx.stats.connections++;
+  ctx.stats.active++;
+  ctx.sockets.add(socket);
+  socket.setNoDelay(true);
+  const c: Connection = { socket, kept: [], keptBytes: 0, answered: false, attempt: 0, tried: new Set() };
+  socket.on('data', (chunk: Buffer) => {
+    if (!c.answered && c.keptBytes < KEEP_MAX) {
+      c.kept.push(chunk);
+      c.keptBytes += chunk.length;
+    }
+    c.input?.write(chunk);
   });
-  return {
-    address: `${host}:${target.local}`,
-    target,
-    stats,
-    async close() {
-      closed = true;
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    ctx.stats.active--;
+    ctx.sockets.delete(socket);
+    c.ws?.close();
+  });
+  void connectPod(ctx, c);
+}
+
+function failConnection(ctx: ForwardContext, c: Connection, why: string): void {
+  ctx.stats.failed++;
+  ctx.opts.onNotice?.(`forward ${ctx.host}:${ctx.target.local}: a connection failed: ${why}`, true);
+  c.socket.destroy();
+}
+
+/**
+ * One attempt: a ready pod not tried yet, a portforward stream to it fed with the kept
+ * bytes, then the live ones. A stream that fails before the pod answered is tried on
+ * another pod (ATTEMPTS in all) while the kept bytes are complete; otherwise it fails.
+ */
+async function connectPod(ctx: ForwardContext, c: Connection): Promise<void> {
+  const { socket } = c;
+  const mine = ++c.attempt;
+  const pod = await ctx.pick(c.tried, socket);
+  if (socket.destroyed) return;
+  if (!pod)
+    return failConnection(
+      ctx,
+      c,
+      `no ready pod behind ${ctx.what} within ${Math.round(ctx.waitReadyMs / 1000)} s`,
+    );
+  c.tried.add(pod.pod);
+  ctx.stats.lastPod = pod.pod;
+  const retryOrFail = (why: string): void => {
+    if (mine !== c.attempt || socket.destroyed) return;
+    c.ws?.close();
+    c.ws = undefined;
+    if (!c.answered && c.keptBytes < KEEP_MAX && c.attempt < ATTEMPTS) void connectPod(ctx, c);
+    else failConnection(ctx, c, why);
   };
+  c.input = new PassThrough();
+  for (const k of c.kept) c.input.write(k);
+  const output = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (mine === c.attempt && chunk.length > 0) {
+        c.answered = true;
+        c.kept.length = 0;
+        socket.write(chunk);
+      }
+      done();
+    },
+  });
+  let errText = '';
+  const errors = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      errText += chunk.toString('utf8');
+      // The kubelet writes one message per failure: nothing reached the app, or the pod
+      // side broke; either way this stream is over.
+      if (errText.trim()) retryOrFail(`pod ${pod.pod}: ${errText.trim()}`);
+      done();
+    },
+  });
+  try {
+    const opened = await ctx.pf.portForward(
+      ctx.target.namespace,
+      pod.pod,
+      [pod.port],
+      output,
+      errors,
+      c.input,
+    );
+    c.ws = opened as unknown as Connection['ws'];
+  } catch (err) {
+    return retryOrFail(`pod ${pod.pod}: ${(err as Error)?.message || 'the portforward stream did not open'}`);
+  }
+  if (mine !== c.attempt || socket.destroyed) {
+    c.ws?.close();
+    return;
+  }
+  c.ws?.on('close', () => {
+    // The pod's side ended (the app closed, or the pod went away): so does ours.
+    if (mine === c.attempt && !socket.destroyed) socket.end();
+  });
 }

@@ -83,8 +83,21 @@ export interface PruneResult {
 }
 
 export async function prune(opts: PruneOptions): Promise<PruneResult> {
-  const { client } = opts;
-  const selector = ownerSelector(opts.project, opts.env);
+  const candidates: Candidate[] = [];
+  for (const k of pruneKinds(opts)) candidates.push(...(await candidatesOfKind(opts, k)));
+  const result: PruneResult = { deleted: [], writes: 0 };
+  for (const c of sortForDelete(candidates)) await deleteCandidate(opts, c, result);
+  return result;
+}
+
+interface Candidate {
+  id: { kind: string };
+  live: LiveObject;
+  key: string;
+}
+
+/** The kinds to look at: PRUNE_KINDS and the caller's, once each, core Namespaces left out. */
+function pruneKinds(opts: PruneOptions): Array<{ apiVersion: string; kind: string }> {
   const kinds = new Map<string, { apiVersion: string; kind: string }>();
   for (const k of [...PRUNE_KINDS, ...(opts.kinds ?? [])]) {
     // A Namespace that left the manifests is NOT deleted with everything in it: that is
@@ -92,88 +105,101 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     if (k.kind === 'Namespace' && splitApiVersion(k.apiVersion).group === '') continue;
     kinds.set(`${splitApiVersion(k.apiVersion).group}/${k.kind}`, k);
   }
+  return [...kinds.values()];
+}
 
-  const candidates: Array<{ id: { kind: string }; live: LiveObject; key: string }> = [];
-  for (const k of kinds.values()) {
-    let namespaced: boolean;
+/** The live objects of one kind that devenv rendered for this project and env, and that are no longer kept. */
+async function candidatesOfKind(
+  opts: PruneOptions,
+  k: { apiVersion: string; kind: string },
+): Promise<Candidate[]> {
+  const { client } = opts;
+  let namespaced: boolean;
+  try {
+    namespaced = (await client.resource(k.apiVersion, k.kind)).namespaced;
+  } catch {
+    return []; // a kind this cluster does not serve (e.g. an uninstalled CRD): nothing of it to prune
+  }
+  if (!namespaced && !opts.clusterScoped) return [];
+  const out: Candidate[] = [];
+  const scopes = namespaced ? [...new Set(opts.namespaces)] : [undefined];
+  for (const namespace of scopes) {
+    const path = await client.pathOf({
+      apiVersion: k.apiVersion,
+      kind: k.kind,
+      ...(namespace ? { namespace } : {}),
+    });
+    let items: LiveObject[];
     try {
-      namespaced = (await client.resource(k.apiVersion, k.kind)).namespaced;
-    } catch {
-      continue; // a kind this cluster does not serve (e.g. an uninstalled CRD): nothing of it to prune
+      items = (
+        await client.request<{ items: LiveObject[] }>('GET', path, {
+          query: { labelSelector: ownerSelector(opts.project, opts.env) },
+        })
+      ).items;
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) continue;
+      throw err;
     }
-    if (!namespaced && !opts.clusterScoped) continue;
-    const scopes = namespaced ? [...new Set(opts.namespaces)] : [undefined];
-    for (const namespace of scopes) {
-      const path = await client.pathOf({
-        apiVersion: k.apiVersion,
-        kind: k.kind,
-        ...(namespace ? { namespace } : {}),
-      });
-      let items: LiveObject[];
-      try {
-        items = (
-          await client.request<{ items: LiveObject[] }>('GET', path, { query: { labelSelector: selector } })
-        ).items;
-      } catch (err) {
-        if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) continue;
-        throw err;
-      }
-      for (const live of items) {
-        live.apiVersion = k.apiVersion;
-        live.kind = k.kind;
-        // Belt and braces: the selector already says so, but deletion must never rest on one check.
-        if (!isOwned(live.metadata.labels, opts.project, opts.env)) continue;
-        if (!live.metadata.annotations?.[ANNOTATION_SOURCE]) continue;
-        if (live.metadata.deletionTimestamp) continue;
-        const key = objectKey({
-          group: splitApiVersion(k.apiVersion).group,
-          kind: k.kind,
-          namespace: live.metadata.namespace ?? '',
-          name: live.metadata.name,
-        });
-        if (opts.keep.has(key)) continue;
-        // Pods and Jobs created by a controller belong to it, not to the manifests.
-        if (live.metadata.ownerReferences?.some((r) => r.controller)) continue;
-        candidates.push({ id: { kind: k.kind }, live, key });
-      }
+    for (const live of items) {
+      live.apiVersion = k.apiVersion;
+      live.kind = k.kind;
+      const key = prunable(opts, live);
+      if (key !== undefined) out.push({ id: { kind: k.kind }, live, key });
     }
   }
+  return out;
+}
 
-  const result: PruneResult = { deleted: [], writes: 0 };
-  for (const c of sortForDelete(candidates)) {
-    const what = describeObject({
-      kind: c.live.kind,
-      namespace: c.live.metadata.namespace ?? '',
-      name: c.live.metadata.name,
-    });
-    const id = `prune:${what}`;
-    const t0 = performance.now();
-    opts.onEvent?.({ type: 'step', id, phase: 'start', detail: `delete ${what}` });
-    if (!opts.dryRun) {
-      const gone = await deleteObject(
-        client,
-        {
-          apiVersion: c.live.apiVersion,
-          kind: c.live.kind,
-          name: c.live.metadata.name,
-          ...(c.live.metadata.namespace ? { namespace: c.live.metadata.namespace } : {}),
-        },
-        opts.propagationPolicy ?? 'Background',
-      );
-      result.writes++;
-      if (!gone) {
-        opts.onEvent?.({ type: 'step', id, phase: 'skip', detail: `${what} was already gone` });
-        continue;
-      }
+/** The object's key when it may be pruned: devenv's, rendered from a source, not kept, not a controller's. */
+function prunable(opts: PruneOptions, live: LiveObject): string | undefined {
+  // Belt and braces: the selector already says so, but deletion must never rest on one check.
+  if (!isOwned(live.metadata.labels, opts.project, opts.env)) return undefined;
+  if (!live.metadata.annotations?.[ANNOTATION_SOURCE]) return undefined;
+  if (live.metadata.deletionTimestamp) return undefined;
+  const key = objectKey({
+    group: splitApiVersion(live.apiVersion).group,
+    kind: live.kind,
+    namespace: live.metadata.namespace ?? '',
+    name: live.metadata.name,
+  });
+  if (opts.keep.has(key)) return undefined;
+  // Pods and Jobs created by a controller belong to it, not to the manifests.
+  if (live.metadata.ownerReferences?.some((r) => r.controller)) return undefined;
+  return key;
+}
+
+async function deleteCandidate(opts: PruneOptions, c: Candidate, result: PruneResult): Promise<void> {
+  const what = describeObject({
+    kind: c.live.kind,
+    namespace: c.live.metadata.namespace ?? '',
+    name: c.live.metadata.name,
+  });
+  const id = `prune:${what}`;
+  const t0 = performance.now();
+  opts.onEvent?.({ type: 'step', id, phase: 'start', detail: `delete ${what}` });
+  if (!opts.dryRun) {
+    const gone = await deleteObject(
+      opts.client,
+      {
+        apiVersion: c.live.apiVersion,
+        kind: c.live.kind,
+        name: c.live.metadata.name,
+        ...(c.live.metadata.namespace ? { namespace: c.live.metadata.namespace } : {}),
+      },
+      opts.propagationPolicy ?? 'Background',
+    );
+    result.writes++;
+    if (!gone) {
+      opts.onEvent?.({ type: 'step', id, phase: 'skip', detail: `${what} was already gone` });
+      return;
     }
-    result.deleted.push(what);
-    opts.onEvent?.({
-      type: 'step',
-      id,
-      phase: 'done',
-      detail: `${opts.dryRun ? 'would delete' : 'deleted'} ${what} (no longer in the manifests)`,
-      ms: Math.round(performance.now() - t0),
-    });
   }
-  return result;
+  result.deleted.push(what);
+  opts.onEvent?.({
+    type: 'step',
+    id,
+    phase: 'done',
+    detail: `${opts.dryRun ? 'would delete' : 'deleted'} ${what} (no longer in the manifests)`,
+    ms: Math.round(performance.now() - t0),
+  });
 }
