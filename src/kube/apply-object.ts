@@ -16,12 +16,30 @@ import {
   LABEL_PROJECT,
   type RenderedObject,
 } from '../manifests/types.ts';
-import type { ReconcileResult } from './apply.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
 import { deleteObject, readObject, refOf, serverSideApply, waitGone } from './objects.ts';
 import type { LiveObject } from './types.ts';
 
 const IMMUTABLE = /immutable|may not be changed|cannot be updated|field is not allowed to be changed/i;
+
+export interface Conflict {
+  key: string;
+  /** "Deployment back/api". */
+  object: string;
+  reason: string;
+}
+
+/** What the plans and writes of one reconcile count (a part of apply.ts ReconcileResult). */
+export interface ApplyTally {
+  created: number;
+  updated: number;
+  unchanged: number;
+  conflicts: Conflict[];
+  /** Every mutating API call made (apply, create, delete). */
+  writes: number;
+  /** describeObject() of objects created or updated, in apply order. */
+  changed: string[];
+}
 
 /** An object's decision, then its progress through validation and write. */
 export interface Plan {
@@ -79,7 +97,7 @@ export async function plan(
     project: string;
     env: DeployEnv;
     emit: EventSink;
-    result: ReconcileResult;
+    result: ApplyTally;
     crdKinds: ReadonlySet<string>;
     replace?: ((o: RenderedObject) => boolean) | undefined;
   },
@@ -127,7 +145,7 @@ export async function write(
   ctx: {
     fieldManager: string;
     emit: EventSink;
-    result: ReconcileResult;
+    result: ApplyTally;
     crdKinds: ReadonlySet<string>;
   },
 ): Promise<void> {

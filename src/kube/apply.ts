@@ -30,7 +30,15 @@ import { badInput, DevenvError, EXIT_BAD_INPUT, EXIT_FAILURE } from '../errors.t
 import type { EventSink } from '../events.ts';
 import { applyRank, sortForApply } from '../manifests/order.ts';
 import { type DeployEnv, describeObject, type RenderedObject } from '../manifests/types.ts';
-import { isImmutable, isRefusal, type Plan, plan, serverMessage, write } from './apply-object.ts';
+import {
+  type Conflict,
+  isImmutable,
+  isRefusal,
+  type Plan,
+  plan,
+  serverMessage,
+  write,
+} from './apply-object.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
 import { ensureNamespaces, ownedNamespaces } from './namespaces.ts';
 import { FIELD_MANAGER, mapLimit, serverSideApply } from './objects.ts';
@@ -63,13 +71,6 @@ export interface ReconcileOptions {
    */
   replace?: (o: RenderedObject) => boolean;
   onEvent?: EventSink;
-}
-
-export interface Conflict {
-  key: string;
-  /** "Deployment back/api". */
-  object: string;
-  reason: string;
 }
 
 export interface ReconcileResult {
