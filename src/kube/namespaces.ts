@@ -7,9 +7,9 @@
 import { DevenvError } from '../errors.ts';
 import type { EventSink } from '../events.ts';
 import { type DeployEnv, isOwned, LABEL_MANAGED_BY, MANAGED_BY, ownerLabels } from '../manifests/types.ts';
-import type { KubeClient } from './client.ts';
+import type { KubeClient, ResourceInfo } from './client.ts';
 import { deleteObject, FIELD_MANAGER, mapLimit, readObject, serverSideApply, waitGone } from './objects.ts';
-import type { LiveObject } from './types.ts';
+import type { ApiGroupListJson, LiveObject } from './types.ts';
 
 export interface EnsureNamespacesResult {
   created: string[];
@@ -147,9 +147,7 @@ export async function foreignObjects(
   namespace: string,
   owner: NamespaceOwner,
 ): Promise<string[]> {
-  const groups = await client.request<{
-    groups: Array<{ name: string; preferredVersion: { groupVersion: string } }>;
-  }>('GET', '/apis');
+  const groups = await client.request<ApiGroupListJson>('GET', '/apis');
   const versions = [
     'v1',
     ...groups.groups.filter((g) => !VIEW_GROUPS.has(g.name)).map((g) => g.preferredVersion.groupVersion),
@@ -157,9 +155,7 @@ export async function foreignObjects(
   const kinds: Array<{ apiVersion: string; group: string; kind: string; plural: string }> = [];
   await mapLimit(versions, 8, async (apiVersion) => {
     const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const r = await client.request<{
-      resources: Array<{ name: string; kind: string; namespaced: boolean; verbs: string[] }>;
-    }>('GET', path);
+    const r = await client.request<{ resources: ResourceInfo[] }>('GET', path);
     const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
     for (const res of r.resources) {
       if (res.name.includes('/') || !res.namespaced || !res.verbs.includes('list')) continue;

@@ -220,6 +220,11 @@ export interface NamespaceJson {
   status?: { phase?: string };
 }
 
+/** Discovery's list of API groups (`GET /apis`). */
+export interface ApiGroupListJson {
+  groups: Array<{ name: string; preferredVersion: { groupVersion: string } }>;
+}
+
 /** What a SelfSubjectAccessReview asks: may I do `verb` on `resource` (in `namespace`)? */
 export interface ResourceAttributes {
   namespace?: string;
