@@ -6,7 +6,7 @@
  *
  * A service's pods are the pods of the workloads rendered from its manifests: workloads
  * carry the `dev.devenv/source` annotation (mapped to devenv.yaml's `services[].manifests`,
- * as `status` does) and their selectors pick the pods (src/kube/podinfo.ts).
+ * as `status` does) and their selectors pick the pods (engine/logs.ts).
  *   - without -f: the log of each container of each pod, pod by pod (a container waiting to
  *     restart shows its crashed run), then exit 0;
  *   - with -f: follows every container, and the pods that appear later (a rollout, a
@@ -78,67 +78,29 @@ export async function run(opts: Flags, args: string[], global: GlobalOptions): P
     context: target.context,
     ...(target.kind === 'existing' && target.kubeconfig ? { kubeconfig: target.kubeconfig } : {}),
   });
-  const services = config.services.map((s) => ({ name: s.name, manifests: s.manifests }));
-
+  const logs = await import('../../engine/logs.ts');
+  const since = sinceSeconds ? { sinceSeconds } : {};
+  const warn = (text: string) => process.stderr.write(`${dim(text, process.stderr)}\n`);
   if (!opts.follow) {
-    const { listServicePods } = await import('../../kube/watch.ts');
-    const { readContainerLog } = await import('../../kube/logstream.ts');
-    const pods = await listServicePods(client, {
-      project: config.project,
-      env: 'dev',
-      services,
-      service: name,
+    const pods = await logs.readServiceLogs(client, config, name, since, {
+      line: out,
+      unavailable: (pod, container, err) =>
+        warn(`[${pod}/${container}] log unavailable: ${(err as Error).message}`),
     });
-    if (pods.length === 0) {
-      process.stderr.write(
-        `${dim(`service ${name} has no pods in ${target.context} (not deployed?)`, process.stderr)}\n`,
-      );
-      return 0;
-    }
-    for (const pod of pods) {
-      const statuses = [
-        ...(pod.status?.initContainerStatuses ?? []),
-        ...(pod.status?.containerStatuses ?? []),
-      ];
-      for (const c of statuses) {
-        const started = c.state?.running !== undefined || c.state?.terminated !== undefined;
-        const previous = !started && c.lastState?.terminated !== undefined;
-        if (!started && !previous) continue; // never ran: nothing to read
-        try {
-          await readContainerLog(
-            client,
-            { namespace: pod.metadata.namespace ?? '', pod: pod.metadata.name, container: c.name },
-            { previous, ...(sinceSeconds ? { sinceSeconds } : {}) },
-            (line) => out(pod.metadata.name, c.name, line),
-          );
-        } catch (err) {
-          process.stderr.write(
-            `${dim(`[${pod.metadata.name}/${c.name}] log unavailable: ${(err as Error).message}`, process.stderr)}\n`,
-          );
-        }
-      }
-    }
+    if (pods === 0) warn(`service ${name} has no pods in ${target.context} (not deployed?)`);
     return 0;
   }
-
-  // -f: a pod watch decides which containers to follow, new pods included.
-  const { watchProject } = await import('../../engine/project-watch.ts');
-  const watch = watchProject({
+  const watch = await logs.followServiceLogs(
     client,
-    project: config.project,
-    env: 'dev',
-    services,
-    dispatch: () => undefined,
-    logsOf: (service) => service === name,
-    logs: sinceSeconds ? { sinceSeconds } : { tailLines: -1 },
-    onLog: (e) => out(e.pod, e.container, e.line),
-    nodes: false,
-    events: false,
-    onError: (what, err, retryMs) =>
-      process.stderr.write(
-        `${dim(`${what}: ${(err as Error)?.message ?? String(err)}${retryMs ? ` (retrying in ${Math.round(retryMs / 100) / 10} s)` : ''}`, process.stderr)}\n`,
+    config,
+    name,
+    since,
+    { line: out },
+    (what, err, retryMs) =>
+      warn(
+        `${what}: ${(err as Error)?.message ?? String(err)}${retryMs ? ` (retrying in ${Math.round(retryMs / 100) / 10} s)` : ''}`,
       ),
-  });
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
