@@ -90,163 +90,230 @@ export function watchRoots(routes: readonly ServiceRoute[]): string[] {
 
 /** Starts watching; resolves once the initial scan is done (chokidar `ready`). */
 export async function startWatchLoop(opts: WatchLoopOptions): Promise<WatchLoop> {
-  const sink: EventSink = opts.onEvent ?? (() => {});
-  const byName = new Map(opts.services.map((s) => [s.name, s]));
-  const routes: ServiceRoute[] = await Promise.all(
+  const st: LoopState = {
+    opts,
+    sink: opts.onEvent ?? (() => {}),
+    byName: new Map(opts.services.map((s) => [s.name, s])),
+    routes: await serviceRoutes(opts),
+    buffer: new ChangeBuffer({
+      debounceMs: opts.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+      maxWaitMs: opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+    }),
+    waiting: new Map(),
+    queues: new Map(),
+    timer: undefined,
+    closed: false,
+  };
+  for (const s of opts.services)
+    st.queues.set(s.name, new ReloadQueue<ChangeSet>((cs) => runChangeSet(st, s, cs), mergeChangeSets));
+
+  const roots = watchRoots(st.routes);
+  const watcher = openWatcher(st, roots);
+  await scanned(st, watcher, roots);
+
+  return {
+    roots,
+    trigger(service, reason = 'rebuild requested') {
+      return trigger(st, service, reason);
+    },
+    idle() {
+      return idle(st);
+    },
+    close() {
+      return close(st, watcher);
+    },
+  };
+}
+
+/** A trigger's caller, waiting for the ReloadEvent of the run that takes its set. */
+interface Waiter {
+  resolve(ev: ReloadEvent): void;
+  reject(err: Error): void;
+}
+
+/** What the loop's steps share: its options, routes, debounce buffer, queues and timer. */
+interface LoopState {
+  opts: WatchLoopOptions;
+  sink: EventSink;
+  byName: Map<string, ServiceConfig>;
+  /** Replaced in place when a service's .dockerignore changes. */
+  routes: ServiceRoute[];
+  buffer: ChangeBuffer;
+  /** Callers of `trigger` whose set is queued and not yet taken by a run, per service. */
+  waiting: Map<string, Waiter[]>;
+  queues: Map<string, ReloadQueue<ChangeSet>>;
+  timer: NodeJS.Timeout | undefined;
+  closed: boolean;
+}
+
+/** Each service's route, with its context's .dockerignore read. */
+function serviceRoutes(opts: WatchLoopOptions): Promise<ServiceRoute[]> {
+  return Promise.all(
     opts.services.map(async (s) =>
       serviceRoute(s, opts.root, await readDockerignore(serviceRoute(s, opts.root, '').contextDir)),
     ),
   );
-  const buffer = new ChangeBuffer({
-    debounceMs: opts.debounceMs ?? DEFAULT_DEBOUNCE_MS,
-    maxWaitMs: opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
-  });
+}
 
-  // Callers of `trigger` whose set is queued and not yet taken by a run, per service.
-  const waiting = new Map<string, Array<{ resolve(ev: ReloadEvent): void; reject(err: Error): void }>>();
-  const queues = new Map<string, ReloadQueue<ChangeSet>>();
-  for (const s of opts.services) {
-    const route = () => routes.find((r) => r.service === s.name) as ServiceRoute;
-    queues.set(
-      s.name,
-      new ReloadQueue<ChangeSet>(async (cs) => {
-        // Taken before the first await: the triggers merged into `cs` are exactly the
-        // ones registered until the queue started this run.
-        const waiters = waiting.get(s.name) ?? [];
-        waiting.delete(s.name);
-        const plan = classifyChangeSet(cs, s, route().dockerfileRel);
-        let ev: ReloadEvent;
-        try {
-          const outcome = (await opts.onChangeSet(s, { ...cs, plan })) ?? undefined;
-          ev = {
-            type: 'reload',
-            service: s.name,
-            result: outcome?.result ?? 'ok',
-            timings: { ...(outcome?.timings ?? {}), totalMs: Date.now() - cs.firstAt },
-            time: Date.now(),
-          };
-          if (outcome?.tag) ev.tag = outcome.tag;
-        } catch (err) {
-          ev = {
-            type: 'reload',
-            service: s.name,
-            result: 'failed',
-            timings: { totalMs: Date.now() - cs.firstAt },
-            error: (err as Error)?.message ?? String(err),
-            time: Date.now(),
-          };
-        }
-        sink(ev);
-        for (const w of waiters) w.resolve(ev);
-      }, mergeChangeSets),
-    );
+/** One run of a service's queue: the action on the classified set, its ReloadEvent to the sink and the set's triggers. */
+async function runChangeSet(st: LoopState, s: ServiceConfig, cs: ChangeSet): Promise<void> {
+  // Taken before the first await: the triggers merged into `cs` are exactly the
+  // ones registered until the queue started this run.
+  const waiters = st.waiting.get(s.name) ?? [];
+  st.waiting.delete(s.name);
+  const route = st.routes.find((r) => r.service === s.name) as ServiceRoute;
+  const plan = classifyChangeSet(cs, s, route.dockerfileRel);
+  let ev: ReloadEvent;
+  try {
+    const outcome = (await st.opts.onChangeSet(s, { ...cs, plan })) ?? undefined;
+    ev = outcomeEvent(s.name, cs, outcome);
+  } catch (err) {
+    ev = failureEvent(s.name, cs, err);
   }
+  st.sink(ev);
+  for (const w of waiters) w.resolve(ev);
+}
 
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  const flush = () => {
-    timer = undefined;
-    for (const cs of buffer.takeDue(Date.now())) queues.get(cs.service)?.push(cs);
-    schedule();
+/** The ReloadEvent of a run whose action returned `outcome` (`ok` unless it says otherwise). */
+function outcomeEvent(service: string, cs: ChangeSet, outcome: ReloadOutcome | undefined): ReloadEvent {
+  const ev: ReloadEvent = {
+    type: 'reload',
+    service,
+    result: outcome?.result ?? 'ok',
+    timings: { ...(outcome?.timings ?? {}), totalMs: Date.now() - cs.firstAt },
+    time: Date.now(),
   };
-  const schedule = () => {
-    if (closed) return;
-    const at = buffer.nextDeadline();
-    if (at === undefined) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(flush, Math.max(0, at - Date.now()));
-  };
+  if (outcome?.tag) ev.tag = outcome.tag;
+  return ev;
+}
 
-  const refreshDockerignore = async (service: string) => {
-    const i = routes.findIndex((r) => r.service === service);
-    const s = byName.get(service);
-    if (i < 0 || !s) return;
-    const text = await readDockerignore((routes[i] as ServiceRoute).contextDir).catch(() => '');
-    routes[i] = serviceRoute(s, opts.root, text);
+/** The ReloadEvent of a run whose action threw `err`. */
+function failureEvent(service: string, cs: ChangeSet, err: unknown): ReloadEvent {
+  return {
+    type: 'reload',
+    service,
+    result: 'failed',
+    timings: { totalMs: Date.now() - cs.firstAt },
+    error: (err as Error)?.message ?? String(err),
+    time: Date.now(),
   };
+}
 
-  const onFsEvent = (kind: FileChangeKind, abs: string) => {
-    if (closed) return;
-    const now = Date.now();
-    for (const rc of routeChange(routes, abs)) {
-      // A new .dockerignore changes what counts from now on (directories the watcher
-      // already pruned are picked up at the next start).
-      if (rc.rel === '.dockerignore') void refreshDockerignore(rc.service);
-      buffer.add(rc.service, { abs, rel: rc.rel, kind }, now);
-    }
-    schedule();
-  };
+/** Pushes the sets whose debounce is over to their queues, then schedules the next flush. */
+function flush(st: LoopState): void {
+  st.timer = undefined;
+  for (const cs of st.buffer.takeDue(Date.now())) st.queues.get(cs.service)?.push(cs);
+  schedule(st);
+}
 
-  const roots = watchRoots(routes);
+/** Sets the one timer to the buffer's next deadline (none when closed or nothing is buffered). */
+function schedule(st: LoopState): void {
+  if (st.closed) return;
+  const at = st.buffer.nextDeadline();
+  if (at === undefined) return;
+  if (st.timer) clearTimeout(st.timer);
+  st.timer = setTimeout(() => flush(st), Math.max(0, at - Date.now()));
+}
+
+/** Re-reads a service's .dockerignore into its route (an unreadable one counts as empty). */
+async function refreshDockerignore(st: LoopState, service: string): Promise<void> {
+  const i = st.routes.findIndex((r) => r.service === service);
+  const s = st.byName.get(service);
+  if (i < 0 || !s) return;
+  const text = await readDockerignore((st.routes[i] as ServiceRoute).contextDir).catch(() => '');
+  st.routes[i] = serviceRoute(s, st.opts.root, text);
+}
+
+/** One watcher event: buffered for every service whose files it touches; ignored once closed. */
+function onFsEvent(st: LoopState, kind: FileChangeKind, abs: string): void {
+  if (st.closed) return;
+  const now = Date.now();
+  for (const rc of routeChange(st.routes, abs)) {
+    // A new .dockerignore changes what counts from now on (directories the watcher
+    // already pruned are picked up at the next start).
+    if (rc.rel === '.dockerignore') void refreshDockerignore(st, rc.service);
+    st.buffer.add(rc.service, { abs, rel: rc.rel, kind }, now);
+  }
+  schedule(st);
+}
+
+/** The native watcher over `roots`, pruning ignored directories, its events to onFsEvent and its errors to the sink. */
+function openWatcher(st: LoopState, roots: string[]): FSWatcher {
   const watcher: FSWatcher = watch(roots, {
     ignoreInitial: true,
     followSymlinks: false,
     persistent: true,
     ignored: (p: string, stats?: import('node:fs').Stats) =>
-      watcherIgnores(routes, p, stats ? stats.isDirectory() : undefined),
+      watcherIgnores(st.routes, p, stats ? stats.isDirectory() : undefined),
   });
-  watcher.on('add', (p) => onFsEvent('add', p));
-  watcher.on('change', (p) => onFsEvent('change', p));
-  watcher.on('unlink', (p) => onFsEvent('unlink', p));
-  watcher.on('unlinkDir', (p) => onFsEvent('unlink', p));
+  watcher.on('add', (p) => onFsEvent(st, 'add', p));
+  watcher.on('change', (p) => onFsEvent(st, 'change', p));
+  watcher.on('unlink', (p) => onFsEvent(st, 'unlink', p));
+  watcher.on('unlinkDir', (p) => onFsEvent(st, 'unlink', p));
   watcher.on('error', (err) => {
-    sink({
+    st.sink({
       type: 'step',
       id: 'watch',
       phase: 'progress',
       detail: `file watcher error: ${(err as Error)?.message ?? String(err)}`,
     });
   });
+  return watcher;
+}
 
+/** Resolves at the watcher's `ready`, between the `watch` step's start and done events. */
+async function scanned(st: LoopState, watcher: FSWatcher, roots: string[]): Promise<void> {
   const t0 = performance.now();
-  sink({ type: 'step', id: 'watch', phase: 'start', detail: `watching ${roots.length} path(s)` });
+  st.sink({ type: 'step', id: 'watch', phase: 'start', detail: `watching ${roots.length} path(s)` });
   // Errors during the scan (an unreadable directory) are reported above and do not stop it.
   await new Promise<void>((res) => watcher.once('ready', () => res()));
-  sink({
+  st.sink({
     type: 'step',
     id: 'watch',
     phase: 'done',
-    detail: `watching ${roots.length} path(s) for ${opts.services.length} service(s)`,
+    detail: `watching ${roots.length} path(s) for ${st.opts.services.length} service(s)`,
     ms: Math.round(performance.now() - t0),
   });
+}
 
-  return {
-    roots,
-    trigger(service, reason = 'rebuild requested') {
-      const queue = queues.get(service);
-      if (!queue) return Promise.reject(new Error(`no service "${service}" is watched`));
-      if (closed) return Promise.reject(new Error('the reload loop has stopped'));
-      const now = Date.now();
-      const asked: ChangeSet = { service, files: [], firstAt: now, lastAt: now, requested: reason };
-      const buffered = buffer.take(service);
-      return new Promise<ReloadEvent>((resolve, reject) => {
-        const ws = waiting.get(service) ?? [];
-        ws.push({ resolve, reject });
-        waiting.set(service, ws);
-        queue.push(buffered ? mergeChangeSets(asked, buffered) : asked);
-      });
-    },
-    async idle() {
-      for (;;) {
-        if (buffer.size > 0) {
-          await new Promise((r) => setTimeout(r, 25));
-          continue;
-        }
-        const busy = [...queues.values()].filter((q) => q.busy);
-        if (busy.length === 0) return;
-        await Promise.all(busy.map((q) => q.idle()));
-      }
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await watcher.close();
-      await Promise.all([...queues.values()].map((q) => q.close()));
-      // Their queued set was dropped with the queue's follow-up.
-      for (const ws of waiting.values())
-        for (const w of ws) w.reject(new Error('the reload loop stopped before the rebuild ran'));
-      waiting.clear();
-    },
-  };
+/** WatchLoop.trigger: a rebuild set (with the service's buffered changes) pushed to its queue. */
+function trigger(st: LoopState, service: string, reason: string): Promise<ReloadEvent> {
+  const queue = st.queues.get(service);
+  if (!queue) return Promise.reject(new Error(`no service "${service}" is watched`));
+  if (st.closed) return Promise.reject(new Error('the reload loop has stopped'));
+  const now = Date.now();
+  const asked: ChangeSet = { service, files: [], firstAt: now, lastAt: now, requested: reason };
+  const buffered = st.buffer.take(service);
+  return new Promise<ReloadEvent>((resolve, reject) => {
+    const ws = st.waiting.get(service) ?? [];
+    ws.push({ resolve, reject });
+    st.waiting.set(service, ws);
+    queue.push(buffered ? mergeChangeSets(asked, buffered) : asked);
+  });
+}
+
+/** WatchLoop.idle: resolves when nothing is buffered, running or queued. */
+async function idle(st: LoopState): Promise<void> {
+  for (;;) {
+    if (st.buffer.size > 0) {
+      await new Promise((r) => setTimeout(r, 25));
+      continue;
+    }
+    const busy = [...st.queues.values()].filter((q) => q.busy);
+    if (busy.length === 0) return;
+    await Promise.all(busy.map((q) => q.idle()));
+  }
+}
+
+/** WatchLoop.close: stops the watcher and timer, waits for runs in flight, rejects the triggers left waiting. */
+async function close(st: LoopState, watcher: FSWatcher): Promise<void> {
+  if (st.closed) return;
+  st.closed = true;
+  if (st.timer) clearTimeout(st.timer);
+  await watcher.close();
+  await Promise.all([...st.queues.values()].map((q) => q.close()));
+  // Their queued set was dropped with the queue's follow-up.
+  for (const ws of st.waiting.values())
+    for (const w of ws) w.reject(new Error('the reload loop stopped before the rebuild ran'));
+  st.waiting.clear();
 }
