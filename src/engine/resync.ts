@@ -188,118 +188,19 @@ export class ResyncKeeper {
     l.timer.unref();
   }
 
+  /** One poll: report new stale containers, re-apply the ledger to the running ones, then poll again while files are pending. */
   private async poll(l: ServiceLedger): Promise<void> {
     if (this.ledgers.get(l.service.name) !== l || l.files.size === 0) return;
     const name = l.service.name;
-    const id = `resync:${name}`;
-    const sink = this.deps.onEvent;
     let starting = false;
     try {
-      const stale: StaleContainer[] = [];
-      for (const w of await this.deps.workloads(l.service)) {
-        const pods = await this.deps.listPods(w.namespace, w.selector);
-        stale.push(
-          ...staleContainers(w.namespace, pods, w.containers, l.current).filter(
-            (s) => !(s.containerID && l.failed.has(s.containerID)),
-          ),
-        );
-      }
-      // A reported container that is no longer stale (deleted before it ran, or synced): closed.
-      const keys = new Set(stale.map((s) => s.key));
-      for (const [key, a] of [...l.announced]) {
-        if (keys.has(key)) continue;
-        l.announced.delete(key);
-        sink({
-          type: 'step',
-          id,
-          phase: 'skip',
-          detail: `${a.label}: no longer pending`,
-          ms: Math.round(performance.now() - a.at),
-        });
-      }
+      const stale = await this.staleOf(l);
+      this.closeAnnounced(l, name, stale);
       const n = l.files.size;
-      for (const s of stale) {
-        if (l.announced.has(s.key)) continue;
-        l.announced.set(s.key, { at: performance.now(), label: `${s.namespace}/${s.pod}/${s.container}` });
-        sink({
-          type: 'step',
-          id,
-          phase: 'start',
-          detail:
-            `${s.namespace}/${s.pod}/${s.container} is a new container: it runs the image's code, without the ` +
-            `${n} file(s) synced since the image was built; re-applying them${s.containerID ? '' : ' once it runs'}`,
-        });
-      }
+      this.announce(l, name, stale, n);
       const running = stale.filter((s) => s.containerID !== undefined);
       starting = stale.length > running.length;
-      if (running.length > 0) {
-        const t0 = Math.min(...running.map((s) => l.announced.get(s.key)?.at ?? performance.now()));
-        try {
-          const { syncMs } = await this.deps.sync(l.service, [...l.files.values()], running);
-          for (const s of running) {
-            l.current.add(s.containerID as string);
-            l.announced.delete(s.key);
-          }
-          const ms = Math.round(performance.now() - t0);
-          sink({
-            type: 'step',
-            id,
-            phase: 'done',
-            detail: `${running.map((s) => s.pod).join(', ')}: ${n} synced file(s) re-applied`,
-            ms,
-          });
-          sink({
-            type: 'reload',
-            service: name,
-            result: 'ok',
-            timings: { syncMs, totalMs: ms },
-            time: Date.now(),
-          });
-        } catch (err) {
-          const msg = (err as Error)?.message ?? String(err);
-          for (const s of running) {
-            l.announced.delete(s.key);
-            l.failed.add(s.containerID as string);
-          }
-          sink({
-            type: 'step',
-            id,
-            phase: 'fail',
-            ms: Math.round(performance.now() - t0),
-            error: `re-applying the synced files to ${running.map((s) => s.pod).join(', ')} failed: ${msg}; rebuilding the image`,
-            lines: [...((err as { details?: readonly string[] }).details ?? [])],
-          });
-          sink({
-            type: 'reload',
-            service: name,
-            result: 'failed',
-            timings: { totalMs: Math.round(performance.now() - t0) },
-            error: `${running.map((s) => s.pod).join(', ')} runs the image's code without the synced files (${msg}); rebuilding`,
-            time: Date.now(),
-          });
-          // The rebuild's image holds the files; reload.ts clears the ledger once it is applied.
-          const t1 = performance.now();
-          try {
-            await this.deps.rebuild(l.service);
-            sink({
-              type: 'reload',
-              service: name,
-              result: 'ok',
-              timings: { totalMs: Math.round(performance.now() - t1) },
-              time: Date.now(),
-            });
-          } catch (e) {
-            sink({
-              type: 'reload',
-              service: name,
-              result: 'failed',
-              timings: { totalMs: Math.round(performance.now() - t1) },
-              error: (e as Error)?.message ?? String(e),
-              time: Date.now(),
-            });
-          }
-        }
-      }
+      if (running.length > 0) await this.reapply(l, name, running, n);
     } catch (err) {
       // Listing failed (API server restarting): try again at the next poll.
       starting = true;
@@ -307,6 +208,136 @@ export class ResyncKeeper {
     } finally {
       if (this.ledgers.get(name) === l && l.files.size > 0)
         this.schedule(l, starting ? FAST_POLL_MS : POLL_MS);
+    }
+  }
+
+  /** The service's target containers that lack the ledger, less those whose re-sync failed. */
+  private async staleOf(l: ServiceLedger): Promise<StaleContainer[]> {
+    const stale: StaleContainer[] = [];
+    for (const w of await this.deps.workloads(l.service)) {
+      const pods = await this.deps.listPods(w.namespace, w.selector);
+      stale.push(
+        ...staleContainers(w.namespace, pods, w.containers, l.current).filter(
+          (s) => !(s.containerID && l.failed.has(s.containerID)),
+        ),
+      );
+    }
+    return stale;
+  }
+
+  /** Closes (step skip) each reported container that is no longer stale. */
+  private closeAnnounced(l: ServiceLedger, name: string, stale: readonly StaleContainer[]): void {
+    // A reported container that is no longer stale (deleted before it ran, or synced): closed.
+    const keys = new Set(stale.map((s) => s.key));
+    for (const [key, a] of [...l.announced]) {
+      if (keys.has(key)) continue;
+      l.announced.delete(key);
+      this.deps.onEvent({
+        type: 'step',
+        id: `resync:${name}`,
+        phase: 'skip',
+        detail: `${a.label}: no longer pending`,
+        ms: Math.round(performance.now() - a.at),
+      });
+    }
+  }
+
+  /** Reports (step start) each stale container not reported yet, with the `n` files it lacks. */
+  private announce(l: ServiceLedger, name: string, stale: readonly StaleContainer[], n: number): void {
+    for (const s of stale) {
+      if (l.announced.has(s.key)) continue;
+      l.announced.set(s.key, { at: performance.now(), label: `${s.namespace}/${s.pod}/${s.container}` });
+      this.deps.onEvent({
+        type: 'step',
+        id: `resync:${name}`,
+        phase: 'start',
+        detail:
+          `${s.namespace}/${s.pod}/${s.container} is a new container: it runs the image's code, without the ` +
+          `${n} file(s) synced since the image was built; re-applying them${s.containerID ? '' : ' once it runs'}`,
+      });
+    }
+  }
+
+  /** Syncs the whole ledger to the running stale containers (step done + reload ok), or on failure falls back to a rebuild. */
+  private async reapply(l: ServiceLedger, name: string, running: StaleContainer[], n: number): Promise<void> {
+    const sink = this.deps.onEvent;
+    const t0 = Math.min(...running.map((s) => l.announced.get(s.key)?.at ?? performance.now()));
+    try {
+      const { syncMs } = await this.deps.sync(l.service, [...l.files.values()], running);
+      for (const s of running) {
+        l.current.add(s.containerID as string);
+        l.announced.delete(s.key);
+      }
+      const ms = Math.round(performance.now() - t0);
+      sink({
+        type: 'step',
+        id: `resync:${name}`,
+        phase: 'done',
+        detail: `${running.map((s) => s.pod).join(', ')}: ${n} synced file(s) re-applied`,
+        ms,
+      });
+      sink({
+        type: 'reload',
+        service: name,
+        result: 'ok',
+        timings: { syncMs, totalMs: ms },
+        time: Date.now(),
+      });
+    } catch (err) {
+      await this.reapplyFailed(l, name, running, t0, err);
+    }
+  }
+
+  /** A failed re-sync: its containers marked failed, step fail + reload failed, then the rebuild and its reload event. */
+  private async reapplyFailed(
+    l: ServiceLedger,
+    name: string,
+    running: StaleContainer[],
+    t0: number,
+    err: unknown,
+  ): Promise<void> {
+    const sink = this.deps.onEvent;
+    const msg = (err as Error)?.message ?? String(err);
+    for (const s of running) {
+      l.announced.delete(s.key);
+      l.failed.add(s.containerID as string);
+    }
+    sink({
+      type: 'step',
+      id: `resync:${name}`,
+      phase: 'fail',
+      ms: Math.round(performance.now() - t0),
+      error: `re-applying the synced files to ${running.map((s) => s.pod).join(', ')} failed: ${msg}; rebuilding the image`,
+      lines: [...((err as { details?: readonly string[] }).details ?? [])],
+    });
+    sink({
+      type: 'reload',
+      service: name,
+      result: 'failed',
+      timings: { totalMs: Math.round(performance.now() - t0) },
+      error: `${running.map((s) => s.pod).join(', ')} runs the image's code without the synced files (${msg}); rebuilding`,
+      time: Date.now(),
+    });
+    // The rebuild's image holds the files; reload.ts clears the ledger once it is applied.
+    const t1 = performance.now();
+    try {
+      await this.deps.rebuild(l.service);
+      sink({
+        type: 'reload',
+        service: name,
+        result: 'ok',
+        timings: { totalMs: Math.round(performance.now() - t1) },
+        time: Date.now(),
+      });
+    } catch (e) {
+      sink({
+        type: 'reload',
+        service: name,
+        result: 'failed',
+        timings: { totalMs: Math.round(performance.now() - t1) },
+        error: (e as Error)?.message ?? String(e),
+        time: Date.now(),
+      });
     }
   }
 }
