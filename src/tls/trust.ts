@@ -238,71 +238,97 @@ export function installCa(
   t: TrustTargets,
 ): TrustChange[] {
   const fingerprint = certFingerprint(ca.certPem);
-  const changes: TrustChange[] = [];
   const records = readRecords(t.recordsPath);
   const remember = (r: TrustRecord) => {
     const i = records.findIndex((x) => recordKey(x) === recordKey(r));
     if (i >= 0) records[i] = r;
     else records.push(r);
   };
+  const changes = [
+    ...installSystem(ca, t, fingerprint, remember),
+    ...nssUnreachable(t),
+    ...installNss(ca, t, fingerprint, remember),
+  ];
+  writeRecords(t.recordsPath, records);
+  return changes;
+}
 
-  if (t.systemStore) {
-    const s = t.systemStore;
-    const dest = join(s.anchorsDir, anchorFileName(ca.id));
-    if (!t.isRoot) {
-      changes.push({
-        store: s.name,
-        action: 'skipped',
-        detail: `needs root; run: sudo cp ${shq(ca.certPath)} ${shq(dest)} && sudo ${s.refresh.map(shq).join(' ')}`,
-      });
-    } else if (fileFingerprint(dest) === fingerprint) {
-      remember({ kind: 'system', store: s.name, path: dest, fingerprint });
-      changes.push({ store: s.name, action: 'present', detail: `${dest} is already installed` });
-    } else {
-      writeFileSync(dest, ca.certPem, { mode: 0o644 }); // the certificate only, world-readable as anchors are
-      remember({ kind: 'system', store: s.name, path: dest, fingerprint });
-      const r = run(s.refresh);
-      changes.push(
-        r.ok
-          ? {
-              store: s.name,
-              action: 'added',
-              detail: `wrote ${dest}; ran ${s.refresh.join(' ')}: ${lastLine(r.output) || 'ok'}`,
-            }
-          : {
-              store: s.name,
-              action: 'failed',
-              detail: `wrote ${dest}, but ${s.refresh.join(' ')} failed: ${lastLine(r.output)}`,
-            },
-      );
-    }
-  } else if (t.platform === 'linux') {
-    changes.push({
-      store: 'system store',
-      action: 'skipped',
-      detail: 'no update-ca-certificates or update-ca-trust found; "devenv trust" prints the manual commands',
-    });
-  } else {
+type Remember = (r: TrustRecord) => void;
+
+/** The system store's one change: the anchor written and refreshed as root (remembered), present, or skipped with the manual command. */
+function installSystem(
+  ca: { certPath: string; certPem: string; id: string },
+  t: TrustTargets,
+  fingerprint: string,
+  remember: Remember,
+): TrustChange[] {
+  if (!t.systemStore) {
+    if (t.platform === 'linux')
+      return [
+        {
+          store: 'system store',
+          action: 'skipped',
+          detail:
+            'no update-ca-certificates or update-ca-trust found; "devenv trust" prints the manual commands',
+        },
+      ];
     const how =
       t.platform === 'darwin'
         ? `run: sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${shq(ca.certPath)}`
         : '"devenv trust" prints the commands';
-    changes.push({ store: 'system store', action: 'skipped', detail: `needs an admin prompt; ${how}` });
+    return [{ store: 'system store', action: 'skipped', detail: `needs an admin prompt; ${how}` }];
   }
+  const s = t.systemStore;
+  const dest = join(s.anchorsDir, anchorFileName(ca.id));
+  if (!t.isRoot) {
+    const detail = `needs root; run: sudo cp ${shq(ca.certPath)} ${shq(dest)} && sudo ${s.refresh.map(shq).join(' ')}`;
+    return [{ store: s.name, action: 'skipped', detail }];
+  }
+  if (fileFingerprint(dest) === fingerprint) {
+    remember({ kind: 'system', store: s.name, path: dest, fingerprint });
+    return [{ store: s.name, action: 'present', detail: `${dest} is already installed` }];
+  }
+  writeFileSync(dest, ca.certPem, { mode: 0o644 }); // the certificate only, world-readable as anchors are
+  remember({ kind: 'system', store: s.name, path: dest, fingerprint });
+  const r = run(s.refresh);
+  return r.ok
+    ? [
+        {
+          store: s.name,
+          action: 'added',
+          detail: `wrote ${dest}; ran ${s.refresh.join(' ')}: ${lastLine(r.output) || 'ok'}`,
+        },
+      ]
+    : [
+        {
+          store: s.name,
+          action: 'failed',
+          detail: `wrote ${dest}, but ${s.refresh.join(' ')} failed: ${lastLine(r.output)}`,
+        },
+      ];
+}
 
+/** Why no NSS database is reachable (no certutil, or none in this home); empty when some are. */
+function nssUnreachable(t: TrustTargets): TrustChange[] {
+  const store = 'NSS (Firefox, Chrome)';
   if (!t.certutil) {
-    changes.push({
-      store: 'NSS (Firefox, Chrome)',
-      action: 'skipped',
-      detail: 'certutil not found (Debian/Ubuntu: apt install libnss3-tools; Fedora: dnf install nss-tools)',
-    });
-  } else if (t.nssDbs.length === 0) {
-    changes.push({
-      store: 'NSS (Firefox, Chrome)',
-      action: 'skipped',
-      detail: 'no NSS database found in this home',
-    });
+    const detail =
+      'certutil not found (Debian/Ubuntu: apt install libnss3-tools; Fedora: dnf install nss-tools)';
+    return [{ store, action: 'skipped', detail }];
   }
+  if (t.nssDbs.length === 0)
+    return [{ store, action: 'skipped', detail: 'no NSS database found in this home' }];
+  return [];
+}
+
+/** One change per NSS database: the CA added with certutil (remembered), present, or failed. */
+function installNss(
+  ca: { certPath: string; id: string },
+  t: TrustTargets,
+  fingerprint: string,
+  remember: Remember,
+): TrustChange[] {
+  const changes: TrustChange[] = [];
   for (const db of t.certutil ? t.nssDbs : []) {
     const nickname = nssNickname(ca.id);
     const store = `NSS ${db}`;
@@ -319,7 +345,6 @@ export function installCa(
       changes.push({ store, action: 'failed', detail: `certutil -A failed: ${lastLine(r.output)}` });
     }
   }
-  writeRecords(t.recordsPath, records);
   return changes;
 }
 
