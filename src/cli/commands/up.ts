@@ -1,6 +1,7 @@
 import { type LoadedConfig, loadConfig } from '../../config/load.ts';
 import type { UpResult } from '../../engine/up.ts';
 import type { EventSink, ProgressEvent } from '../../events.ts';
+import type { DashboardSession } from '../../tui/session.ts';
 import type { GlobalOptions } from '../options.ts';
 
 export interface UpFlags {
@@ -32,7 +33,6 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   // What the dashboard hides while it is open is printed once it closed.
   const summary: string[] = [];
   const say = (line: string) => (session ? summary.push(line) : process.stdout.write(`${line}\n`));
-  const t0 = performance.now();
 
   // The watches start as soon as the cluster answers: pods appear while they roll out.
   if (session) {
@@ -41,35 +41,9 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
         void watchCluster(loaded, opts, session).catch(() => undefined);
     });
   }
-  const { up } = await import('../../engine/up.ts');
-  let result: Awaited<ReturnType<typeof up>>;
-  let settled = false;
-  // q / Ctrl-C while up runs stops this process, as Ctrl-C does in plain mode.
-  void session?.closed.then(() => {
-    if (!settled) interrupted();
-  });
-  try {
-    result = await up({
-      loaded,
-      ...(opts.context ? { context: opts.context } : {}),
-      ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-      ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
-      // Forwards live as long as this process: only a watching up opens them.
-      ...(watching ? { forwards: true } : {}),
-      onEvent,
-    });
-    settled = true;
-  } catch (err) {
-    settled = true;
-    if (!session) throw err;
-    // The reason stays on screen until the user quits; then the CLI prints it and exits non-zero.
-    session.failed(err, Math.round(performance.now() - t0));
-    await session.closed;
-    throw err;
-  }
+  const result = await runUp(loaded, opts, watching, session, onEvent);
   const endpoints = await summarize(loaded, result, watching, say);
   session?.store.dispatch({ type: 'endpoints/set', endpoints });
-  const { forwardLine, openForwards } = await import('../../engine/forwards.ts');
   if (!watching) {
     const n = loaded.config.services.reduce((k, s) => k + (s.forwards?.length ?? 0), 0);
     if (n > 0)
@@ -78,7 +52,64 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
       );
     return 0;
   }
-  // Watch and reload until Ctrl-C; the environment keeps running afterwards.
+  return develop(loaded, result, session, onEvent, say, () => {
+    listeners.length = 0;
+    for (const l of summary) process.stdout.write(`${l}\n`);
+  });
+}
+
+/**
+ * `up` itself, with the dashboard's q / Ctrl-C while it runs stopping this process (as
+ * Ctrl-C does in plain mode); a failure stays on the dashboard until the user quits.
+ */
+async function runUp(
+  loaded: LoadedConfig,
+  opts: UpFlags,
+  watching: boolean,
+  session: DashboardSession | undefined,
+  onEvent: EventSink,
+): Promise<UpResult> {
+  const { up } = await import('../../engine/up.ts');
+  const t0 = performance.now();
+  let settled = false;
+  void session?.closed.then(() => {
+    if (!settled) interrupted();
+  });
+  try {
+    return await up({
+      loaded,
+      ...(opts.context ? { context: opts.context } : {}),
+      ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
+      // Forwards live as long as this process: only a watching up opens them.
+      ...(watching ? { forwards: true } : {}),
+      onEvent,
+    });
+  } catch (err) {
+    settled = true; // quitting the dashboard now is reading the failure, not an interrupt
+    if (!session) throw err;
+    // The reason stays on screen until the user quits; then the CLI prints it and exits non-zero.
+    session.failed(err, Math.round(performance.now() - t0));
+    await session.closed;
+    throw err;
+  } finally {
+    settled = true;
+  }
+}
+
+/**
+ * After up, while watching: reloads on save, the forwards open, until the dashboard is
+ * closed or Ctrl-C (plain mode). The environment keeps running afterwards.
+ */
+async function develop(
+  loaded: LoadedConfig,
+  result: UpResult,
+  session: DashboardSession | undefined,
+  onEvent: EventSink,
+  say: (line: string) => void,
+  afterDashboard: () => void,
+): Promise<number> {
+  const { forwardLine, openForwards } = await import('../../engine/forwards.ts');
   const { watchAndReload } = await import('../../engine/develop.ts');
   const watch = watchAndReload(loaded, result, onEvent);
   watch.catch(() => undefined); // awaited below; a failed start is reported there
@@ -101,8 +132,7 @@ export async function run(opts: UpFlags, _args: string[], global: GlobalOptions)
   if (session) {
     // The dashboard owns the terminal while it is open; q / Ctrl-C closes it.
     await session.closed;
-    listeners.length = 0;
-    for (const l of summary) process.stdout.write(`${l}\n`);
+    afterDashboard();
   } else {
     process.stdout.write(
       `watching ${loop.roots.length} path(s) for changes; Ctrl-C to stop watching (the environment keeps running)\n`,
