@@ -4,6 +4,7 @@
  * developer's machine. Only what the build step needs: "is this tag there?".
  */
 import { DevenvError } from '../errors.ts';
+import { notYet, ready, waitUntil } from '../wait.ts';
 
 /** Every manifest type a build may push; the registry answers 404 for types not accepted. */
 const MANIFEST_ACCEPT = [
@@ -52,19 +53,22 @@ export async function registryHasManifest(
  */
 export async function waitForRegistry(registry: string, timeoutMs = 60_000): Promise<number> {
   const t0 = performance.now();
-  let last = '';
-  while (performance.now() - t0 < timeoutMs) {
-    try {
-      const res = await fetch(`http://${registry}/v2/`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200 || res.status === 401) return Math.round(performance.now() - t0);
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new DevenvError(
-    `image registry ${registry} did not answer within ${Math.round(timeoutMs / 1000)} s (${last}); ` +
-      `check its container ("docker ps -a --filter name=registry") and that no other program holds the port`,
+  await waitUntil(
+    {
+      describe: `image registry ${registry} to answer`,
+      probe: async () => {
+        try {
+          const res = await fetch(`http://${registry}/v2/`, { signal: AbortSignal.timeout(2000) });
+          return res.status === 200 || res.status === 401 ? ready() : notYet(`HTTP ${res.status}`);
+        } catch (err) {
+          return notYet((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+        }
+      },
+      diagnose: async () => [
+        'check its container ("docker ps -a --filter name=registry") and that no other program holds the port',
+      ],
+    },
+    { timeoutMs, intervalMs: 200 },
   );
+  return Math.round(performance.now() - t0);
 }

@@ -8,6 +8,7 @@
  */
 import type Dockerode from 'dockerode';
 import { DevenvError } from '../errors.ts';
+import { notYet, ready, waitUntil } from '../wait.ts';
 import { docker } from './engine.ts';
 import { isManaged, labelFilter, MANAGED_BY, MANAGED_BY_VALUE } from './labels.ts';
 
@@ -280,35 +281,33 @@ export interface HealthWait {
  */
 export async function waitHealthy(name: string, w: HealthWait): Promise<void> {
   const d = await docker();
-  const deadline = Date.now() + w.timeoutMs;
-  for (;;) {
-    const info = await d.getContainer(name).inspect();
-    const health = info.State?.Health;
-    if (!info.State?.Running) {
-      const logs = await containerLogs(name, 15);
-      throw new DevenvError(
-        `${w.what} stopped while starting (exit code ${info.State?.ExitCode}). Last lines of its log:`,
-        { details: logs },
-      );
-    }
-    if (!health || health.Status === 'healthy') return;
-    const last = health.Log?.at(-1)?.Output?.trim();
-    if (health.Status === 'unhealthy') {
-      throw new DevenvError(`${w.what} is unhealthy.`, { details: lastLines(last) });
-    }
-    if (Date.now() > deadline) {
-      throw new DevenvError(
-        `timed out after ${Math.round(w.timeoutMs / 1000)} s waiting for ${w.what} to be healthy.`,
-        {
-          details: [
-            ...(last ? ['last healthcheck output:', ...lastLines(last)] : ['no healthcheck result yet']),
-            ...(await containerLogs(name, 10)).map((l) => `log: ${l}`),
-          ],
-        },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  let last: string | undefined;
+  await waitUntil(
+    {
+      describe: `${w.what} to be healthy`,
+      probe: async () => {
+        const info = await d.getContainer(name).inspect();
+        const health = info.State?.Health;
+        if (!info.State?.Running) {
+          const logs = await containerLogs(name, 15);
+          throw new DevenvError(
+            `${w.what} stopped while starting (exit code ${info.State?.ExitCode}). Last lines of its log:`,
+            { details: logs },
+          );
+        }
+        if (!health || health.Status === 'healthy') return ready();
+        last = health.Log?.at(-1)?.Output?.trim();
+        if (health.Status === 'unhealthy')
+          throw new DevenvError(`${w.what} is unhealthy.`, { details: lastLines(last) });
+        return notYet('');
+      },
+      diagnose: async () => [
+        ...(last ? ['last healthcheck output:', ...lastLines(last)] : ['no healthcheck result yet']),
+        ...(await containerLogs(name, 10)).map((l) => `log: ${l}`),
+      ],
+    },
+    { timeoutMs: w.timeoutMs, intervalMs: 500 },
+  );
 }
 
 function lastLines(s: string | undefined): string[] {
