@@ -95,68 +95,12 @@ export async function ensureImage(
   const sink: EventSink = opts.onEvent ?? (() => {});
   const registry = opts.registry ?? DEFAULT_REGISTRY;
   const repo = serviceRepository(service, opts.project);
-  const buildId = `build:${service.name}`;
-  const loadId = `load:${service.name}`;
-
-  let ctx: BuildContext | undefined;
-  let ref = '';
-  let built = false;
-  /** "Does the registry serve the tag?", asked as soon as the tag is known (during the build). */
-  let served: Promise<{ ok: boolean } | { err: unknown }> | undefined;
   const t0 = performance.now();
   // A deferred collection of this service waits again: never during its build.
   if (opts.deferCollection) quietCollections.get(`${opts.project}/${service.name}`)?.timer.refresh();
-  await step(sink, buildId, `build ${service.name}`, async () => {
-    const c = await scanContext(service, opts.root, opts.cache ? { cache: opts.cache } : {});
-    ctx = c;
-    ref = `${registry}/${repo}:${c.tag}`;
-    served = Promise.resolve(opts.registryReady)
-      .then(() => registryHasManifest(registry, repo, c.tag))
-      .then(
-        (ok) => ({ ok }),
-        (err: unknown) => ({ err }),
-      );
-    if (await imageExists(ref)) return skipped(undefined, `${ref} already built (same content)`);
-    const labels = devenvLabels(opts.project, { [SERVICE_LABEL]: service.name });
-    // Labels go in as one cached LABEL line after the built stage's FROM (dockerfile.ts);
-    // where the Dockerfile cannot take it, through the API (one uncached step per label).
-    const dfEntry = c.outsideDockerfile ?? c.entries.find((e) => e.rel === c.dockerfile);
-    const text = dfEntry?.type === 'file' ? await readFile(c.dockerfileAbs, 'utf8').catch(() => '') : '';
-    const inline = insertAfterBuiltFrom(text, labelInstruction(labels), c.target) !== undefined;
-    await buildImage({
-      // A factory: a build the engine refuses with BuildKit is sent again, to the classic builder.
-      contextTar: () =>
-        contextTar(
-          c,
-          inline
-            ? { transformDockerfile: (t) => insertAfterBuiltFrom(t, labelInstruction(labels), c.target) ?? t }
-            : {},
-        ),
-      dockerfile: c.dockerfile,
-      tags: [ref],
-      buildArgs: c.buildArgs,
-      ...(c.target !== undefined ? { target: c.target } : {}),
-      ...(inline ? {} : { labels }),
-      onLine: (line) => sink({ type: 'step', id: buildId, phase: 'progress', detail: line }),
-    });
-    built = true;
-    return undefined;
-  });
+  const { ref, tag, built, served } = await buildStep(service, opts, sink, registry, repo);
   const t1 = performance.now();
-  const tag = (ctx as BuildContext | undefined)?.tag ?? '';
-
-  let pushed = false;
-  await step(sink, loadId, `push ${ref}`, async () => {
-    const before = (await served) ?? { ok: await registryHasManifest(registry, repo, tag) };
-    if ('err' in before) throw before.err;
-    if (before.ok) return skipped(undefined, `${ref} already in the registry`);
-    await pushImage(ref);
-    if (!(await registryHasManifest(registry, repo, tag))) {
-      throw new DevenvError(`pushed ${ref}, but registry ${registry} does not serve it`);
-    }
-    pushed = true;
-    return undefined;
-  });
+  const pushed = await pushStep(sink, service.name, { ref, tag, registry, repo, served });
   const t2 = performance.now();
   // Not waited for: the rollout that follows needs nothing from it (run during the push, it
   // slowed the push by ~50 ms).
@@ -175,6 +119,99 @@ export async function ensureImage(
     loadMs: Math.round(t2 - t1),
     collected,
   };
+}
+
+/** "Does the registry serve the tag?": an answer or the error that prevented one. */
+type Served = { ok: boolean } | { err: unknown };
+
+/** What the build step found and did. */
+interface BuildOutcome {
+  ref: string;
+  tag: string;
+  built: boolean;
+  /** Asked as soon as the tag is known (during the build). */
+  served?: Promise<Served>;
+}
+
+/** Step `build:<service>`: the context's content tag, the registry asked in the background, and a build unless the engine has the tag. */
+async function buildStep(
+  service: ServiceConfig,
+  opts: EnsureImageOptions,
+  sink: EventSink,
+  registry: string,
+  repo: string,
+): Promise<BuildOutcome> {
+  const out: BuildOutcome = { ref: '', tag: '', built: false };
+  await step(sink, `build:${service.name}`, `build ${service.name}`, async () => {
+    const c = await scanContext(service, opts.root, opts.cache ? { cache: opts.cache } : {});
+    out.tag = c.tag;
+    out.ref = `${registry}/${repo}:${c.tag}`;
+    out.served = Promise.resolve(opts.registryReady)
+      .then(() => registryHasManifest(registry, repo, c.tag))
+      .then(
+        (ok) => ({ ok }),
+        (err: unknown) => ({ err }),
+      );
+    if (await imageExists(out.ref)) return skipped(undefined, `${out.ref} already built (same content)`);
+    await buildLabelled(c, out.ref, service.name, opts.project, sink);
+    out.built = true;
+    return undefined;
+  });
+  return out;
+}
+
+/** Builds context `c` as `ref` with devenv's labels, each output line a progress event of `build:<service>`. */
+async function buildLabelled(
+  c: BuildContext,
+  ref: string,
+  service: string,
+  project: string,
+  sink: EventSink,
+): Promise<void> {
+  const labels = devenvLabels(project, { [SERVICE_LABEL]: service });
+  // Labels go in as one cached LABEL line after the built stage's FROM (dockerfile.ts);
+  // where the Dockerfile cannot take it, through the API (one uncached step per label).
+  const dfEntry = c.outsideDockerfile ?? c.entries.find((e) => e.rel === c.dockerfile);
+  const text = dfEntry?.type === 'file' ? await readFile(c.dockerfileAbs, 'utf8').catch(() => '') : '';
+  const inline = insertAfterBuiltFrom(text, labelInstruction(labels), c.target) !== undefined;
+  await buildImage({
+    // A factory: a build the engine refuses with BuildKit is sent again, to the classic builder.
+    contextTar: () =>
+      contextTar(
+        c,
+        inline
+          ? { transformDockerfile: (t) => insertAfterBuiltFrom(t, labelInstruction(labels), c.target) ?? t }
+          : {},
+      ),
+    dockerfile: c.dockerfile,
+    tags: [ref],
+    buildArgs: c.buildArgs,
+    ...(c.target !== undefined ? { target: c.target } : {}),
+    ...(inline ? {} : { labels }),
+    onLine: (line) => sink({ type: 'step', id: `build:${service}`, phase: 'progress', detail: line }),
+  });
+}
+
+/** Step `load:<service>`: pushes `ref` unless the registry serves it, then checks it does; true when pushed. */
+async function pushStep(
+  sink: EventSink,
+  service: string,
+  p: { ref: string; tag: string; registry: string; repo: string; served: Promise<Served> | undefined },
+): Promise<boolean> {
+  const { ref, tag, registry, repo } = p;
+  let pushed = false;
+  await step(sink, `load:${service}`, `push ${ref}`, async () => {
+    const before = (await p.served) ?? { ok: await registryHasManifest(registry, repo, tag) };
+    if ('err' in before) throw before.err;
+    if (before.ok) return skipped(undefined, `${ref} already in the registry`);
+    await pushImage(ref);
+    if (!(await registryHasManifest(registry, repo, tag))) {
+      throw new DevenvError(`pushed ${ref}, but registry ${registry} does not serve it`);
+    }
+    pushed = true;
+    return undefined;
+  });
+  return pushed;
 }
 
 /** How long a service must go without a build before its deferred collection runs. */
