@@ -24,6 +24,7 @@
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { DevenvError } from '../errors.ts';
+import type { BuildkitProgress } from './buildkit-progress.ts';
 import { docker } from './engine.ts';
 import { labelFilter } from './labels.ts';
 
@@ -122,24 +123,51 @@ async function buildWith(
   const progress =
     builder === 'buildkit' ? new (await import('./buildkit-progress.ts')).BuildkitProgress() : undefined;
   const contextTar = typeof opts.contextTar === 'function' ? opts.contextTar() : opts.contextTar;
-  const lines: string[] = [];
-  let imageId = '';
-  let failure: string | undefined;
-  const emit = (text: string) => {
-    for (const l of text.split('\n')) {
-      const line = l.replace(/\r$/, '');
-      if (line.trim() === '') continue;
-      lines.push(line);
-      if (lines.length > 2000) lines.splice(0, lines.length - 2000);
-      opts.onLine?.(line);
-    }
+  const run: BuildRun = {
+    lines: [],
+    imageId: '',
+    failure: undefined,
+    tarError: undefined,
+    onLine: opts.onLine,
   };
   // A tar stream that fails (e.g. the context changed mid-send) must fail the build.
-  let tarError: Error | undefined;
   contextTar.once('error', (err: Error) => {
-    tarError = err;
+    run.tarError = err;
   });
-  let out: NodeJS.ReadableStream;
+  const started = await startBuild(d, builder, opts, contextTar, run);
+  if ('refused' in started) return started;
+  await followBuild(d, started.out, run, progress);
+  return finishBuild(run, opts.tags, builder);
+}
+
+/** One build's state as its output arrives: the last lines, the image id, the failure, the context tar's error. */
+interface BuildRun {
+  lines: string[];
+  imageId: string;
+  failure: string | undefined;
+  tarError: Error | undefined;
+  onLine: ((line: string) => void) | undefined;
+}
+
+/** Each non-blank line of `text`: kept (the last 2000) and handed to onLine. */
+function emit(run: BuildRun, text: string): void {
+  for (const l of text.split('\n')) {
+    const line = l.replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    run.lines.push(line);
+    if (run.lines.length > 2000) run.lines.splice(0, run.lines.length - 2000);
+    run.onLine?.(line);
+  }
+}
+
+/** Sends the build request: its output stream, a BuildKit request the engine refused (to retry classic), or throws. */
+async function startBuild(
+  d: Dockerode,
+  builder: BuilderBackend,
+  opts: BuildImageOptions,
+  contextTar: Readable,
+  run: BuildRun,
+): Promise<{ out: NodeJS.ReadableStream } | { refused: DevenvError; reason: string }> {
   try {
     const options: Dockerode.ImageBuildOptions = {
       t: opts.tags[0],
@@ -153,50 +181,67 @@ async function buildWith(
       ...(opts.signal ? { abortSignal: opts.signal } : {}),
       ...(builder === 'buildkit' ? { version: '2' as const } : {}),
     };
-    out = await d.buildImage(contextTar, options);
+    return { out: await d.buildImage(contextTar, options) };
   } catch (err) {
-    const error = new DevenvError(`docker build failed: ${tarError?.message ?? messageOf(err)}`, {
-      cause: tarError ?? err,
-      details: lines.slice(-FAIL_LINES),
+    const error = new DevenvError(`docker build failed: ${run.tarError?.message ?? messageOf(err)}`, {
+      cause: run.tarError ?? err,
+      details: run.lines.slice(-FAIL_LINES),
     });
-    if (builder === 'buildkit' && !tarError && !opts.signal?.aborted) {
+    if (builder === 'buildkit' && !run.tarError && !opts.signal?.aborted) {
       contextTar.destroy(); // the retry sends a fresh stream
       return { refused: error, reason: messageOf(err) };
     }
     throw error;
   }
+}
+
+/** Reads the build's messages to the end: lines emitted (BuildKit's decoded), the image id and the failure recorded. */
+async function followBuild(
+  d: Dockerode,
+  out: NodeJS.ReadableStream,
+  run: BuildRun,
+  progress: BuildkitProgress | undefined,
+): Promise<void> {
   try {
     await follow(d, out, (m) => {
       if (m.id === BUILDKIT_TRACE && typeof m.aux === 'string') {
-        for (const line of progress?.push(m.aux) ?? []) emit(line);
+        for (const line of progress?.push(m.aux) ?? []) emit(run, line);
         return;
       }
-      if (m.stream) emit(m.stream);
-      if (m.status) emit(m.progress ? `${m.status} ${m.progress}` : m.status);
-      if (typeof m.aux === 'object' && m.aux.ID) imageId = m.aux.ID;
+      if (m.stream) emit(run, m.stream);
+      if (m.status) emit(run, m.progress ? `${m.status} ${m.progress}` : m.status);
+      if (typeof m.aux === 'object' && m.aux.ID) run.imageId = m.aux.ID;
       if (m.error) {
-        failure = m.errorDetail?.message ?? m.error;
+        run.failure = m.errorDetail?.message ?? m.error;
         // BuildKit already printed it as the failed step's `#N ERROR: …` line: not twice.
-        const last = lastLine(failure);
-        if (!lines.slice(-FAIL_LINES).some((l) => l.endsWith(last))) emit(failure);
+        const last = lastLine(run.failure);
+        if (!run.lines.slice(-FAIL_LINES).some((l) => l.endsWith(last))) emit(run, run.failure);
       }
     });
   } catch (err) {
-    failure ??= messageOf(err);
+    run.failure ??= messageOf(err);
   }
-  for (const line of progress?.flush() ?? []) emit(line);
-  if (tarError) failure = tarError.message;
-  if (failure !== undefined) {
-    throw new DevenvError(`docker build failed: ${lastLine(failure)}`, {
-      cause: tarError,
-      details: lines.slice(-FAIL_LINES),
+  for (const line of progress?.flush() ?? []) emit(run, line);
+}
+
+/** The build's result: throws its failure (with the last lines), else finds the image id and adds the further tags. */
+async function finishBuild(
+  run: BuildRun,
+  tags: string[],
+  builder: BuilderBackend,
+): Promise<BuildImageResult> {
+  if (run.tarError) run.failure = run.tarError.message;
+  if (run.failure !== undefined) {
+    throw new DevenvError(`docker build failed: ${lastLine(run.failure)}`, {
+      cause: run.tarError,
+      details: run.lines.slice(-FAIL_LINES),
     });
   }
-  const first = opts.tags[0];
-  if (!imageId && first) imageId = (await imageId_(first)) ?? '';
+  const first = tags[0];
+  if (!run.imageId && first) run.imageId = (await imageId_(first)) ?? '';
   // The API takes one `t` here (typed as such); further refs are plain tags of the result.
-  for (const extra of opts.tags.slice(1)) await tagImage(imageId || (first as string), extra);
-  return { imageId, lines, builder };
+  for (const extra of tags.slice(1)) await tagImage(run.imageId || (first as string), extra);
+  return { imageId: run.imageId, lines: run.lines, builder };
 }
 
 async function imageId_(ref: string): Promise<string | undefined> {
