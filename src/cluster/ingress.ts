@@ -73,10 +73,24 @@ const GATEWAY_RESOURCES = [
 /** The controller's objects: namespace, RBAC, IngressClasses nginx (default) and traefik, DaemonSet. */
 export function traefikObjects(opts: TraefikOptions): Array<Record<string, unknown>> {
   const labels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/component': 'ingress-controller' };
-  const meta = (name: string) => ({ name, namespace: INGRESS_NAMESPACE, labels });
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS_NAMESPACE, labels } },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(NAME) },
+    ...traefikRbac(opts, labels),
+    ...ingressClasses(labels),
+    traefikDaemonSet(opts, labels),
+  ];
+}
+
+type Labels = Record<string, string>;
+
+/** Traefik's ServiceAccount, its ClusterRole (Gateway API rules with opts.gatewayApi) and their binding. */
+function traefikRbac(opts: TraefikOptions, labels: Labels): Array<Record<string, unknown>> {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: NAME, namespace: INGRESS_NAMESPACE, labels },
+    },
     {
       // What Traefik's Ingress and Ingress-NGINX providers read (Traefik's documented RBAC).
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -122,6 +136,12 @@ export function traefikObjects(opts: TraefikOptions): Array<Record<string, unkno
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'devenv-traefik' },
       subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: INGRESS_NAMESPACE }],
     },
+  ];
+}
+
+/** The IngressClasses: nginx (production's, the default class) and traefik. */
+function ingressClasses(labels: Labels): Array<Record<string, unknown>> {
+  return [
     {
       // Production's class name. Default class: an Ingress without a class gets it, as
       // ingress-nginx installs usually make it.
@@ -140,62 +160,69 @@ export function traefikObjects(opts: TraefikOptions): Array<Record<string, unkno
       metadata: { name: 'traefik', labels },
       spec: { controller: 'traefik.io/ingress-controller' },
     },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: meta(NAME),
-      spec: {
-        selector: { matchLabels: { 'app.kubernetes.io/name': NAME } },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: NAME,
-            terminationGracePeriodSeconds: 5,
-            tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
-            containers: [
-              {
-                name: NAME,
-                image: opts.image,
-                args: [
-                  '--entryPoints.web.address=:80',
-                  '--entryPoints.websecure.address=:443',
-                  '--entryPoints.traefik.address=:9000',
-                  '--ping=true',
-                  '--ping.entryPoint=traefik',
-                  // A dev cluster (often offline) does not phone home.
-                  '--global.checkNewVersion=false',
-                  '--global.sendAnonymousUsage=false',
-                  '--providers.kubernetesingressnginx=true',
-                  ...providerOptions(opts.image),
-                  '--providers.kubernetesingress=true',
-                  '--providers.kubernetesingress.ingressclass=traefik',
-                  // Gateway API (standard channel: HTTPRoute, GRPCRoute, TLSRoute are v1 there;
-                  // no experimentalChannel). Listeners match the entrypoints by port: 80, 443.
-                  ...(opts.gatewayApi ? ['--providers.kubernetesgateway=true'] : []),
-                  '--log.level=INFO',
-                ],
-                ports: [
-                  { name: 'web', containerPort: 80, hostPort: opts.httpPort, protocol: 'TCP' },
-                  { name: 'websecure', containerPort: 443, hostPort: opts.httpsPort, protocol: 'TCP' },
-                  { name: 'ping', containerPort: 9000, protocol: 'TCP' },
-                ],
-                readinessProbe: {
-                  httpGet: { path: '/ping', port: 'ping' },
-                  periodSeconds: 2,
-                  failureThreshold: 3,
-                },
-                securityContext: {
-                  capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
-                  allowPrivilegeEscalation: false,
-                },
-                resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } },
-              },
-            ],
-          },
+  ];
+}
+
+/** The DaemonSet: one Traefik pod per node, on the nodes' HTTP and HTTPS ports (hostPort). */
+function traefikDaemonSet(opts: TraefikOptions, labels: Labels): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: NAME, namespace: INGRESS_NAMESPACE, labels },
+    spec: {
+      selector: { matchLabels: { 'app.kubernetes.io/name': NAME } },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: NAME,
+          terminationGracePeriodSeconds: 5,
+          tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+          containers: [traefikContainer(opts)],
         },
       },
     },
-  ];
+  };
+}
+
+/** Traefik's container: entrypoints, providers, ports, readiness on /ping, least privilege. */
+function traefikContainer(opts: TraefikOptions): Record<string, unknown> {
+  return {
+    name: NAME,
+    image: opts.image,
+    args: [
+      '--entryPoints.web.address=:80',
+      '--entryPoints.websecure.address=:443',
+      '--entryPoints.traefik.address=:9000',
+      '--ping=true',
+      '--ping.entryPoint=traefik',
+      // A dev cluster (often offline) does not phone home.
+      '--global.checkNewVersion=false',
+      '--global.sendAnonymousUsage=false',
+      '--providers.kubernetesingressnginx=true',
+      ...providerOptions(opts.image),
+      '--providers.kubernetesingress=true',
+      '--providers.kubernetesingress.ingressclass=traefik',
+      // Gateway API (standard channel: HTTPRoute, GRPCRoute, TLSRoute are v1 there;
+      // no experimentalChannel). Listeners match the entrypoints by port: 80, 443.
+      ...(opts.gatewayApi ? ['--providers.kubernetesgateway=true'] : []),
+      '--log.level=INFO',
+    ],
+    ports: [
+      { name: 'web', containerPort: 80, hostPort: opts.httpPort, protocol: 'TCP' },
+      { name: 'websecure', containerPort: 443, hostPort: opts.httpsPort, protocol: 'TCP' },
+      { name: 'ping', containerPort: 9000, protocol: 'TCP' },
+    ],
+    readinessProbe: {
+      httpGet: { path: '/ping', port: 'ping' },
+      periodSeconds: 2,
+      failureThreshold: 3,
+    },
+    securityContext: {
+      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+      allowPrivilegeEscalation: false,
+    },
+    resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } },
+  };
 }
 
 /**
