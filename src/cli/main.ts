@@ -37,6 +37,17 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false })
     .exitOverride();
 
+  addLifecycleCommands(program);
+  addServiceCommands(program);
+  addDataCommands(program);
+  addSetupCommands(program);
+  addConfigCommands(program);
+  addPrereleaseCommands(program);
+  return program;
+}
+
+/** up, down, destroy, status: the environment as a whole. */
+function addLifecycleCommands(program: Command): void {
   program
     .command('up')
     .description('create or update the cluster, data services and every service; then watch and reload')
@@ -72,6 +83,10 @@ export function buildProgram(): Command {
     .option('--context <ctx>', 'an allow-listed existing cluster')
     .option('--kubeconfig <file>', 'kubeconfig file for --context')
     .action(lazy(() => import('./commands/status.ts')));
+}
+
+/** logs, forward, reload: one service of a running environment. */
+function addServiceCommands(program: Command): void {
   program
     .command('logs')
     .description('logs of a service (all its pods)')
@@ -105,6 +120,10 @@ export function buildProgram(): Command {
     .option('--context <ctx>', 'an allow-listed existing cluster')
     .option('--kubeconfig <file>', 'kubeconfig file for --context')
     .action(lazy(() => import('./commands/reload.ts')));
+}
+
+/** env and db: the data services outside the cluster. */
+function addDataCommands(program: Command): void {
   program
     .command('env')
     .description('connection variables for the data services (DATABASE_URL, S3_ENDPOINT, ...)')
@@ -127,7 +146,10 @@ export function buildProgram(): Command {
   db.command('snapshots')
     .description('list snapshots')
     .action(lazy(() => import('./commands/db.ts').then((m) => ({ run: m.snapshots }))));
+}
 
+/** trust, doctor, init: setting up a machine and a repository. */
+function addSetupCommands(program: Command): void {
   program
     .command('trust')
     .description("show how to trust devenv's local certificate authority")
@@ -152,7 +174,10 @@ export function buildProgram(): Command {
       ]),
     )
     .action(lazy(() => import('./commands/init.ts')));
+}
 
+/** config validate, config schema: the devenv.yaml file itself. */
+function addConfigCommands(program: Command): void {
   const config = program.command('config').description('the devenv.yaml project config');
   config
     .command('validate')
@@ -163,7 +188,10 @@ export function buildProgram(): Command {
     .command('schema')
     .description('print the JSON Schema of devenv.yaml (for editor completion)')
     .action(lazy(() => import('./commands/config-schema.ts')));
+}
 
+/** prerelease up, test, down, gc: nightly namespaces on the shared cluster. */
+function addPrereleaseCommands(program: Command): void {
   const pre = program
     .command('prerelease')
     .description('nightly prerelease namespaces on the shared cluster');
@@ -208,8 +236,6 @@ export function buildProgram(): Command {
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
     .option('--dry-run', 'list what would be deleted')
     .action(preAction('gc'));
-
-  return program;
 }
 
 declare const __DEVENV_VERSION__: string | undefined;
