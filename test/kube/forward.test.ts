@@ -17,7 +17,7 @@ import { type Config, configSchema } from '../../src/config/schema.ts';
 import { planForwards } from '../../src/engine/forwards.ts';
 import { connect, type KubeClient } from '../../src/kube/client.ts';
 import { serverSideApply } from '../../src/kube/objects.ts';
-import { type Forward, openForward } from '../../src/kube/portforward.ts';
+import { type Forward, openForward, readyPods } from '../../src/kube/portforward.ts';
 import { waitForRollouts } from '../../src/kube/rollout.ts';
 import type { KubeObject } from '../../src/manifests/types.ts';
 import { newRunId, PYTHON_IMAGE as pythonImage, TEST_REGISTRY as registry } from '../support/kube.ts';
@@ -257,6 +257,19 @@ describe.skipIf(!kubeconfig)('port-forward on the real test cluster', () => {
         await new Promise((r) => setTimeout(r, 200));
         newPods = await livePods(admin);
       }
+      // The forward's contract is the Service's EndpointSlices (ready, not terminating), which
+      // follow the pod's deletion by up to a second or so: from then on, only new pods answer.
+      const target = {
+        namespace: ns,
+        service: 'web',
+        port: { name: 'http', port: 80, targetPort: 'http' },
+        local: 0,
+      };
+      await until(
+        'the old pod out of the EndpointSlices',
+        async () => ((await readyPods(admin, target)).some((p) => p.pod === second) ? undefined : true),
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
       const afterRollout = loop.answers.length;
       await untilAnswer('10 answers after the rollout', 60_000, () =>
         loop.answers.length >= afterRollout + 10 ? true : undefined,
