@@ -4,6 +4,7 @@
  * object (devenv's labels); these functions do not check.
  */
 import type { KubeObject } from '../manifests/types.ts';
+import { notYet, ready, waitUntil } from '../wait.ts';
 import { isNotFound, type KubeClient, type ObjectRef } from './client.ts';
 import type { LiveObject } from './types.ts';
 
@@ -70,17 +71,19 @@ export async function waitGone(
   timeoutMs = 120_000,
   uid?: string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const live = await readObject(client, ref);
-    if (!live || (uid !== undefined && live.metadata.uid !== uid)) return;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is still being deleted after ${timeoutMs / 1000} s`,
-      );
-    }
-    await sleep(500);
-  }
+  const what = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  await waitUntil(
+    {
+      describe: `${what} to be deleted`,
+      probe: async () => {
+        const live = await readObject(client, ref);
+        return !live || (uid !== undefined && live.metadata.uid !== uid)
+          ? ready()
+          : notYet(`${what} is still being deleted`);
+      },
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
