@@ -65,75 +65,77 @@ export function planForwards(
     );
     (svc.forwards ?? []).forEach((f, j) => {
       const at = where(i, j);
-      const portText = JSON.stringify(f.port);
-      const hasPort = (s: ServiceObject) => findPort(s, f.port) !== undefined;
-      let chosen: ServiceObject | undefined;
-      if (f.service) {
-        chosen = services.find((s) => s.metadata.name === f.service);
-        if (!chosen) {
-          const names = services.map((s) => s.metadata.name);
-          const guess = suggest(f.service, names);
-          problems.push(
-            `${at}: service "${svc.name}" renders no Service "${f.service}"${guess ? ` (did you mean "${guess}"?)` : ''}; ${names.length ? `its Services: ${names.join(', ')}` : 'its manifests have no Service'}`,
-          );
-          return;
-        }
-      } else if (services.length === 0) {
-        problems.push(
-          `${at}: the manifests of service "${svc.name}" render no Service to forward to (a forward goes to a Service port)`,
-        );
-        return;
-      } else if (services.length === 1) chosen = services[0];
-      else {
-        const with_ = services.filter(hasPort);
-        if (with_.length === 1) chosen = with_[0];
-        else {
-          const names = (with_.length ? with_ : services).map((s) => s.metadata.name);
-          problems.push(
-            `${at}: service "${svc.name}" renders ${with_.length ? `${with_.length} Services with port ${portText}` : `${services.length} Services`} (${names.join(', ')}); name one, e.g. "${f.local}:${names[0]}:${f.port}"`,
-          );
-          return;
-        }
-      }
-      const s = chosen as ServiceObject;
-      const id = `Service ${s.metadata.namespace ?? config.project}/${s.metadata.name}`;
-      const port = findPort(s, f.port);
-      if (!port) {
-        const ports = (s.spec?.ports ?? []).map((p) => (p.name ? `${p.name} (${p.port})` : String(p.port)));
-        const guess =
-          typeof f.port === 'string'
-            ? suggest(
-                f.port,
-                (s.spec?.ports ?? []).flatMap((p) => (p.name ? [p.name] : [])),
-              )
-            : undefined;
-        problems.push(
-          `${at}: ${id} has no port ${portText}${guess ? ` (did you mean "${guess}"?)` : ''}; its ports: ${ports.join(', ') || 'none'}`,
-        );
-        return;
-      }
-      if (s.spec?.type === 'ExternalName' || !s.spec?.selector || Object.keys(s.spec.selector).length === 0) {
-        problems.push(
-          `${at}: ${id} has no selector, so no pods to forward to (a forward reaches the pods behind a Service's selector)`,
-        );
-        return;
-      }
-      if ((port.protocol ?? 'TCP') !== 'TCP') {
-        problems.push(`${at}: ${id} port ${portText} is ${port.protocol}; forwards carry TCP only`);
-        return;
-      }
-      plans.push({
-        service: svc.name,
-        local: f.local,
-        namespace: s.metadata.namespace ?? config.project,
-        serviceName: s.metadata.name,
-        port: { name: port.name ?? '', port: port.port, targetPort: port.targetPort ?? port.port },
-        selector: s.spec.selector,
-        configKey: `services[${i}].forwards[${j}]`,
-      });
+      const chosen = chooseService(svc.name, services, f, at);
+      const r =
+        typeof chosen === 'string'
+          ? chosen
+          : planOnService(config.project, svc.name, chosen, f, at, `services[${i}].forwards[${j}]`);
+      if (typeof r === 'string') problems.push(r);
+      else plans.push(r);
     });
   });
   return { plans, problems };
+}
+
+/** The Service entry `f` of `service` goes to (named; the only one; the only one with the port), or its problem line. */
+function chooseService(
+  service: string,
+  services: readonly ServiceObject[],
+  f: ForwardConfig,
+  at: string,
+): ServiceObject | string {
+  if (f.service) {
+    const chosen = services.find((s) => s.metadata.name === f.service);
+    if (chosen) return chosen;
+    const names = services.map((s) => s.metadata.name);
+    const guess = suggest(f.service, names);
+    return `${at}: service "${service}" renders no Service "${f.service}"${guess ? ` (did you mean "${guess}"?)` : ''}; ${names.length ? `its Services: ${names.join(', ')}` : 'its manifests have no Service'}`;
+  }
+  if (services.length === 0)
+    return `${at}: the manifests of service "${service}" render no Service to forward to (a forward goes to a Service port)`;
+  if (services.length === 1) return services[0] as ServiceObject;
+  const with_ = services.filter((s) => findPort(s, f.port) !== undefined);
+  if (with_.length === 1) return with_[0] as ServiceObject;
+  const names = (with_.length ? with_ : services).map((s) => s.metadata.name);
+  return `${at}: service "${service}" renders ${with_.length ? `${with_.length} Services with port ${JSON.stringify(f.port)}` : `${services.length} Services`} (${names.join(', ')}); name one, e.g. "${f.local}:${names[0]}:${f.port}"`;
+}
+
+/** The plan of entry `f` on Service `s`, or its problem line (no such port, no selector, not TCP). */
+function planOnService(
+  project: string,
+  service: string,
+  s: ServiceObject,
+  f: ForwardConfig,
+  at: string,
+  configKey: string,
+): ForwardPlan | string {
+  const portText = JSON.stringify(f.port);
+  const id = `Service ${s.metadata.namespace ?? project}/${s.metadata.name}`;
+  const port = findPort(s, f.port);
+  if (!port) {
+    const ports = (s.spec?.ports ?? []).map((p) => (p.name ? `${p.name} (${p.port})` : String(p.port)));
+    const guess =
+      typeof f.port === 'string'
+        ? suggest(
+            f.port,
+            (s.spec?.ports ?? []).flatMap((p) => (p.name ? [p.name] : [])),
+          )
+        : undefined;
+    return `${at}: ${id} has no port ${portText}${guess ? ` (did you mean "${guess}"?)` : ''}; its ports: ${ports.join(', ') || 'none'}`;
+  }
+  if (s.spec?.type === 'ExternalName' || !s.spec?.selector || Object.keys(s.spec.selector).length === 0)
+    return `${at}: ${id} has no selector, so no pods to forward to (a forward reaches the pods behind a Service's selector)`;
+  if ((port.protocol ?? 'TCP') !== 'TCP')
+    return `${at}: ${id} port ${portText} is ${port.protocol}; forwards carry TCP only`;
+  return {
+    service,
+    local: f.local,
+    namespace: s.metadata.namespace ?? project,
+    serviceName: s.metadata.name,
+    port: { name: port.name ?? '', port: port.port, targetPort: port.targetPort ?? port.port },
+    selector: s.spec.selector,
+    configKey,
+  };
 }
 
 function findPort(s: ServiceObject, want: string | number) {
