@@ -89,6 +89,14 @@ async function onlyAnswer(url: string, want: string, n: number): Promise<true | 
   return true;
 }
 
+/** The version every one of 5 answers in a row names, or undefined while they differ. */
+async function settledVersion(url: string): Promise<string | undefined> {
+  const seen = new Set<string | undefined>();
+  for (let i = 0; i < 5; i++) seen.add((await get(url))?.match(/pyapp (\S+)/)?.[1]);
+  const [only] = seen;
+  return seen.size === 1 ? only : undefined;
+}
+
 function setVersion(dir: string, v: string): void {
   writeFileSync(join(dir, 'app', 'version.py'), `VERSION = "${v}"\n`);
 }
@@ -144,13 +152,16 @@ describe.skipIf(!kubeconfig)('hot reload (rebuild) on the real test cluster', ()
     await waitFor('pyapp 1.1.0', async () => ((await get(url))?.includes('pyapp 1.1.0') ? true : undefined));
     console.log(`save -> new answer: ${Date.now() - t0} ms`);
     await waitFor('the reload report', () => (/reload:web ok/.test(up.out) ? true : undefined), 60_000);
+    // The old pod may answer for a moment after the report (it leaves the Service's
+    // endpoints while it terminates): the next test starts once only 1.1.0 answers.
+    await waitFor('only pyapp 1.1.0 behind the Service', () => onlyAnswer(url, 'pyapp 1.1.0', 5), 60_000);
   });
 
   let fixVersion = '1.2.0';
   it('a syntax error is reported and the old pod keeps answering; the fix rolls out', async () => {
     // Retry-safe: a second attempt starts from whatever the first one left serving and
     // fixes with a version of its own.
-    const serving = (await waitFor('an answer', () => get(url)))?.match(/pyapp (\S+)/)?.[1] ?? '1.1.0';
+    const serving = await waitFor('one version answering', () => settledVersion(url));
     const fix = serving === '1.2.0' ? '1.2.1' : '1.2.0';
     fixVersion = fix;
     const appPy = join(dir, 'app', 'app.py');
