@@ -3,7 +3,7 @@
  * state, read-only. The JSON shape (schemaVersion 1) is documented in the README; it
  * carries no secret (ports and container names only).
  */
-import { type LoadedConfig, loadConfig } from '../../config/load.ts';
+import { loadConfig } from '../../config/load.ts';
 import { resolveTarget } from '../../engine/target.ts';
 import { dim, green, red, yellow } from '../../tui/color.ts';
 import type { GlobalOptions } from '../options.ts';
