@@ -13,8 +13,9 @@ import type { ServiceConfig } from '../config/schema.ts';
 import type { EventSink } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { listPods as listPodsIn } from '../kube/reads.ts';
+import type { PodJson } from '../kube/types.ts';
 import type { SourceDoc } from '../manifests/types.ts';
-import type { PodLike, ResyncKeeper, SyncWorkload } from './resync.ts';
+import type { ResyncKeeper, SyncWorkload } from './resync.ts';
 
 export interface ReloadContext {
   loaded: LoadedConfig;
@@ -187,7 +188,7 @@ async function resyncKeeper(ctx: ReloadContext): Promise<ResyncKeeper> {
   return ctx.resync;
 }
 
-async function listPods(ctx: ReloadContext, namespace: string, selector: string): Promise<PodLike[]> {
+async function listPods(ctx: ReloadContext, namespace: string, selector: string): Promise<PodJson[]> {
   return listPodsIn(ctx.client, namespace, selector);
 }
 

@@ -33,6 +33,7 @@
 import type { SyncFile } from '../build/sync.ts';
 import type { ServiceConfig } from '../config/schema.ts';
 import type { EventSink } from '../events.ts';
+import type { PodJson } from '../kube/types.ts';
 
 export const POLL_MS = 1000;
 /** While a new container is expected (a pod starting, a container restarting). */
@@ -43,20 +44,6 @@ export interface SyncWorkload {
   namespace: string;
   selector: string;
   containers: string[];
-}
-
-/** The fields of a pod the keeper reads. */
-export interface PodLike {
-  metadata: { name: string; uid?: string; deletionTimestamp?: string };
-  status?: {
-    phase?: string;
-    containerStatuses?: Array<{
-      name: string;
-      containerID?: string;
-      restartCount?: number;
-      state?: { running?: unknown; waiting?: unknown; terminated?: unknown };
-    }>;
-  };
 }
 
 export interface StaleContainer {
@@ -76,7 +63,7 @@ export interface StaleContainer {
  */
 export function staleContainers(
   namespace: string,
-  pods: readonly PodLike[],
+  pods: readonly PodJson[],
   containers: readonly string[],
   current: ReadonlySet<string>,
 ): StaleContainer[] {
@@ -104,7 +91,7 @@ export interface ResyncDeps {
   onEvent: EventSink;
   /** The workloads whose pods run the service's image (their containers by name). */
   workloads(service: ServiceConfig): Promise<SyncWorkload[]>;
-  listPods(namespace: string, selector: string): Promise<PodLike[]>;
+  listPods(namespace: string, selector: string): Promise<PodJson[]>;
   /** Applies these files (a full ledger) to these containers; resolves with the sync time. */
   sync(service: ServiceConfig, files: SyncFile[], targets: StaleContainer[]): Promise<{ syncMs: number }>;
   /** The fallback: rebuild the service's image and roll it out. */

@@ -7,10 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SyncFile } from '../../src/build/sync.ts';
 import type { ServiceConfig } from '../../src/config/schema.ts';
-import { type PodLike, ResyncKeeper, type StaleContainer, staleContainers } from '../../src/engine/resync.ts';
+import { ResyncKeeper, type StaleContainer, staleContainers } from '../../src/engine/resync.ts';
 import type { ProgressEvent } from '../../src/events.ts';
+import type { PodJson } from '../../src/kube/types.ts';
 
-function pod(name: string, c: { id?: string; restarts?: number; deleting?: boolean }): PodLike {
+function pod(name: string, c: { id?: string; restarts?: number; deleting?: boolean }): PodJson {
   return {
     metadata: { name, uid: `uid-${name}`, ...(c.deleting ? { deletionTimestamp: 'x' } : {}) },
     status: {
@@ -53,7 +54,7 @@ const file = (rel: string): SyncFile => ({
 });
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
-function keeper(opts: { pods: () => PodLike[]; fail?: boolean }) {
+function keeper(opts: { pods: () => PodJson[]; fail?: boolean }) {
   const events: ProgressEvent[] = [];
   const synced: Array<{ files: string[]; targets: string[] }> = [];
   let rebuilds = 0;
