@@ -73,7 +73,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   try {
     // 1. Everything that can reject bad input does so before anything is created.
     const target = resolveTarget(config, opts.context, opts.kubeconfig);
-    const { loadServices } = await import('./pipeline.ts');
+    const { buildServices, loadServices } = await import('./pipeline.ts');
     const docs = await loadServices(config, root, DEV, emit);
     // Each forward names a Service and port the rendered manifests have (forwards.ts).
     const forwards = opts.forwards
@@ -102,6 +102,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
     // 2. Cluster ∥ data services ∥ builds.
     const network = target.kind === 'k3d' ? await ensureClusterNetwork(config, emit) : undefined;
+    const { registryHost } = await import('../cluster/k3dconfig.ts');
     //    Builds start at once; their pushes wait for the registry the cluster step
     //    creates or starts (k3d), which is ready only once it answers on its host port.
     const cluster = ensureCluster(target, opts.loaded, emit);
@@ -109,7 +110,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const [client, data, images] = await Promise.all([
       cluster,
       ensureData(config, root, network, emit, target, opts.switchObjectStore),
-      buildImages(config, root, emit, registryReady),
+      // Every service's image, pushed to the k3d registry (or the one devenv.yaml names).
+      buildServices(config, root, registryHost(config), emit, registryReady),
     ]);
 
     // 3. Render with the images just built, plus devenv's own objects, and reconcile.
@@ -297,18 +299,6 @@ async function registryUp(config: Config, emit: EventSink): Promise<void> {
     const ms = await waitForRegistry(registry);
     return ms < 50 ? skipped(undefined, `registry ${registry} answers`) : undefined;
   });
-}
-
-/** Every service's image, pushed to the k3d registry (or the one devenv.yaml names). */
-async function buildImages(
-  config: Config,
-  root: string,
-  emit: EventSink,
-  registryReady?: Promise<unknown>,
-): Promise<Record<string, string>> {
-  const { buildServices } = await import('./pipeline.ts');
-  const { registryHost } = await import('../cluster/k3dconfig.ts');
-  return buildServices(config, root, registryHost(config), emit, registryReady);
 }
 
 /**
