@@ -28,9 +28,9 @@ import {
   removeImageRefs,
   splitRef,
 } from '../docker/images.ts';
-import { devenvLabels } from '../docker/labels.ts';
 import { DevenvError } from '../errors.ts';
 import { type EventSink, skipped, step } from '../events.ts';
+import { projectLabels } from '../labels.ts';
 import { type BuildContext, contextTar, type HashCache, scanContext } from './context.ts';
 import { insertAfterBuiltFrom, labelInstruction } from './dockerfile.ts';
 import { imagesToRemove, inRepository, KEEP_IMAGES } from './image-gc.ts';
@@ -168,7 +168,7 @@ async function buildLabelled(
   project: string,
   sink: EventSink,
 ): Promise<void> {
-  const labels = devenvLabels(project, { [SERVICE_LABEL]: service });
+  const labels = projectLabels(project, { [SERVICE_LABEL]: service });
   // Labels go in as one cached LABEL line after the built stage's FROM (dockerfile.ts);
   // where the Dockerfile cannot take it, through the API (one uncached step per label).
   const dfEntry = c.outsideDockerfile ?? c.entries.find((e) => e.rel === c.dockerfile);
@@ -251,7 +251,7 @@ function collectWhenQuiet(project: string, service: string, justBuilt: string): 
 async function collectOldImages(project: string, service: string, justBuilt: string): Promise<void> {
   try {
     const images = await listLabelledImageRefs(
-      devenvLabels(project, { [SERVICE_LABEL]: service }),
+      projectLabels(project, { [SERVICE_LABEL]: service }),
       splitRef(justBuilt).repo,
     );
     await removeImageRefs(imagesToRemove(images, KEEP_IMAGES, new Set([justBuilt])));
@@ -269,7 +269,7 @@ export async function removeBuiltImages(
   project: string,
   services: ReadonlyArray<Pick<ServiceConfig, 'name' | 'image'>>,
 ): Promise<{ removed: string[]; kept: Array<{ ref: string; why: string }> }> {
-  const images = await listLabelledImageRefs(devenvLabels(project));
+  const images = await listLabelledImageRefs(projectLabels(project));
   const own = images.filter((i) => {
     const name = i.labels[SERVICE_LABEL];
     if (name === undefined) return false;

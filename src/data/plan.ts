@@ -12,8 +12,8 @@ import {
 } from '../config/engines.ts';
 import type { Config } from '../config/schema.ts';
 import type { ContainerSpec, MountSpec, PortBinding } from '../docker/containers.ts';
-import { COMPONENT_LABEL, devenvLabels, ROLE_LABEL, SPEC_HASH_LABEL } from '../docker/labels.ts';
 import { badInput } from '../errors.ts';
+import { LABEL_COMPONENT, LABEL_ROLE, LABEL_SPEC_HASH, projectLabels } from '../labels.ts';
 import type { Credentials } from './credentials.ts';
 import { databaseEngine } from './engines/index.ts';
 import { type DataRole, DB_ALIAS, type DbEngine, MINIO_ALIAS } from './types.ts';
@@ -106,7 +106,7 @@ export function volumePrefix(project: string, role: DataRole, engine?: ObjectSto
 
 /** Labels of every data object of a project (container or volume), optionally of one role. */
 export function dataLabels(project: string, role?: DataRole): Record<string, string> {
-  return devenvLabels(project, { [COMPONENT_LABEL]: 'data', ...(role ? { [ROLE_LABEL]: role } : {}) });
+  return projectLabels(project, { [LABEL_COMPONENT]: 'data', ...(role ? { [LABEL_ROLE]: role } : {}) });
 }
 
 /** The main database name: the first of database.databases, else the project name as an identifier. */
@@ -321,7 +321,7 @@ export function completeSpec(
   }
   const base: ContainerSpec = { ...plan.spec, mounts };
   const hash = specHash(base, image.id);
-  return { spec: { ...base, labels: { ...base.labels, [SPEC_HASH_LABEL]: hash } }, volumes, hash };
+  return { spec: { ...base, labels: { ...base.labels, [LABEL_SPEC_HASH]: hash } }, volumes, hash };
 }
 
 export function specHash(spec: ContainerSpec, imageId: string): string {

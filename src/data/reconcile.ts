@@ -16,12 +16,13 @@ import {
   stopContainer,
   waitHealthy,
 } from '../docker/containers.ts';
-import { isManaged, SPEC_HASH_LABEL } from '../docker/labels.ts';
+import { isManaged } from '../docker/labels.ts';
 import { connectNetwork } from '../docker/networks.ts';
 import { ensureImage } from '../docker/pull.ts';
 import { ensureVolume, inspectVolume } from '../docker/volumes.ts';
 import { badInput, DevenvError } from '../errors.ts';
 import type { EventSink } from '../events.ts';
+import { LABEL_SPEC_HASH } from '../labels.ts';
 import { waitUntil } from '../wait.ts';
 import { credentialsPath } from './credentials.ts';
 import { applyInitScripts, createDatabases } from './database.ts';
@@ -75,7 +76,7 @@ export async function prepare(s: ServicePlan, emit: EventSink): Promise<Prepared
   }
   let action: Action;
   if (!existing) action = 'create';
-  else if (existing.labels[SPEC_HASH_LABEL] !== hash) action = 'recreate';
+  else if (existing.labels[LABEL_SPEC_HASH] !== hash) action = 'recreate';
   else action = existing.running ? 'keep' : 'start';
   return { plan: s, action, ...(existing ? { existing } : {}), spec, volumes };
 }

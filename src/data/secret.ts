@@ -5,7 +5,7 @@
  * Pure, and free of any Kubernetes client import: it returns a plain object that the
  * kube layer applies (server-side apply) in each namespace that needs it.
  */
-import { COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_VALUE, PROJECT_LABEL } from '../docker/labels.ts';
+import { LABEL_COMPONENT, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE } from '../labels.ts';
 import type { DataAccess } from './types.ts';
 import { connectionVars } from './vars.ts';
 
@@ -38,7 +38,7 @@ export function buildDataSecret(project: string, cluster: DataAccess, namespace?
     metadata: {
       name: DATA_SECRET_NAME,
       ...(namespace ? { namespace } : {}),
-      labels: { [MANAGED_BY]: MANAGED_BY_VALUE, [PROJECT_LABEL]: project, [COMPONENT_LABEL]: 'data' },
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_PROJECT]: project, [LABEL_COMPONENT]: 'data' },
     },
     type: 'Opaque',
     stringData: vars,

@@ -1,8 +1,8 @@
 /** The project's data containers and volumes as Docker reports them (`status`, confirmations). */
 import { type ContainerState, listContainers } from '../docker/containers.ts';
 import { engineInfo } from '../docker/engine.ts';
-import { ROLE_LABEL } from '../docker/labels.ts';
 import { listVolumes } from '../docker/volumes.ts';
+import { LABEL_ROLE } from '../labels.ts';
 import { dataLabels } from './plan.ts';
 import type { DataRole } from './types.ts';
 
@@ -21,7 +21,7 @@ export async function dataStatus(
 ): Promise<{ containers: DataStatusEntry[]; volumes: string[] }> {
   await engineInfo();
   const containers = (await listContainers(dataLabels(project))).map((c) => ({
-    role: (c.labels[ROLE_LABEL] ?? 'database') as DataRole,
+    role: (c.labels[LABEL_ROLE] ?? 'database') as DataRole,
     container: c.name,
     image: c.image,
     status: c.status,

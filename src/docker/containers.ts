@@ -8,9 +8,10 @@
  */
 import type Dockerode from 'dockerode';
 import { DevenvError } from '../errors.ts';
+import { LABEL_MANAGED_BY, labelPairs, MANAGED_BY_VALUE } from '../labels.ts';
 import { notYet, ready, waitUntil } from '../wait.ts';
 import { docker } from './engine.ts';
-import { isManaged, labelFilter, MANAGED_BY, MANAGED_BY_VALUE } from './labels.ts';
+import { isManaged } from './labels.ts';
 
 export interface PortBinding {
   containerPort: number;
@@ -113,7 +114,7 @@ export async function inspectManaged(name: string, project: string): Promise<Con
 
 /** Creates (does not start) the container. The spec's labels must include managed-by=devenv. */
 export async function createContainer(spec: ContainerSpec): Promise<string> {
-  if (spec.labels[MANAGED_BY] !== MANAGED_BY_VALUE)
+  if (spec.labels[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE)
     throw new Error('createContainer: spec lacks managed-by label');
   const d = await docker();
   const exposed: Record<string, object> = {};
@@ -219,7 +220,7 @@ export async function removeContainer(name: string): Promise<void> {
 export async function removeContainersByLabels(labels: Record<string, string>): Promise<string[]> {
   if (Object.keys(labels).length === 0) throw new Error('removeContainersByLabels needs labels');
   const d = await docker();
-  const list = await d.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+  const list = await d.listContainers({ all: true, filters: { label: labelPairs(labels) } });
   for (const c of list) {
     try {
       await d.getContainer(c.Id).remove({ force: true, v: true });
@@ -233,7 +234,7 @@ export async function removeContainersByLabels(labels: Record<string, string>): 
 /** Containers (running or not) carrying every label of `labels`. */
 export async function listContainers(labels: Record<string, string>): Promise<ContainerState[]> {
   const d = await docker();
-  const list = await d.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+  const list = await d.listContainers({ all: true, filters: { label: labelPairs(labels) } });
   const out: ContainerState[] = [];
   for (const c of list) {
     const s = await inspectContainer(c.Id);

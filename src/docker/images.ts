@@ -24,9 +24,9 @@
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { DevenvError } from '../errors.ts';
+import { labelPairs } from '../labels.ts';
 import type { BuildkitProgress } from './buildkit-progress.ts';
 import { docker } from './engine.ts';
-import { labelFilter } from './labels.ts';
 
 /** How many trailing build-output lines a failure carries. */
 const FAIL_LINES = 40;
@@ -405,7 +405,7 @@ export async function listLabelledImageRefs(
   repository?: string,
 ): Promise<LabelledImageRef[]> {
   const d = await docker();
-  const list = await d.listImages({ filters: JSON.stringify({ label: labelFilter(labels) }) });
+  const list = await d.listImages({ filters: JSON.stringify({ label: labelPairs(labels) }) });
   const out: LabelledImageRef[] = [];
   for (const img of list) {
     const tags = (img.RepoTags ?? []).filter(

@@ -3,21 +3,9 @@
  * devenv never stops, removes or changes a container, volume or network that lacks
  * `app.kubernetes.io/managed-by=devenv` (and, for project-scoped operations, the project
  * label): these helpers are how the rest of src/docker checks that. The keys themselves
- * are defined once, in `src/labels.ts`; the names below are the docker layer's words for them.
+ * are defined once, in `src/labels.ts`, and imported from there.
  */
 import { LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE } from '../labels.ts';
-
-export {
-  hasLabels,
-  LABEL_COMPONENT as COMPONENT_LABEL,
-  LABEL_MANAGED_BY as MANAGED_BY,
-  LABEL_PROJECT as PROJECT_LABEL,
-  LABEL_ROLE as ROLE_LABEL,
-  LABEL_SPEC_HASH as SPEC_HASH_LABEL,
-  labelPairs as labelFilter,
-  MANAGED_BY_VALUE,
-  projectLabels as devenvLabels,
-} from '../labels.ts';
 
 /** True for objects devenv created (managed-by=devenv), optionally of one project. */
 export function isManaged(labels: Record<string, string> | undefined | null, project?: string): boolean {

@@ -3,7 +3,8 @@
  * label filter that includes managed-by=devenv, only objects that carry that label, and an
  * object already gone (404) is not an error.
  */
-import { isManaged, MANAGED_BY, MANAGED_BY_VALUE } from './labels.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../labels.ts';
+import { isManaged } from './labels.ts';
 
 /** True for the engine's "no such object" answer (HTTP 404). */
 export function isNotFound(err: unknown): boolean {
@@ -25,7 +26,7 @@ export async function removeManaged<T>(
   kind: ManagedKind<T>,
   labels: Record<string, string>,
 ): Promise<string[]> {
-  if (labels[MANAGED_BY] !== MANAGED_BY_VALUE)
+  if (labels[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE)
     throw new Error(`${kind.caller}: refusing a filter without managed-by=devenv`);
   const removed: string[] = [];
   for (const item of await kind.list(labels)) {

@@ -3,8 +3,8 @@
  * `k3d-<project>`) under stable aliases, so pods reach them by name. devenv creates
  * networks only where it owns them (labelled), and removes only labelled ones.
  */
+import { labelPairs } from '../labels.ts';
 import { docker } from './engine.ts';
-import { labelFilter } from './labels.ts';
 import { isNotFound, removeManaged } from './managed.ts';
 
 export async function networkExists(name: string): Promise<boolean> {
@@ -43,7 +43,7 @@ export async function removeNetworks(labels: Record<string, string>): Promise<st
   return removeManaged(
     {
       caller: 'removeNetworks',
-      list: async (filter) => (await docker()).listNetworks({ filters: { label: labelFilter(filter) } }),
+      list: async (filter) => (await docker()).listNetworks({ filters: { label: labelPairs(filter) } }),
       labelsOf: (n) => n.Labels,
       nameOf: (n) => n.Name,
       remove: async (n) => (await docker()).getNetwork(n.Id).remove(),

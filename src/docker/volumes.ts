@@ -4,8 +4,9 @@
  * that is reported, with the fix.
  */
 import { DevenvError } from '../errors.ts';
+import { LABEL_MANAGED_BY, labelPairs, MANAGED_BY_VALUE } from '../labels.ts';
 import { docker } from './engine.ts';
-import { isManaged, labelFilter, MANAGED_BY, MANAGED_BY_VALUE } from './labels.ts';
+import { isManaged } from './labels.ts';
 import { isNotFound, removeManaged } from './managed.ts';
 
 export interface VolumeInfo {
@@ -30,7 +31,7 @@ export async function ensureVolume(name: string, labels: Record<string, string>)
   if (existing) {
     if (!isManaged(existing.labels)) {
       throw new DevenvError(
-        `volume "${name}" exists but was not created by devenv (no ${MANAGED_BY}=${MANAGED_BY_VALUE} label); ` +
+        `volume "${name}" exists but was not created by devenv (no ${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE} label); ` +
           'devenv will not use or change it. Rename or remove it ("docker volume rm"), or use another project name.',
       );
     }
@@ -43,7 +44,7 @@ export async function ensureVolume(name: string, labels: Record<string, string>)
 
 export async function listVolumes(labels: Record<string, string>): Promise<VolumeInfo[]> {
   const d = await docker();
-  const res = await d.listVolumes({ filters: { label: labelFilter(labels) } });
+  const res = await d.listVolumes({ filters: { label: labelPairs(labels) } });
   return (res.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
 }
 

@@ -6,14 +6,12 @@
  */
 import { badInput, DevenvError } from '../errors.ts';
 import type { EventSink } from '../events.ts';
+import { LABEL_ENV, LABEL_MANAGED_BY, LABEL_PROJECT } from '../labels.ts';
 import {
   ANNOTATION_HASH,
   type DeployEnv,
   describeObject,
   isOwned,
-  LABEL_ENV,
-  LABEL_MANAGED_BY,
-  LABEL_PROJECT,
   type RenderedObject,
 } from '../manifests/types.ts';
 import { KubeApiError, type KubeClient } from './client.ts';

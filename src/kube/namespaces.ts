@@ -6,7 +6,8 @@
 
 import { DevenvError } from '../errors.ts';
 import type { EventSink } from '../events.ts';
-import { type DeployEnv, isOwned, LABEL_MANAGED_BY, MANAGED_BY, ownerLabels } from '../manifests/types.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../labels.ts';
+import { type DeployEnv, isOwned, ownerLabels } from '../manifests/types.ts';
 import type { KubeClient, ResourceInfo } from './client.ts';
 import { deleteObject, FIELD_MANAGER, mapLimit, readObject, serverSideApply, waitGone } from './objects.ts';
 import type { ApiGroupListJson, LiveObject } from './types.ts';
@@ -103,7 +104,7 @@ export async function deleteNamespace(
       `namespace ${name} was not created by devenv for ${owner.project}/${owner.env}; devenv does not delete it.`,
       {
         details: [
-          by === MANAGED_BY
+          by === MANAGED_BY_VALUE
             ? `its labels name another project or env: ${JSON.stringify(live.metadata.labels)}`
             : 'it has no "app.kubernetes.io/managed-by=devenv" label',
         ],

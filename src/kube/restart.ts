@@ -16,14 +16,8 @@
  * - It does not wait for the rollout: the dashboard's pod watch shows the new pods coming.
  */
 import { DevenvError } from '../errors.ts';
-import {
-  describeObject,
-  type KubeObject,
-  LABEL_ENV,
-  LABEL_MANAGED_BY,
-  LABEL_PROJECT,
-  MANAGED_BY,
-} from '../manifests/types.ts';
+import { LABEL_ENV, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE } from '../labels.ts';
+import { describeObject, type KubeObject } from '../manifests/types.ts';
 import type { KubeClient } from './client.ts';
 import { readObject, refOf } from './objects.ts';
 
@@ -63,7 +57,7 @@ export async function restartWorkloads(
     const want = o.metadata.labels ?? {};
     const have = live.metadata.labels ?? {};
     const owned =
-      have[LABEL_MANAGED_BY] === MANAGED_BY &&
+      have[LABEL_MANAGED_BY] === MANAGED_BY_VALUE &&
       want[LABEL_PROJECT] !== undefined &&
       have[LABEL_PROJECT] === want[LABEL_PROJECT] &&
       have[LABEL_ENV] === want[LABEL_ENV];

@@ -8,14 +8,9 @@
  * server-side apply look like a change).
  */
 import { DevenvError } from '../errors.ts';
+import { LABEL_ENV, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE } from '../labels.ts';
 import { contentHash } from '../manifests/hash.ts';
-import {
-  ANNOTATION_HASH,
-  LABEL_ENV,
-  LABEL_MANAGED_BY,
-  LABEL_PROJECT,
-  MANAGED_BY,
-} from '../manifests/types.ts';
+import { ANNOTATION_HASH } from '../manifests/types.ts';
 import type { KubeClient } from './client.ts';
 import { FIELD_MANAGER, readObject, serverSideApply } from './objects.ts';
 
@@ -38,7 +33,7 @@ export interface SecretResult {
 export async function applySecret(client: KubeClient, spec: SecretSpec): Promise<SecretResult> {
   const owner = [LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_ENV] as const;
   if (
-    spec.labels[LABEL_MANAGED_BY] !== MANAGED_BY ||
+    spec.labels[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE ||
     !spec.labels[LABEL_PROJECT] ||
     !spec.labels[LABEL_ENV]
   ) {

@@ -10,13 +10,6 @@ import { hasLabels, LABEL_ENV, LABEL_ROLE, labelPairs, projectLabels } from '../
 /** Where a deploy goes: a developer's k3d cluster, or a nightly prerelease namespace. */
 export type DeployEnv = 'dev' | 'prerelease';
 
-export {
-  LABEL_ENV,
-  LABEL_MANAGED_BY,
-  LABEL_PROJECT,
-  LABEL_ROLE,
-  MANAGED_BY_VALUE as MANAGED_BY,
-} from '../labels.ts';
 /**
  * On a Job of the manifests: `dev.devenv/role: test` (LABEL_ROLE) marks the integration
  * tests. They are rendered only on request (`prerelease test`): `up`, reloads and

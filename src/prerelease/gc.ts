@@ -11,7 +11,7 @@
  *
  * Pure module: no I/O; the clock is a parameter.
  */
-import { LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY } from '../manifests/types.ts';
+import { LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE } from '../labels.ts';
 import { expiryState, humanSpan } from './expiry.ts';
 import { ANNOTATION_EXPIRES_AT, isPrereleaseOf } from './metadata.ts';
 import { assertSafePrefix, inPrefix } from './naming.ts';
@@ -46,7 +46,7 @@ export function selectForGc(
       continue;
     }
     if (!isPrereleaseOf(ns.labels, opts.project)) {
-      if (ns.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY) keep('not labelled as created by devenv');
+      if (ns.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) keep('not labelled as created by devenv');
       else if (ns.labels[LABEL_PROJECT] !== opts.project)
         keep(`belongs to project "${ns.labels[LABEL_PROJECT] ?? '?'}"`);
       else keep('lacks the prerelease labels');

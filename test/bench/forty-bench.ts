@@ -150,8 +150,8 @@ async function clusterParts(): Promise<void> {
     // Last: the images built for pyapp (its kube cleanup leaves them) and the run's state dir.
     cleanups.push(async () => {
       const { listLabelledImageRefs, removeImageRefs } = await import('../../src/docker/images.ts');
-      const { PROJECT_LABEL } = await import('../../src/docker/labels.ts');
-      const refs = await listLabelledImageRefs({ [PROJECT_LABEL]: pyapp.project }).catch(() => []);
+      const { LABEL_PROJECT } = await import('../../src/labels.ts');
+      const refs = await listLabelledImageRefs({ [LABEL_PROJECT]: pyapp.project }).catch(() => []);
       await removeImageRefs(refs.map((r) => r.ref));
       if (process.env.DEVENV_STATE_DIR)
         rmSync(process.env.DEVENV_STATE_DIR, { recursive: true, force: true });

@@ -29,8 +29,8 @@ import {
   inspectImage,
   removeImage,
 } from '../../src/docker/images.ts';
-import { devenvLabels } from '../../src/docker/labels.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
+import { projectLabels } from '../../src/labels.ts';
 import { classifyChangeSet } from '../../src/watch/changeset.ts';
 import { startWatchLoop, type WatchLoop } from '../../src/watch/loop.ts';
 import { toolMissing } from '../setup/tier.ts';
@@ -84,7 +84,7 @@ async function execRunOnce(image: string, cmd: string[]): Promise<string> {
     cmd: ['sleep', 'infinity'],
     ports: [],
     mounts: [],
-    labels: devenvLabels(project, { 'dev.devenv/component': 'test' }),
+    labels: projectLabels(project, { 'dev.devenv/component': 'test' }),
   });
   try {
     await startContainer(name);
@@ -482,7 +482,7 @@ try {
         env: [],
         ports: [],
         mounts: [],
-        labels: devenvLabels(project, { 'dev.devenv/component': 'test' }),
+        labels: projectLabels(project, { 'dev.devenv/component': 'test' }),
       });
       try {
         await startContainer(name);

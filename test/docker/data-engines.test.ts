@@ -22,9 +22,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { destroyDataServices, stopDataServices } from '../../src/data/index.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
 import { inspectContainer } from '../../src/docker/containers.ts';
-import { devenvLabels } from '../../src/docker/labels.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
+import { projectLabels } from '../../src/labels.ts';
 import { runCli } from '../support/cli.ts';
 import {
   cleanupDataTest,
@@ -422,12 +422,12 @@ describe.skipIf(!ok).each(ENGINES)('data services: $title', (e) => {
   );
 
   it('destroy removes the containers and the labelled volumes, and only them', async () => {
-    expect((await listVolumes(devenvLabels(PROJECT))).length).toBeGreaterThanOrEqual(2);
+    expect((await listVolumes(projectLabels(PROJECT))).length).toBeGreaterThanOrEqual(2);
     const r = await destroyDataServices(PROJECT);
     expect(r.containers.sort()).toEqual([DB, S3]);
     expect(r.volumes.sort()).toEqual([`devenv-${PROJECT}-db-data`, `devenv-${PROJECT}-${e.s3Volume}`]);
     expect(await inspectContainer(DB)).toBeUndefined();
-    expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
+    expect(await listVolumes(projectLabels(PROJECT))).toEqual([]);
   });
 });
 

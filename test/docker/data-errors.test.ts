@@ -11,9 +11,9 @@ import { ensureCredentials } from '../../src/data/credentials.ts';
 import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts';
 import { listContainers, removeContainer } from '../../src/docker/containers.ts';
 import { DOCKER_DOWN_FIX, docker } from '../../src/docker/engine.ts';
-import { devenvLabels } from '../../src/docker/labels.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { DevenvError } from '../../src/errors.ts';
+import { projectLabels } from '../../src/labels.ts';
 import { runCli } from '../support/cli.ts';
 import { freePort } from '../support/fixture.ts';
 
@@ -64,11 +64,11 @@ const cli = (cwd: string, args: string[], env: Record<string, string> = {}) =>
 
 /** Nothing of the project exists in Docker (apart from what a test made itself). */
 async function nothingCreated(): Promise<void> {
-  const containers = (await listContainers(devenvLabels(PROJECT))).filter(
+  const containers = (await listContainers(projectLabels(PROJECT))).filter(
     (c) => c.labels['dev.devenv/component'] === 'data',
   );
   expect(containers.map((c) => c.name)).toEqual([]);
-  expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
+  expect(await listVolumes(projectLabels(PROJECT))).toEqual([]);
 }
 
 describe.skipIf(!ok)('data services: bad input and a missing engine', () => {
@@ -79,7 +79,7 @@ describe.skipIf(!ok)('data services: bad input and a missing engine', () => {
 
   afterAll(async () => {
     if (!ok) return;
-    for (const c of await listContainers(devenvLabels(PROJECT))) await removeContainer(c.name);
+    for (const c of await listContainers(projectLabels(PROJECT))) await removeContainer(c.name);
     await destroyDataServices(PROJECT).catch(() => {});
     delete process.env.DEVENV_STATE_DIR;
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -122,7 +122,7 @@ describe.skipIf(!ok)('data services: bad input and a missing engine', () => {
       name: `${PROJECT}-blocker`,
       Image: BASE_IMAGE,
       Cmd: ['sleep', '300'],
-      Labels: devenvLabels(PROJECT, { 'dev.devenv/component': 'test' }),
+      Labels: projectLabels(PROJECT, { 'dev.devenv/component': 'test' }),
       ExposedPorts: { '80/tcp': {} },
       HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
     });
@@ -226,7 +226,7 @@ describe.skipIf(!ok)('data services: bad input and a missing engine', () => {
       `timed out after 4 s waiting for the database container "devenv-${PROJECT}-db" (healthcheck: false) to be healthy.`,
     );
     // What was created carries the project's labels (destroy can remove it).
-    const made = await listContainers(devenvLabels(PROJECT, { 'dev.devenv/component': 'data' }));
+    const made = await listContainers(projectLabels(PROJECT, { 'dev.devenv/component': 'data' }));
     expect(made.map((c) => c.name)).toEqual([`devenv-${PROJECT}-db`]);
     await destroyDataServices(PROJECT);
     await nothingCreated();

@@ -30,10 +30,10 @@ import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts
 import type { DataEndpoints } from '../../src/data/types.ts';
 import { demuxBuffer, inspectContainer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
-import { devenvLabels } from '../../src/docker/labels.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { DevenvError } from '../../src/errors.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
+import { projectLabels } from '../../src/labels.ts';
 import { ensureBuckets, removeBuckets } from '../../src/prerelease/shared-s3.ts';
 import { cleanupDataTest, ensureTestNetwork, stepPhases, upData } from '../support/data.ts';
 import { freePort } from '../support/fixture.ts';
@@ -292,7 +292,7 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
         '%{http_code}',
         `http://devenv-minio:${def.s3Port}${health}`,
       ],
-      Labels: devenvLabels(PROJECT, { 'dev.devenv/component': 'test' }),
+      Labels: projectLabels(PROJECT, { 'dev.devenv/component': 'test' }),
       HostConfig: { NetworkMode: NETWORK },
     });
     try {
@@ -336,7 +336,7 @@ describe.skipIf(!ok).each(ENGINES)('data services: object store on $engine', ({ 
       containers: [`devenv-${PROJECT}-minio`],
       volumes: [`devenv-${PROJECT}-${def.short}-data`],
     });
-    expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
+    expect(await listVolumes(projectLabels(PROJECT))).toEqual([]);
   });
 });
 
@@ -413,7 +413,7 @@ describe.skipIf(!ok)('data services: switching the object store engine', () => {
     expect(keys).toEqual([]); // empty: objects are not copied
     const after = (await inspectContainer(`devenv-${PROJECT}-minio`))!;
     expect(after.id).not.toBe(before.id);
-    expect((await listVolumes(devenvLabels(PROJECT))).map((v) => v.name).sort()).toEqual([
+    expect((await listVolumes(projectLabels(PROJECT))).map((v) => v.name).sort()).toEqual([
       `devenv-${PROJECT}-minio-data`,
       `devenv-${PROJECT}-seaweedfs-data`,
     ]);

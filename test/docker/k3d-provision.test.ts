@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listContainers } from '../../src/docker/containers.ts';
-import { devenvLabels } from '../../src/docker/labels.ts';
 import { networkExists } from '../../src/docker/networks.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { MIN_K3D } from '../../src/doctor/checks.ts';
+import { projectLabels } from '../../src/labels.ts';
 import { currentPlatform, K3D } from '../../src/tools/pinned.ts';
 import { runCli } from '../support/cli.ts';
 import { closedPort, filesUnder, startMirror } from '../support/tool-mirror.ts';
@@ -46,8 +46,8 @@ async function cli(args: string[], extra: NodeJS.ProcessEnv): Promise<{ code: nu
 
 async function nothingCreated(): Promise<void> {
   expect(await networkExists(`k3d-${PROJECT}`)).toBe(false);
-  expect(await listContainers(devenvLabels(PROJECT))).toEqual([]);
-  expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
+  expect(await listContainers(projectLabels(PROJECT))).toEqual([]);
+  expect(await listVolumes(projectLabels(PROJECT))).toEqual([]);
   expect(filesUnder(join(dir, 'cache'))).toEqual([]);
 }
 

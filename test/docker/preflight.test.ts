@@ -14,11 +14,11 @@ import { loadConfig } from '../../src/config/load.ts';
 import { listContainers } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
 import { pushImage, removeImage, tagImage } from '../../src/docker/images.ts';
-import { devenvLabels } from '../../src/docker/labels.ts';
 import { networkExists } from '../../src/docker/networks.ts';
 import { imageAvailability } from '../../src/docker/pull.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';
 import { checkPreflight } from '../../src/engine/preflight.ts';
+import { projectLabels } from '../../src/labels.ts';
 import { toolMissing } from '../setup/tier.ts';
 import { cleanEnv, runCli } from '../support/cli.ts';
 import { freePort } from '../support/fixture.ts';
@@ -182,8 +182,8 @@ describe.skipIf(!ok)('pre-flight: images and tools, before anything is created',
     expect(out).not.toContain(PG_IMAGE); // present: not a problem
     // Nothing of the project exists: no cluster network, no container, no volume.
     expect(await networkExists(`k3d-${PROJECT}`)).toBe(false);
-    expect(await listContainers(devenvLabels(PROJECT))).toEqual([]);
-    expect(await listVolumes(devenvLabels(PROJECT))).toEqual([]);
+    expect(await listContainers(projectLabels(PROJECT))).toEqual([]);
+    expect(await listVolumes(projectLabels(PROJECT))).toEqual([]);
   });
 
   describe.skipIf(!REGISTRY)('through a real registry (distribution, on 127.0.0.1)', () => {

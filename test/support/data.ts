@@ -8,9 +8,9 @@ import { destroyDataServices, ensureDataServices } from '../../src/data/index.ts
 import type { DataEndpoints } from '../../src/data/types.ts';
 import { demuxBuffer, listContainers, removeContainer } from '../../src/docker/containers.ts';
 import { docker } from '../../src/docker/engine.ts';
-import { devenvLabels } from '../../src/docker/labels.ts';
 import { ensureNetwork, removeNetworks } from '../../src/docker/networks.ts';
 import type { ProgressEvent, StepEvent } from '../../src/events.ts';
+import { projectLabels } from '../../src/labels.ts';
 
 /**
  * Runs a one-off container on a network (standing in for a pod on k3d's network), then
@@ -29,7 +29,7 @@ export async function runOnNetwork(
     Cmd: cmd,
     Env: env,
     Entrypoint: [],
-    Labels: devenvLabels(project, { 'dev.devenv/component': 'test' }),
+    Labels: projectLabels(project, { 'dev.devenv/component': 'test' }),
     HostConfig: { NetworkMode: network },
   });
   try {
@@ -116,14 +116,14 @@ export async function upData(
 
 /** Removes what a data test made in Docker for `project`: its containers, data services, volumes and networks. */
 export async function removeDataProject(project: string): Promise<void> {
-  for (const c of await listContainers(devenvLabels(project))) await removeContainer(c.name);
+  for (const c of await listContainers(projectLabels(project))) await removeContainer(c.name);
   await destroyDataServices(project).catch(() => {});
-  await removeNetworks(devenvLabels(project)).catch(() => {});
+  await removeNetworks(projectLabels(project)).catch(() => {});
 }
 
 /** Creates the project's network, labelled as the test's (removeDataProject removes it). */
 export const ensureTestNetwork = (network: string, project: string) =>
-  ensureNetwork(network, devenvLabels(project, { 'dev.devenv/component': 'test' }));
+  ensureNetwork(network, projectLabels(project, { 'dev.devenv/component': 'test' }));
 
 /** The end of a data test: the project gone from Docker, DEVENV_STATE_DIR unset, its temp dir removed. */
 export async function cleanupDataTest(project: string, dir: string | undefined): Promise<void> {
