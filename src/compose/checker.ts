@@ -7,7 +7,7 @@
  */
 import * as YAML from 'yaml';
 import type { Diagnostic } from '../config/diagnostics.ts';
-import { suggest } from '../config/validate.ts';
+import { suggest } from '../config/zod-issues.ts';
 import { InterpolationError, interpolate, type Vars } from './interpolate.ts';
 
 export type Path = (string | number)[];

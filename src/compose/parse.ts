@@ -19,15 +19,6 @@ import type { Vars } from './interpolate.ts';
 import { readPorts, readVolumes } from './ports-volumes.ts';
 import { type Mount, num, type PortMapping, parseDuration, shellSplit } from './specs.ts';
 
-export {
-  type Mount,
-  type PortMapping,
-  parseDuration,
-  parsePortSpec,
-  parseVolumeSpec,
-  shellSplit,
-} from './specs.ts';
-
 export const SERVICE_KEYS = ['image', 'environment', 'ports', 'volumes', 'command', 'healthcheck'] as const;
 export const TOP_KEYS = ['name', 'services', 'volumes'] as const;
 const HEALTH_KEYS = ['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable'];

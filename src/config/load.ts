@@ -7,7 +7,8 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { badInput } from '../errors.ts';
 import { formatDiagnostic } from './diagnostics.ts';
 import type { Config } from './schema.ts';
-import { type PathKind, type PathProbe, type ValidationResult, validateConfigText } from './validate.ts';
+import type { PathKind, PathProbe } from './semantic.ts';
+import { type ValidationResult, validateConfigText } from './validate.ts';
 
 export const CONFIG_FILE = 'devenv.yaml';
 

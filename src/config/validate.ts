@@ -17,9 +17,6 @@ import { type PathProbe, semanticProblems } from './semantic.ts';
 import { toJSChecked } from './yaml-aliases.ts';
 import { type At, issueToDiagnostics, type Path } from './zod-issues.ts';
 
-export { type PathKind, type PathProbe, semanticProblems } from './semantic.ts';
-export { keysAt, suggest } from './zod-issues.ts';
-
 export type ValidationResult = { ok: true; config: Config } | { ok: false; diagnostics: Diagnostic[] };
 
 export function validateConfigText(text: string, file: string, probe: PathProbe): ValidationResult {

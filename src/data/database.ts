@@ -13,8 +13,6 @@ import { DATABASE_ENGINE_LIST, databaseEngine } from './engines/index.ts';
 import type { ClientCommand, ClientOptions, DbTarget, DumpCommand } from './engines/types.ts';
 import type { DbEngine } from './types.ts';
 
-export type { ClientCommand, DbTarget } from './engines/types.ts';
-
 /** The interactive / scripted client, connected over TCP to the server in its own container. */
 export function clientCommand(t: DbTarget, opts: ClientOptions = {}): ClientCommand {
   return databaseEngine(t.engine).client(t, opts);

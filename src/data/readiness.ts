@@ -9,7 +9,8 @@
 import { createConnection } from 'node:net';
 import { DevenvError } from '../errors.ts';
 import { notYet, type ProbeResult, ready, type WaitStrategy } from '../wait.ts';
-import { type DbTarget, query, SqlError } from './database.ts';
+import { query, SqlError } from './database.ts';
+import type { DbTarget } from './engines/types.ts';
 import { isAuthError, type ObjectStore } from './s3.ts';
 import type { DataAccess } from './types.ts';
 

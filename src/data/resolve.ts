@@ -16,8 +16,8 @@ import {
   generateCredentials,
   readCredentials,
 } from './credentials.ts';
-import type { DbTarget } from './database.ts';
 import { databaseEngine } from './engines/index.ts';
+import type { DbTarget } from './engines/types.ts';
 import { type ComposeSource, type DatabasePlan, type DataPlan, objectStoreEngine, planData } from './plan.ts';
 
 /** devenv's own compose files (compose/<name>.yaml at the package root). */

@@ -10,7 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { execPipe } from '../docker/exec.ts';
 import { badInput, DevenvError } from '../errors.ts';
-import { type DbTarget, dumpCommands, restoreCommand } from './database.ts';
+import { dumpCommands, restoreCommand } from './database.ts';
+import type { DbTarget } from './engines/types.ts';
 import type { ObjectStore } from './s3.ts';
 import { SNAPSHOT_BUCKET } from './types.ts';
 

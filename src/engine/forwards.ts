@@ -13,7 +13,7 @@
  */
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config, ForwardConfig } from '../config/schema.ts';
-import { suggest } from '../config/validate.ts';
+import { suggest } from '../config/zod-issues.ts';
 import { badInput } from '../errors.ts';
 import { type EventSink, step } from '../events.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -189,7 +189,7 @@ export async function resolveForwards(
   if (!args && !config.services.some((s) => (s.forwards ?? []).length > 0 && (!only || s.name === only)))
     return [];
   const { DEV, renderEnvironment } = await import('./render.ts');
-  const { yamlWhere } = await import('./preflight.ts');
+  const { yamlWhere } = await import('./preflight-images.ts');
   const { displayPath } = await import('../config/load.ts');
   const { readFileSync } = await import('node:fs');
   const objects = new Map<string, KubeObject[]>();

@@ -30,7 +30,7 @@ export async function downProject(config: Config, target: Target): Promise<DownR
     result.cluster = cluster ? 'stopped' : 'absent';
   }
   if (config.database || config.objectStore) {
-    const { stopDataServices } = await import('../data/index.ts');
+    const { stopDataServices } = await import('../data/destroy.ts');
     result.data = await stopDataServices(config.project);
   }
   return result;
@@ -86,7 +86,7 @@ export async function destroyProject(config: Config, target: Target): Promise<De
     );
   }
   if (config.database || config.objectStore) {
-    const { destroyDataServices } = await import('../data/index.ts');
+    const { destroyDataServices } = await import('../data/destroy.ts');
     result.data = await destroyDataServices(config.project);
   }
   result.images = await removeBuiltImages(config);

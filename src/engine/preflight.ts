@@ -28,20 +28,6 @@ import {
   uniqueImages,
 } from './preflight-images.ts';
 
-export {
-  baseImages,
-  type ClusterImageInput,
-  clusterImages,
-  type DataImageInput,
-  type DockerfileInput,
-  dataImages,
-  type ImageNeed,
-  problemLine,
-  type ToolNeed,
-  uniqueImages,
-  yamlWhere,
-} from './preflight-images.ts';
-
 // ------------------------------------------------------------------ checking (I/O)
 
 export interface PreflightInput {
@@ -149,7 +135,8 @@ async function dataNeeds(
   const { config, root } = input.loaded;
   const { planData } = await import('../data/plan.ts');
   const { generateCredentials } = await import('../data/credentials.ts');
-  const { dataComposeSources, engineSwitchRefusal, otherEngineVolumes } = await import('../data/index.ts');
+  const { dataComposeSources } = await import('../data/resolve.ts');
+  const { engineSwitchRefusal, otherEngineVolumes } = await import('../data/lifecycle.ts');
   const sources = dataComposeSources(config, root);
   // Images do not depend on credentials: throwaway ones, so nothing is written here.
   const plan = planData({ config, root, credentials: generateCredentials(), ...sources, env: process.env });

@@ -55,7 +55,7 @@ export async function projectStatus(loaded: LoadedConfig, target: Target): Promi
     forwards: [],
   };
   if (config.database || config.objectStore) {
-    const { dataStatus } = await import('../data/index.ts');
+    const { dataStatus } = await import('../data/status.ts');
     try {
       report.data = (await dataStatus(config.project)).containers;
     } catch (err) {

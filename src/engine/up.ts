@@ -265,7 +265,7 @@ async function ensureData(
   switchObjectStore?: boolean,
 ) {
   if (!config.database && !config.objectStore) return undefined;
-  const { ensureDataServices } = await import('../data/index.ts');
+  const { ensureDataServices } = await import('../data/lifecycle.ts');
   // Pods of an existing cluster reach the data services on cluster.dataHost: publish there too.
   const { dataPublishAddress } = await import('../data/publish.ts');
   const dataHost = config.cluster.dataHost ?? defaultDataHost();

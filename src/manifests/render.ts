@@ -59,8 +59,6 @@ import {
   splitApiVersion,
 } from './types.ts';
 
-export { dnsRewriter, prereleaseHost, type Rewrite } from './prerelease-edits.ts';
-
 export interface RenderInput {
   docs: readonly SourceDoc[];
   project: string;

@@ -32,9 +32,6 @@ import { endpointEnv, runCommand } from './test-command.ts';
 import { runJob } from './test-job.ts';
 import type { TestStatus } from './test-status.ts';
 
-export { endpointEnv } from './test-command.ts';
-export type { JobResult, TestOutcome, TestStatus } from './test-status.ts';
-
 export interface PrereleaseTestOptions {
   loaded: LoadedConfig;
   context?: string;

@@ -114,7 +114,7 @@ export async function planPrereleaseUp(opts: PrereleaseUpOptions) {
     env,
     config.database && config.prerelease.database === 'ephemeral'
       ? {
-          compose: (await import('../data/index.ts')).databaseComposeSource(config, session.root),
+          compose: (await import('../data/resolve.ts')).databaseComposeSource(config, session.root),
           root: session.root,
         }
       : undefined,

@@ -21,8 +21,9 @@ import { selectedService } from '../store/state.ts';
 import type { Store } from '../store/store.ts';
 import { useColor } from './color.ts';
 import { type Intent, type KeyInfo, keyToIntent } from './keys.ts';
+import type { PaneId, View } from './panes/types.ts';
 import { throttle } from './throttle.ts';
-import { type PaneId, stateToView, type View } from './view.ts';
+import { stateToView } from './view.ts';
 
 export interface DashboardOptions {
   /** Rebuild + reload the service (the watch/reload loop's entry point). */

@@ -29,11 +29,6 @@ import { stepsPane, stepsWanted } from './panes/steps.ts';
 import type { Pane, View, ViewOptions } from './panes/types.ts';
 import { strWidth, truncate } from './text.ts';
 
-export { NOTICE_MS } from './panes/footer.ts';
-export { HELP_KEYS } from './panes/overlay.ts';
-export { statusStyle } from './panes/services.ts';
-export type { Pane, PaneId, View, ViewOptions } from './panes/types.ts';
-
 /** Below this size only a "too small" line is drawn. */
 export const MIN_WIDTH = 20;
 export const MIN_HEIGHT = 6;

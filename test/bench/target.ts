@@ -64,7 +64,7 @@ export async function benchTarget(fixture: string, project: string): Promise<Ben
     cleanup: async () => {
       const { connect } = await import('../../src/kube/client.ts');
       const { deleteNamespace } = await import('../../src/kube/namespaces.ts');
-      const { destroyDataServices } = await import('../../src/data/index.ts');
+      const { destroyDataServices } = await import('../../src/data/destroy.ts');
       await deleteNamespace(connect({ context }), project, { project, env: 'dev', wait: false }).catch(
         () => false,
       );

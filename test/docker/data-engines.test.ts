@@ -19,7 +19,7 @@ import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { destroyDataServices, stopDataServices } from '../../src/data/index.ts';
+import { destroyDataServices, stopDataServices } from '../../src/data/destroy.ts';
 import type { DataEndpoints } from '../../src/data/types.ts';
 import { inspectContainer } from '../../src/docker/containers.ts';
 import { listVolumes } from '../../src/docker/volumes.ts';

@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  checkCompose,
-  parseCompose,
-  parseDuration,
-  parsePortSpec,
-  parseVolumeSpec,
-  shellSplit,
-} from '../../src/compose/parse.ts';
+import { checkCompose, parseCompose } from '../../src/compose/parse.ts';
+import { parseDuration, parsePortSpec, parseVolumeSpec, shellSplit } from '../../src/compose/specs.ts';
 import { OBJECT_STORE_ENGINES } from '../../src/config/engines.ts';
 import { DevenvError } from '../../src/errors.ts';
 

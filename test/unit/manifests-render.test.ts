@@ -4,7 +4,8 @@ import { DevenvError } from '../../src/errors.ts';
 import { canonicalJson } from '../../src/manifests/hash.ts';
 import { imageRepository, parseImageRef, replacementFor } from '../../src/manifests/images.ts';
 import { parseManifestText } from '../../src/manifests/parse.ts';
-import { prereleaseHost, type RenderInput, renderManifests } from '../../src/manifests/render.ts';
+import { prereleaseHost } from '../../src/manifests/prerelease-edits.ts';
+import { type RenderInput, renderManifests } from '../../src/manifests/render.ts';
 import { ANNOTATION_HASH, ANNOTATION_SOURCE, type RenderedObject } from '../../src/manifests/types.ts';
 
 // A production-style manifest: comments, quoting, block scalars, anchors and merge keys,

@@ -16,7 +16,7 @@ import {
   problemLine,
   uniqueImages,
   yamlWhere,
-} from '../../src/engine/preflight.ts';
+} from '../../src/engine/preflight-images.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const compose = (name: string) => ({

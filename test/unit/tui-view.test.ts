@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { act } from '../../src/store/actions.ts';
 import { createStore } from '../../src/store/store.ts';
+import { HELP_KEYS } from '../../src/tui/panes/overlay.ts';
+import type { View } from '../../src/tui/panes/types.ts';
 import { stripTags, strWidth } from '../../src/tui/text.ts';
-import { HELP_KEYS, stateToView, type View, viewToText } from '../../src/tui/view.ts';
+import { stateToView, viewToText } from '../../src/tui/view.ts';
 import { SAMPLE_NOW, sampleStore } from '../support/dashboard-demo.ts';
 import { startingStore } from '../support/up-script.ts';
 

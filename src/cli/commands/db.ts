@@ -5,9 +5,11 @@
  * so the host needs no psql / mysql; snapshots live in the MinIO bucket devenv-snapshots.
  */
 import { loadConfig } from '../../config/load.ts';
-import { clientCommand, type DbTarget } from '../../data/database.ts';
-import { connectObjectStore, dbTarget, resolveDataPlan } from '../../data/index.ts';
+import { clientCommand } from '../../data/database.ts';
+import { connectObjectStore } from '../../data/endpoints.ts';
+import type { DbTarget } from '../../data/engines/types.ts';
 import type { DatabasePlan, DataPlan } from '../../data/plan.ts';
+import { dbTarget, resolveDataPlan } from '../../data/resolve.ts';
 import {
   checkRestorable,
   createSnapshot,

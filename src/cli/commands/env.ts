@@ -5,7 +5,8 @@
  * Needs the project's credentials (created by `devenv up`), not a running engine.
  */
 import { loadConfig } from '../../config/load.ts';
-import { endpointsOf, resolveDataPlan } from '../../data/index.ts';
+import { endpointsOf } from '../../data/endpoints.ts';
+import { resolveDataPlan } from '../../data/resolve.ts';
 import { connectionVars, formatDotenv } from '../../data/vars.ts';
 import { dim } from '../../tui/color.ts';
 import type { GlobalOptions } from '../options.ts';
