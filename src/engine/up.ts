@@ -80,25 +80,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       ? await (await import('./forwards.ts')).resolveForwards(opts.loaded, docs)
       : [];
 
-    // Pre-flight (preflight.ts): every image the run needs is present or pullable, and k3d
-    // is installed in a supported version; else one error naming each, nothing created.
-    const { preflight } = await import('./preflight.ts');
-    const k3dConfig = target.kind === 'k3d' ? k3dConfigFile(root, config.cluster.config) : undefined;
-    await preflight({
-      loaded: opts.loaded,
-      ...(k3dConfig ? { k3dConfigFile: k3dConfig } : {}),
-      ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
-      onEvent: emit,
-    });
-
-    // The host ports a cluster to create or start needs are free (else: who holds them).
-    if (target.kind === 'k3d') await checkClusterPorts(config);
-    // So are the forwards' local ports on this machine.
-    if (forwards.length > 0) {
-      const { assertPortsFree } = await import('./ports.ts');
-      const { forwardPortNeeds } = await import('./forwards.ts');
-      await assertPortsFree(forwardPortNeeds(forwards));
-    }
+    await preflightChecks(opts, target, forwards);
 
     // 2. Cluster ∥ data services ∥ builds.
     const network = target.kind === 'k3d' ? await ensureClusterNetwork(config, emit) : undefined;
@@ -145,6 +127,33 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     };
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * Before anything is created: every image the run needs is present or pullable and k3d is
+ * installed in a supported version (preflight.ts); the host ports a cluster to create or
+ * start needs are free, and so are the forwards' local ports (else: who holds them).
+ */
+async function preflightChecks(
+  opts: UpOptions,
+  target: Target,
+  forwards: readonly ForwardPlan[],
+): Promise<void> {
+  const { config, root } = opts.loaded;
+  const { preflight } = await import('./preflight.ts');
+  const k3dConfig = target.kind === 'k3d' ? k3dConfigFile(root, config.cluster.config) : undefined;
+  await preflight({
+    loaded: opts.loaded,
+    ...(k3dConfig ? { k3dConfigFile: k3dConfig } : {}),
+    ...(opts.switchObjectStore ? { switchObjectStore: true } : {}),
+    onEvent: opts.onEvent,
+  });
+  if (target.kind === 'k3d') await checkClusterPorts(config);
+  if (forwards.length > 0) {
+    const { assertPortsFree } = await import('./ports.ts');
+    const { forwardPortNeeds } = await import('./forwards.ts');
+    await assertPortsFree(forwardPortNeeds(forwards));
   }
 }
 
