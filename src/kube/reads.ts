@@ -20,6 +20,15 @@ import type {
 
 const enc = encodeURIComponent;
 
+/** The items of one list request (GET `path`, with its selectors when given). */
+async function listItems<T>(
+  client: KubeClient,
+  path: string,
+  query: { labelSelector?: string | undefined; fieldSelector?: string | undefined } = {},
+): Promise<T[]> {
+  return (await client.request<ListJson<T>>('GET', path, { query })).items;
+}
+
 /** What `/version` answers. */
 export interface ServerVersion {
   major?: string;
@@ -34,10 +43,7 @@ export function serverVersion(client: KubeClient): Promise<ServerVersion> {
 
 /** Namespaces matching a label selector. */
 export async function listNamespaces(client: KubeClient, labelSelector?: string): Promise<NamespaceJson[]> {
-  const r = await client.request<ListJson<NamespaceJson>>('GET', '/api/v1/namespaces', {
-    query: { labelSelector },
-  });
-  return r.items;
+  return listItems<NamespaceJson>(client, '/api/v1/namespaces', { labelSelector });
 }
 
 /** Pods of a namespace, optionally by label selector, in the API server's order. */
@@ -46,10 +52,7 @@ export async function listPods(
   namespace: string,
   labelSelector?: string,
 ): Promise<PodJson[]> {
-  const r = await client.request<ListJson<PodJson>>('GET', `/api/v1/namespaces/${enc(namespace)}/pods`, {
-    query: { labelSelector },
-  });
-  return r.items;
+  return listItems<PodJson>(client, `/api/v1/namespaces/${enc(namespace)}/pods`, { labelSelector });
 }
 
 /** ReplicaSets of a namespace by label selector (a Deployment's revisions). */
@@ -58,12 +61,9 @@ export async function listReplicaSets(
   namespace: string,
   labelSelector: string,
 ): Promise<ReplicaSetJson[]> {
-  const r = await client.request<ListJson<ReplicaSetJson>>(
-    'GET',
-    `/apis/apps/v1/namespaces/${enc(namespace)}/replicasets`,
-    { query: { labelSelector } },
-  );
-  return r.items;
+  return listItems<ReplicaSetJson>(client, `/apis/apps/v1/namespaces/${enc(namespace)}/replicasets`, {
+    labelSelector,
+  });
 }
 
 /** core/v1 Events of a namespace, optionally by field selector (e.g. `involvedObject.name=web-1`). */
@@ -72,26 +72,15 @@ export async function listEvents(
   namespace: string,
   fieldSelector?: string,
 ): Promise<EventJson[]> {
-  const r = await client.request<ListJson<EventJson>>('GET', `/api/v1/namespaces/${enc(namespace)}/events`, {
-    query: { fieldSelector },
-  });
-  return r.items;
+  return listItems<EventJson>(client, `/api/v1/namespaces/${enc(namespace)}/events`, { fieldSelector });
 }
 
 export async function listServices(client: KubeClient, namespace: string): Promise<ServiceJson[]> {
-  const r = await client.request<ListJson<ServiceJson>>(
-    'GET',
-    `/api/v1/namespaces/${enc(namespace)}/services`,
-  );
-  return r.items;
+  return listItems<ServiceJson>(client, `/api/v1/namespaces/${enc(namespace)}/services`);
 }
 
 export async function listIngresses(client: KubeClient, namespace: string): Promise<IngressJson[]> {
-  const r = await client.request<ListJson<IngressJson>>(
-    'GET',
-    `/apis/networking.k8s.io/v1/namespaces/${enc(namespace)}/ingresses`,
-  );
-  return r.items;
+  return listItems<IngressJson>(client, `/apis/networking.k8s.io/v1/namespaces/${enc(namespace)}/ingresses`);
 }
 
 /** The EndpointSlices of a Service (discovery.k8s.io/v1). */
@@ -100,12 +89,13 @@ export async function listEndpointSlices(
   namespace: string,
   service: string,
 ): Promise<EndpointSliceJson[]> {
-  const r = await client.request<ListJson<EndpointSliceJson>>(
-    'GET',
+  return listItems<EndpointSliceJson>(
+    client,
     `/apis/discovery.k8s.io/v1/namespaces/${enc(namespace)}/endpointslices`,
-    { query: { labelSelector: `kubernetes.io/service-name=${service}` } },
+    {
+      labelSelector: `kubernetes.io/service-name=${service}`,
+    },
   );
-  return r.items;
 }
 
 export type AppsWorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
@@ -125,10 +115,10 @@ export async function listWorkloads(
   kind: AppsWorkloadKind,
   labelSelector: string,
 ): Promise<WorkloadJson[]> {
-  const r = await client.request<ListJson<WorkloadJson>>('GET', `/apis/apps/v1/${APPS_PLURAL[kind]}`, {
-    query: { labelSelector },
+  const items = await listItems<WorkloadJson>(client, `/apis/apps/v1/${APPS_PLURAL[kind]}`, {
+    labelSelector,
   });
-  return r.items.map((w) => ({ ...w, apiVersion: w.apiVersion ?? 'apps/v1', kind: w.kind ?? kind }));
+  return items.map((w) => ({ ...w, apiVersion: w.apiVersion ?? 'apps/v1', kind: w.kind ?? kind }));
 }
 
 /** SelfSubjectAccessReview: may this client's identity do that? */
